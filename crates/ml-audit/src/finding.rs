@@ -1,0 +1,147 @@
+//! Findings: what a rule reports, where, and why.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::node::Span;
+use crate::object::ObjectRef;
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information only.
+    Info,
+    /// Hygiene; low risk.
+    Low,
+    /// A weakness to fix.
+    Medium,
+    /// A serious weakness.
+    High,
+    /// Exploitable as is, or the API server will reject it.
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, lowest first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown severity `{s}` (info, low, medium, high, critical)"))
+    }
+}
+
+/// Another place that explains a finding (the binding that grants a role,
+/// the Service that exposes a port, the quota that is exceeded).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Related {
+    /// The file.
+    pub file: String,
+    /// Where in it.
+    pub span: Span,
+    /// The object there, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// JSON pointer inside that object.
+    pub pointer: String,
+    /// What this place has to do with the finding.
+    pub message: String,
+}
+
+/// One problem found by one rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Rule id.
+    pub rule: String,
+    /// Severity (after namespace enforcement and config overrides).
+    pub severity: Severity,
+    /// The object at fault.
+    pub object: ObjectRef,
+    /// The file it is in.
+    pub file: String,
+    /// Where: the narrowest node at fault.
+    pub span: Span,
+    /// JSON pointer of that node inside the object.
+    pub pointer: String,
+    /// The workload role (`worker gpu-group`) and container, when relevant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Other places that explain it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+impl Finding {
+    /// A fingerprint that survives unrelated edits: rule, object identity and
+    /// path inside the object, never line numbers.
+    pub fn fingerprint(&self) -> String {
+        let key = format!(
+            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            self.rule,
+            self.object.api_version.split('/').next().unwrap_or(""),
+            self.object.kind,
+            self.object.namespace.as_deref().unwrap_or(""),
+            self.object.name,
+            self.pointer
+        );
+        format!("{:016x}", fnv1a(key.as_bytes()))
+    }
+
+    /// The sort key that makes output deterministic.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            &self.file,
+            self.span.line,
+            self.span.col,
+            &self.rule,
+            &self.pointer,
+            &self.message,
+        )
+    }
+}
+
+/// 64-bit FNV-1a: stable across versions and platforms (unlike `DefaultHasher`).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

@@ -1,0 +1,149 @@
+//! The inventory: every object and workload, indexed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rayon::prelude::*;
+
+use crate::kinds::KindTable;
+use crate::load::{Diagnostic, Loaded};
+use crate::object::{Object, ObjectId, SourceFile};
+use crate::workload::{extract, Workload};
+
+/// A namespace, declared or only referenced.
+#[derive(Clone, Debug, Default)]
+pub struct NamespaceInfo {
+    /// The Namespace object, when the input has one.
+    pub object: Option<ObjectId>,
+    /// Its labels (with the automatic `kubernetes.io/metadata.name`).
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything loaded, indexed for the analyses and rules.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    /// Source files, by [`crate::FileId`].
+    pub files: Vec<SourceFile>,
+    /// Objects, by [`ObjectId`].
+    pub objects: Vec<Object>,
+    /// Every pod template found.
+    pub workloads: Vec<Workload>,
+    /// Problems with the input.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Namespaces (declared or referenced), by name.
+    pub namespaces: BTreeMap<String, NamespaceInfo>,
+    by_kind: HashMap<String, Vec<ObjectId>>,
+    by_ns: HashMap<String, Vec<ObjectId>>,
+    by_name: HashMap<(String, String, String), Vec<ObjectId>>,
+}
+
+impl Inventory {
+    /// Builds the inventory from loaded input with the built-in kinds table.
+    pub fn new(loaded: Loaded) -> Inventory {
+        Inventory::with_kinds(loaded, KindTable::builtin())
+    }
+
+    /// Builds the inventory with a given kinds table.
+    pub fn with_kinds(loaded: Loaded, table: &KindTable) -> Inventory {
+        let Loaded {
+            files,
+            objects,
+            mut diagnostics,
+        } = loaded;
+        let per_object: Vec<(Vec<Workload>, Vec<Diagnostic>)> = objects
+            .par_iter()
+            .map(|o| {
+                let mut w = Vec::new();
+                let mut d = Vec::new();
+                extract(table, o, &files[o.file].path, &mut w, &mut d);
+                (w, d)
+            })
+            .collect();
+        let mut workloads = Vec::new();
+        for (w, d) in per_object {
+            workloads.extend(w);
+            diagnostics.extend(d);
+        }
+        let mut inv = Inventory {
+            files,
+            objects,
+            workloads,
+            diagnostics,
+            ..Inventory::default()
+        };
+        for o in &inv.objects {
+            inv.by_kind.entry(o.kind.clone()).or_default().push(o.id);
+            if let Some(ns) = o.effective_namespace() {
+                inv.by_ns.entry(ns.to_string()).or_default().push(o.id);
+                inv.namespaces.entry(ns.to_string()).or_default();
+            }
+            inv.by_name
+                .entry((
+                    o.kind.clone(),
+                    o.effective_namespace().unwrap_or("").to_string(),
+                    o.name.clone(),
+                ))
+                .or_default()
+                .push(o.id);
+            if o.kind == "Namespace" && o.group().is_empty() {
+                let info = inv.namespaces.entry(o.name.clone()).or_default();
+                info.object = Some(o.id);
+                info.labels = o.labels.clone();
+            }
+        }
+        for (name, info) in inv.namespaces.iter_mut() {
+            info.labels
+                .insert("kubernetes.io/metadata.name".into(), name.clone());
+        }
+        inv
+    }
+
+    /// The object with this id.
+    pub fn object(&self, id: ObjectId) -> &Object {
+        &self.objects[id]
+    }
+
+    /// The path of the file an object came from.
+    pub fn file_of(&self, obj: &Object) -> &str {
+        &self.files[obj.file].path
+    }
+
+    /// Objects of a kind (any group), in load order.
+    pub fn of_kind<'a>(&'a self, kind: &str) -> impl Iterator<Item = &'a Object> + 'a {
+        self.by_kind
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .map(|id| &self.objects[*id])
+    }
+
+    /// Objects in a namespace, in load order.
+    pub fn in_namespace<'a>(&'a self, ns: &str) -> impl Iterator<Item = &'a Object> + 'a {
+        self.by_ns
+            .get(ns)
+            .into_iter()
+            .flatten()
+            .map(|id| &self.objects[*id])
+    }
+
+    /// Objects by kind, namespace (`""` for cluster-scoped) and name.
+    pub fn lookup<'a>(
+        &'a self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> impl Iterator<Item = &'a Object> + 'a {
+        self.by_name
+            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
+            .into_iter()
+            .flatten()
+            .map(|id| &self.objects[*id])
+    }
+
+    /// Labels of a namespace, if the input declares it with a Namespace object.
+    pub fn namespace_labels(&self, ns: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespaces
+            .get(ns)
+            .filter(|i| i.object.is_some())
+            .map(|i| &i.labels)
+    }
+}

@@ -1,0 +1,410 @@
+//! Reading inputs: files, directories (walked like ripgrep, `.gitignore`
+//! aware), standard input and in-memory text, into objects with locations.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::node::{Node, Value};
+use crate::object::{string_map, FileId, Object, SourceFile};
+use crate::yaml::{parse_stream, Limits};
+
+/// Something to read.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A file or a directory (walked for `*.yaml`, `*.yml`, `*.json`).
+    Path(PathBuf),
+    /// Text already in memory, with the name to report it under (`-` for stdin).
+    Text {
+        /// The name findings use for it.
+        name: String,
+        /// The text.
+        text: String,
+    },
+}
+
+/// How inputs are read.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// Limits on alias expansion and nesting.
+    pub limits: Limits,
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+    /// Glob-free path prefixes to leave out while walking directories.
+    pub exclude: Vec<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            limits: Limits::default(),
+            max_file_bytes: 128 * 1024 * 1024,
+            exclude: Vec::new(),
+        }
+    }
+}
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Something was skipped on purpose (a non-Kubernetes document).
+    Info,
+    /// Worth knowing; the audit is complete.
+    Warning,
+    /// Input that could not be read or understood: the audit is incomplete.
+    Error,
+}
+
+/// A problem with the input itself (not a finding about an object).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Diagnostic {
+    /// How serious.
+    pub level: Level,
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when the problem is the whole file).
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+    /// What is wrong, and what to do.
+    pub message: String,
+}
+
+/// What loading produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Files read, in a stable order.
+    pub files: Vec<SourceFile>,
+    /// Objects, in file order then document order.
+    pub objects: Vec<Object>,
+    /// Problems met on the way.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// Expands inputs to the list of files (and texts) to read, sorted.
+fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
+    let mut out = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Text { .. } => out.push(input.clone()),
+            Input::Path(p) if p.is_dir() => {
+                let mut found = Vec::new();
+                let walker = ignore::WalkBuilder::new(p)
+                    .hidden(true)
+                    .git_ignore(true)
+                    .git_global(false)
+                    .git_exclude(true)
+                    .require_git(false)
+                    .follow_links(false)
+                    .build();
+                for entry in walker {
+                    match entry {
+                        Ok(e) => {
+                            let path = e.path();
+                            if e.file_type().is_some_and(|t| t.is_file()) && is_manifest(path) {
+                                let shown = path.to_string_lossy();
+                                if opts.exclude.iter().any(|x| shown.contains(x.as_str())) {
+                                    continue;
+                                }
+                                found.push(path.to_path_buf());
+                            }
+                        }
+                        Err(err) => diags.push(Diagnostic {
+                            level: Level::Error,
+                            file: walk_error_path(&err).unwrap_or_else(|| p.display().to_string()),
+                            line: 0,
+                            col: 0,
+                            message: format!("could not walk directory: {err}"),
+                        }),
+                    }
+                }
+                found.sort();
+                out.extend(found.into_iter().map(Input::Path));
+            }
+            Input::Path(p) => out.push(Input::Path(p.clone())),
+        }
+    }
+    out
+}
+
+fn walk_error_path(err: &ignore::Error) -> Option<String> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.display().to_string()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.display().to_string()),
+        _ => None,
+    }
+}
+
+fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnostic> {
+    match input {
+        Input::Text { name, text } => Ok((name.clone(), text.clone())),
+        Input::Path(p) => {
+            let name = p.display().to_string();
+            let whole = |message: String| Diagnostic {
+                level: Level::Error,
+                file: name.clone(),
+                line: 0,
+                col: 0,
+                message,
+            };
+            let meta = std::fs::metadata(p).map_err(|e| whole(format!("cannot read: {e}")))?;
+            if meta.len() > opts.max_file_bytes {
+                return Err(whole(format!(
+                    "file is {} MB, larger than the {} MB limit: not read",
+                    meta.len() / 1_000_000,
+                    opts.max_file_bytes / 1_000_000
+                )));
+            }
+            let bytes = std::fs::read(p).map_err(|e| whole(format!("cannot read: {e}")))?;
+            let text = decode(&name, bytes)?;
+            Ok((name, text))
+        }
+    }
+}
+
+/// Bytes to text: binary files and invalid UTF-8 are errors with a line.
+pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
+    let at = |offset: usize, message: String| {
+        let line = bytes[..offset].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+        let col = (offset
+            - bytes[..offset]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1)) as u32
+            + 1;
+        Diagnostic {
+            level: Level::Error,
+            file: name.to_string(),
+            line,
+            col,
+            message,
+        }
+    };
+    if let Some(nul) = bytes.iter().take(8192).position(|b| *b == 0) {
+        return Err(at(nul, "binary file (NUL byte): not a manifest".into()));
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut s) => {
+            if s.starts_with('\u{feff}') {
+                s.drain(..3);
+            }
+            Ok(s)
+        }
+        Err(e) => {
+            let off = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let line = bytes[..off].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+            Err(Diagnostic {
+                level: Level::Error,
+                file: name.to_string(),
+                line,
+                col: 0,
+                message: "invalid UTF-8: manifests must be UTF-8 text".into(),
+            })
+        }
+    }
+}
+
+fn looks_like_helm(text: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim_start();
+        t.starts_with("{{") || t.starts_with("- {{") || t.contains(": {{")
+    })
+}
+
+/// Objects and diagnostics of one text.
+pub fn parse_text(
+    file: FileId,
+    name: &str,
+    text: &str,
+    limits: Limits,
+) -> (Vec<Object>, Vec<Diagnostic>) {
+    let mut objects = Vec::new();
+    let mut diags = Vec::new();
+    let (docs, err) = parse_stream(text, limits);
+    if let Some(e) = err {
+        let message = if looks_like_helm(text) {
+            format!(
+                "{}: this looks like an unrendered Helm template; render it first with `helm template` and audit the output",
+                e.message
+            )
+        } else {
+            format!("invalid YAML: {}", e.message)
+        };
+        diags.push(Diagnostic {
+            level: Level::Error,
+            file: name.to_string(),
+            line: e.line,
+            col: e.col,
+            message,
+        });
+    }
+    if docs.is_empty() && diags.is_empty() {
+        diags.push(Diagnostic {
+            level: Level::Error,
+            file: name.to_string(),
+            line: 1,
+            col: 1,
+            message: "empty file: no Kubernetes objects".into(),
+        });
+    }
+    for doc in docs {
+        to_objects(file, name, doc.index, doc.root, &mut objects, &mut diags, 0);
+    }
+    (objects, diags)
+}
+
+fn to_objects(
+    file: FileId,
+    name: &str,
+    doc: usize,
+    root: Node,
+    objects: &mut Vec<Object>,
+    diags: &mut Vec<Diagnostic>,
+    depth: usize,
+) {
+    let diag = |level: Level, node: &Node, message: String| Diagnostic {
+        level,
+        file: name.to_string(),
+        line: node.span.line,
+        col: node.span.col,
+        message,
+    };
+    match &root.value {
+        Value::Null => return,
+        Value::Map(_) => {}
+        _ => {
+            diags.push(diag(
+                Level::Error,
+                &root,
+                "document is not a mapping: not a Kubernetes object".into(),
+            ));
+            return;
+        }
+    }
+    let api_version = root.get("apiVersion").and_then(Node::as_str);
+    let kind = root.get("kind").and_then(Node::as_str);
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        let what = if root.get("resources").is_some() || root.get("bases").is_some() {
+            " (a kustomization? audit its output with -k)"
+        } else {
+            ""
+        };
+        diags.push(diag(
+            Level::Info,
+            &root,
+            format!("not a Kubernetes object (no apiVersion/kind){what}: skipped"),
+        ));
+        return;
+    };
+    if kind.ends_with("List") && root.get("items").is_some() && depth == 0 {
+        let Value::Map(entries) = root.value else {
+            return;
+        };
+        for e in entries {
+            if e.key == "items" {
+                match e.value.value {
+                    Value::Seq(items) => {
+                        for item in items {
+                            to_objects(file, name, doc, item, objects, diags, 1);
+                        }
+                    }
+                    Value::Null => {}
+                    _ => diags.push(diag(
+                        Level::Error,
+                        &e.value,
+                        "`items` of a List must be a list".into(),
+                    )),
+                }
+            }
+        }
+        return;
+    }
+    let (api_version, kind) = (api_version.to_string(), kind.to_string());
+    let meta = root.get("metadata");
+    if let Some(m) = meta {
+        if !matches!(m.value, Value::Map(_) | Value::Null) {
+            diags.push(diag(
+                Level::Error,
+                m,
+                format!("{kind}: `metadata` must be a mapping: object skipped"),
+            ));
+            return;
+        }
+    }
+    let m = meta.cloned().unwrap_or_else(|| Node::new(Value::Null));
+    let name_ = m
+        .get("name")
+        .or_else(|| m.get("generateName"))
+        .and_then(Node::scalar_text)
+        .unwrap_or_default();
+    let namespace = m.get("namespace").and_then(Node::scalar_text);
+    let labels = string_map(m.get("labels"));
+    let annotations = string_map(m.get("annotations"));
+    objects.push(Object {
+        id: 0,
+        file,
+        doc,
+        api_version,
+        kind,
+        name: name_,
+        namespace,
+        labels,
+        annotations,
+        root,
+    });
+}
+
+/// Reads every input, in parallel, into objects with locations. Problems are
+/// diagnostics; everything readable is still loaded. Output order is stable
+/// whatever the thread count.
+pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let files = collect(inputs, opts, &mut diagnostics);
+    let results: Vec<_> = files
+        .par_iter()
+        .enumerate()
+        .map(|(i, input)| match read(input, opts) {
+            Ok((name, text)) => {
+                let (objs, diags) = parse_text(i, &name, &text, opts.limits);
+                (Some(SourceFile { path: name, text }), objs, diags)
+            }
+            Err(d) => (None, Vec::new(), vec![d]),
+        })
+        .collect();
+    let mut loaded = Loaded {
+        diagnostics,
+        ..Loaded::default()
+    };
+    for (source, objs, diags) in results {
+        let file = loaded.files.len();
+        let name = match (&source, diags.first()) {
+            (Some(s), _) => s.path.clone(),
+            (None, Some(d)) => d.file.clone(),
+            _ => String::new(),
+        };
+        loaded.files.push(source.unwrap_or(SourceFile {
+            path: name,
+            text: String::new(),
+        }));
+        for mut o in objs {
+            o.file = file;
+            o.id = loaded.objects.len();
+            loaded.objects.push(o);
+        }
+        loaded.diagnostics.extend(diags);
+    }
+    loaded
+}

@@ -1,0 +1,118 @@
+//! Kubernetes objects as loaded: identity, metadata, and the raw tree.
+
+use std::collections::BTreeMap;
+
+use crate::node::{Node, Span};
+
+/// Index of a source file in an [`crate::Inventory`].
+pub type FileId = usize;
+/// Index of an object in an [`crate::Inventory`].
+pub type ObjectId = usize;
+
+/// A source file that was read.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// The path as given or found (`-` for standard input).
+    pub path: String,
+    /// The full text.
+    pub text: String,
+}
+
+/// One Kubernetes object (a document, or an item of a `List`).
+#[derive(Debug)]
+pub struct Object {
+    /// Its index in the inventory.
+    pub id: ObjectId,
+    /// The file it came from.
+    pub file: FileId,
+    /// Which document of the file (0-based).
+    pub doc: usize,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name` (or `generateName`), empty when absent.
+    pub name: String,
+    /// `metadata.namespace` as written.
+    pub namespace: Option<String>,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// The whole object.
+    pub root: Node,
+}
+
+impl Object {
+    /// The API group (`""` for the core group).
+    pub fn group(&self) -> &str {
+        match self.api_version.rsplit_once('/') {
+            Some((g, _)) => g,
+            None => "",
+        }
+    }
+
+    /// Whether this kind lives in a namespace.
+    pub fn is_namespaced(&self) -> bool {
+        !crate::kinds::is_cluster_scoped(self.group(), &self.kind)
+    }
+
+    /// The namespace the object lands in: its own, `default` when a
+    /// namespaced object names none, `None` for cluster-scoped kinds.
+    pub fn effective_namespace(&self) -> Option<&str> {
+        if !self.is_namespaced() {
+            return None;
+        }
+        Some(self.namespace.as_deref().unwrap_or("default"))
+    }
+
+    /// The span of a JSON pointer inside the object.
+    pub fn locate(&self, pointer: &str) -> Span {
+        self.root.locate(pointer)
+    }
+
+    /// A reference to this object, for findings.
+    pub fn reference(&self) -> ObjectRef {
+        ObjectRef {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            namespace: self.effective_namespace().map(str::to_string),
+            name: self.name.clone(),
+        }
+    }
+
+    /// `Kind namespace/name` (or `Kind name`), for messages.
+    pub fn display_name(&self) -> String {
+        match self.effective_namespace() {
+            Some(ns) => format!("{} {}/{}", self.kind, ns, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Identity of an object, as findings name it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct ObjectRef {
+    /// `apiVersion`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// Namespace (absent for cluster-scoped kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+}
+
+pub(crate) fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(n) = node {
+        for e in n.entries() {
+            if let Some(v) = e.value.scalar_text() {
+                out.insert(e.key.clone(), v);
+            }
+        }
+    }
+    out
+}

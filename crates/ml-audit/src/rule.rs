@@ -1,0 +1,231 @@
+//! Rules, their metadata, the context they run in, and the engine that runs
+//! them in parallel.
+
+use std::any::{Any, TypeId};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::finding::{Finding, Related, Severity};
+use crate::inventory::Inventory;
+use crate::node::Pointer;
+use crate::object::Object;
+use crate::workload::Workload;
+
+/// What a rule is: id, category, default severity, title and catalogue page.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleMeta {
+    /// Stable id (`pss-privileged`); never reused.
+    pub id: Cow<'static, str>,
+    /// Category (`pod-security`, `rbac`, `network`, ...).
+    pub category: Cow<'static, str>,
+    /// Default severity.
+    pub severity: Severity,
+    /// One-line title.
+    pub title: Cow<'static, str>,
+    /// The catalogue page (Markdown: What it does / Why is this bad? /
+    /// Example / Use instead / References).
+    #[serde(skip)]
+    pub doc: Cow<'static, str>,
+}
+
+impl RuleMeta {
+    /// Metadata of a built-in rule.
+    pub const fn builtin(
+        id: &'static str,
+        category: &'static str,
+        severity: Severity,
+        title: &'static str,
+        doc: &'static str,
+    ) -> RuleMeta {
+        RuleMeta {
+            id: Cow::Borrowed(id),
+            category: Cow::Borrowed(category),
+            severity,
+            title: Cow::Borrowed(title),
+            doc: Cow::Borrowed(doc),
+        }
+    }
+}
+
+/// The catalogue page of a built-in rule, from `rules/<id>.md`.
+#[macro_export]
+macro_rules! rule_doc {
+    ($id:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../rules/",
+            $id,
+            ".md"
+        ))
+    };
+}
+
+/// A rule. Implement the hooks that fit: per workload, per object, or once
+/// over the whole inventory. Hooks run in parallel and must not block.
+pub trait Rule: Send + Sync {
+    /// The rule's metadata.
+    fn meta(&self) -> &RuleMeta;
+    /// Checks one workload (pod template).
+    fn check_workload(&self, _cx: &Context<'_>, _w: &Workload, _out: &mut Vec<Finding>) {}
+    /// Checks one object.
+    fn check_object(&self, _cx: &Context<'_>, _o: &Object, _out: &mut Vec<Finding>) {}
+    /// Checks the whole inventory (cross-object rules).
+    fn check_inventory(&self, _cx: &Context<'_>, _out: &mut Vec<Finding>) {}
+}
+
+/// Per-rule options from the config file: rule id -> option -> JSON value.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// The options.
+    pub options: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+}
+
+impl Settings {
+    /// An option of a rule, decoded.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, rule: &str, key: &str) -> Option<T> {
+        let v = self.options.get(rule)?.get(key)?;
+        serde_json::from_value(v.clone()).ok()
+    }
+
+    /// Sets an option.
+    pub fn set(&mut self, rule: &str, key: &str, value: serde_json::Value) {
+        self.options
+            .entry(rule.to_string())
+            .or_default()
+            .insert(key.to_string(), value);
+    }
+}
+
+type AnalysisCell = Arc<OnceLock<Arc<dyn Any + Send + Sync>>>;
+
+/// What a rule sees: the inventory, the settings, and shared analyses.
+pub struct Context<'a> {
+    /// Everything loaded.
+    pub inventory: &'a Inventory,
+    /// Rule options.
+    pub settings: &'a Settings,
+    analyses: Mutex<HashMap<TypeId, AnalysisCell>>,
+}
+
+impl<'a> Context<'a> {
+    /// A context over an inventory.
+    pub fn new(inventory: &'a Inventory, settings: &'a Settings) -> Context<'a> {
+        Context {
+            inventory,
+            settings,
+            analyses: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A cross-object analysis, computed once (by whichever rule asks first)
+    /// and shared by every rule.
+    pub fn analysis<T: Any + Send + Sync>(&self, build: impl FnOnce(&Inventory) -> T) -> Arc<T> {
+        let cell = {
+            let mut map = self.analyses.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(TypeId::of::<T>()).or_default().clone()
+        };
+        let any = cell
+            .get_or_init(|| Arc::new(build(self.inventory)) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        any.downcast::<T>().expect("analysis type matches its key")
+    }
+
+    /// A finding of `meta`'s rule on `obj`, at `pointer`.
+    pub fn finding(
+        &self,
+        meta: &RuleMeta,
+        obj: &Object,
+        pointer: &Pointer,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule: meta.id.to_string(),
+            severity: meta.severity,
+            object: obj.reference(),
+            file: self.inventory.file_of(obj).to_string(),
+            span: obj.locate(pointer.as_str()),
+            pointer: pointer.to_string(),
+            context: None,
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// A related location on another (or the same) object.
+    pub fn related(&self, obj: &Object, pointer: &Pointer, message: impl Into<String>) -> Related {
+        Related {
+            file: self.inventory.file_of(obj).to_string(),
+            span: obj.locate(pointer.as_str()),
+            object: Some(obj.reference()),
+            pointer: pointer.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl Finding {
+    /// Sets the help text.
+    pub fn help(mut self, help: impl Into<String>) -> Finding {
+        self.help = Some(help.into());
+        self
+    }
+    /// Sets the context (workload role, container).
+    pub fn context(mut self, context: impl Into<String>) -> Finding {
+        let c: String = context.into();
+        self.context = (!c.is_empty()).then_some(c);
+        self
+    }
+    /// Sets the severity.
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = severity;
+        self
+    }
+    /// Adds a related location.
+    pub fn with_related(mut self, related: Related) -> Finding {
+        self.related.push(related);
+        self
+    }
+}
+
+/// Runs rules over an inventory in parallel; the findings come back sorted
+/// (file, line, column, rule, ...) and free of duplicates, so the output is
+/// the same whatever the thread count.
+pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
+    let inv = cx.inventory;
+    let mut findings: Vec<Finding> = inv
+        .workloads
+        .par_iter()
+        .flat_map_iter(|w| {
+            let mut out = Vec::new();
+            for r in rules {
+                r.check_workload(cx, w, &mut out);
+            }
+            out
+        })
+        .chain(inv.objects.par_iter().flat_map_iter(|o| {
+            let mut out = Vec::new();
+            for r in rules {
+                r.check_object(cx, o, &mut out);
+            }
+            out
+        }))
+        .chain(rules.par_iter().flat_map_iter(|r| {
+            let mut out = Vec::new();
+            r.check_inventory(cx, &mut out);
+            out
+        }))
+        .collect();
+    sort_findings(&mut findings);
+    findings
+}
+
+/// Sorts findings deterministically and drops exact duplicates.
+pub fn sort_findings(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+}

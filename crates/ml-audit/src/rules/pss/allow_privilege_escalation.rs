@@ -1,0 +1,39 @@
+//! allowPrivilegeEscalation not set to false.
+use super::{is_windows, Violation};
+use crate::finding::Severity;
+use crate::rule::RuleMeta;
+use crate::rule_doc;
+use crate::secctx::effective;
+use crate::workload::Workload;
+
+pub const META: RuleMeta = RuleMeta::builtin(
+    "pss-privilege-escalation",
+    "pod-security",
+    Severity::Medium,
+    "Containers must set allowPrivilegeEscalation: false",
+    rule_doc!("pss-privilege-escalation"),
+);
+
+pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+    if is_windows(w) {
+        return;
+    }
+    for c in &w.containers {
+        match effective(w, c).allow_privilege_escalation {
+            Some(s) if !s.value => {}
+            Some(s) => out.push(Violation::container(
+                c,
+                s.pointer,
+                format!("container `{}` sets allowPrivilegeEscalation: true", c.name),
+            )),
+            None => out.push(Violation::container(
+                c,
+                c.pointer.clone(),
+                format!(
+                    "container `{}` does not set allowPrivilegeEscalation: false",
+                    c.name
+                ),
+            )),
+        }
+    }
+}

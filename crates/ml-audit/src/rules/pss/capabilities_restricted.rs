@@ -1,0 +1,45 @@
+//! Capabilities not dropped, or added beyond NET_BIND_SERVICE.
+use super::{is_windows, Violation};
+use crate::finding::Severity;
+use crate::rule::RuleMeta;
+use crate::rule_doc;
+use crate::secctx::effective;
+use crate::workload::Workload;
+
+pub const META: RuleMeta = RuleMeta::builtin(
+    "pss-capabilities-restricted",
+    "pod-security",
+    Severity::Medium,
+    "Containers must drop ALL capabilities and add only NET_BIND_SERVICE",
+    rule_doc!("pss-capabilities-restricted"),
+);
+
+pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+    if is_windows(w) {
+        return;
+    }
+    for c in &w.containers {
+        let e = effective(w, c);
+        if !e.drops_all() {
+            let ptr = if e.cap_drop.is_empty() {
+                c.pointer.clone()
+            } else {
+                c.pointer.keys(&["securityContext", "capabilities", "drop"])
+            };
+            out.push(Violation::container(
+                c,
+                ptr,
+                format!("container `{}` does not drop ALL capabilities", c.name),
+            ));
+        }
+        for cap in e.cap_add {
+            if cap.value != "NET_BIND_SERVICE" {
+                out.push(Violation::container(
+                    c,
+                    cap.pointer,
+                    format!("container `{}` adds capability {}", c.name, cap.value),
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! Windows HostProcess containers have full access to the Windows node.
+use super::Violation;
+use crate::finding::Severity;
+use crate::rule::RuleMeta;
+use crate::rule_doc;
+use crate::secctx::effective;
+use crate::workload::Workload;
+
+pub const META: RuleMeta = RuleMeta::builtin(
+    "pss-host-process",
+    "pod-security",
+    Severity::Critical,
+    "Windows HostProcess containers must not be used",
+    rule_doc!("pss-host-process"),
+);
+
+pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+    if let Some(h) = w
+        .spec
+        .security_context
+        .as_ref()
+        .and_then(|s| s.windows_options.as_ref())
+        .and_then(|o| o.host_process)
+    {
+        if h {
+            out.push(Violation::pod(
+                w.field_pointer("securityContext")
+                    .keys(&["windowsOptions", "hostProcess"]),
+                "the pod runs as a Windows HostProcess",
+            ));
+        }
+    }
+    for c in &w.containers {
+        let e = effective(w, c);
+        if let Some(s) = e.host_process.filter(|s| s.value && !s.from_pod) {
+            out.push(Violation::container(
+                c,
+                s.pointer,
+                format!("container `{}` runs as a Windows HostProcess", c.name),
+            ));
+        }
+    }
+}

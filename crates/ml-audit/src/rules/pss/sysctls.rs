@@ -1,0 +1,52 @@
+//! Unsafe sysctls.
+use super::Violation;
+use crate::finding::Severity;
+use crate::rule::RuleMeta;
+use crate::rule_doc;
+use crate::workload::Workload;
+
+pub const META: RuleMeta = RuleMeta::builtin(
+    "pss-sysctls",
+    "pod-security",
+    Severity::Medium,
+    "Pods must set only the safe sysctls",
+    rule_doc!("pss-sysctls"),
+);
+
+/// The sysctls the baseline level allows.
+pub const SAFE: [&str; 12] = [
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+];
+
+pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+    let Some(sysctls) = w
+        .spec
+        .security_context
+        .as_ref()
+        .and_then(|s| s.sysctls.as_ref())
+    else {
+        return;
+    };
+    for (i, s) in sysctls.iter().enumerate() {
+        if !SAFE.contains(&s.name.as_str()) {
+            out.push(Violation::pod(
+                w.field_pointer("securityContext")
+                    .key("sysctls")
+                    .idx(i)
+                    .key("name"),
+                format!("the pod sets unsafe sysctl {}", s.name),
+            ));
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! YAML (and JSON) text to [`Node`] trees with spans, on `saphyr-parser`'s
+//! event stream: every node keeps its line and column, aliases are expanded
+//! within a budget (so an alias bomb is an error, not an out-of-memory kill),
+//! nesting depth is bounded, and YAML 1.1 merge keys (`<<`) are honoured as
+//! Kubernetes' own YAML reader does.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+
+use crate::node::{Entry, Node, Span, Value};
+
+/// Limits on what one YAML stream may expand to.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Nodes that aliases may add to one document, in all.
+    pub alias_nodes: usize,
+    /// Deepest nesting of mappings and sequences.
+    pub depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            alias_nodes: 100_000,
+            depth: 200,
+        }
+    }
+}
+
+/// A document parsed from a stream.
+#[derive(Debug)]
+pub struct Document {
+    /// The root node.
+    pub root: Node,
+    /// Index of the document in its stream (0-based).
+    pub index: usize,
+}
+
+/// A syntax error, or a limit hit, at a place in the text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyntaxError {
+    /// What went wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub col: u32,
+}
+
+fn span(s: &YSpan) -> Span {
+    Span {
+        line: s.start.line() as u32,
+        col: s.start.col() as u32 + 1,
+        end_line: s.end.line() as u32,
+        end_col: s.end.col() as u32 + 1,
+    }
+}
+
+enum Frame {
+    Seq(Vec<Node>, Span, usize),
+    Map(Vec<Entry>, Span, usize, Option<(String, Span)>),
+}
+
+/// Parses every document of a stream. Documents before a syntax error are
+/// returned; the error ends the stream (YAML cannot be resynchronised).
+pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<SyntaxError>) {
+    let mut docs = Vec::new();
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut alias_budget = limits.alias_nodes;
+    let mut root: Option<Node> = None;
+    let mut index = 0usize;
+
+    let err = |message: String, s: &YSpan| SyntaxError {
+        message,
+        line: s.start.line() as u32,
+        col: s.start.col() as u32 + 1,
+    };
+
+    while let Some(next) = parser.next_event() {
+        let (event, ys) = match next {
+            Ok(ev) => ev,
+            Err(e) => {
+                return (
+                    docs,
+                    Some(SyntaxError {
+                        message: e.info().to_string(),
+                        line: e.marker().line() as u32,
+                        col: e.marker().col() as u32 + 1,
+                    }),
+                )
+            }
+        };
+        let completed: Option<(Node, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::DocumentStart(_) => {
+                stack.clear();
+                anchors.clear();
+                alias_budget = limits.alias_nodes;
+                root = None;
+                None
+            }
+            Event::DocumentEnd => {
+                if let Some(node) = root.take() {
+                    docs.push(Document { root: node, index });
+                }
+                index += 1;
+                None
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let sp = span(&ys);
+                let value = if style == ScalarStyle::Plain && tag.is_none() {
+                    resolve_plain(&text)
+                } else {
+                    match tag.as_deref() {
+                        Some(t) if t.handle == "tag:yaml.org,2002:" || t.handle == "!!" => {
+                            match t.suffix.as_str() {
+                                "int" | "float" | "bool" | "null" => resolve_plain(&text),
+                                _ => Value::Str(text.into_owned()),
+                            }
+                        }
+                        _ => Value::Str(text.into_owned()),
+                    }
+                };
+                Some((Node { value, span: sp }, anchor))
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some((node, count)) => {
+                    if *count > alias_budget {
+                        return (
+                            docs,
+                            Some(err(
+                                format!(
+                                    "aliases expand to more than {} nodes (a YAML alias bomb?)",
+                                    limits.alias_nodes
+                                ),
+                                &ys,
+                            )),
+                        );
+                    }
+                    alias_budget -= count;
+                    let mut n = node.clone();
+                    n.span = span(&ys);
+                    Some((n, 0))
+                }
+                None => return (docs, Some(err("unknown alias".into(), &ys))),
+            },
+            Event::SequenceStart(anchor, _) => {
+                if stack.len() >= limits.depth {
+                    return (
+                        docs,
+                        Some(err(
+                            format!("nesting deeper than {} levels", limits.depth),
+                            &ys,
+                        )),
+                    );
+                }
+                stack.push(Frame::Seq(Vec::new(), span(&ys), anchor));
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                if stack.len() >= limits.depth {
+                    return (
+                        docs,
+                        Some(err(
+                            format!("nesting deeper than {} levels", limits.depth),
+                            &ys,
+                        )),
+                    );
+                }
+                stack.push(Frame::Map(Vec::new(), span(&ys), anchor, None));
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Frame::Seq(items, mut sp, anchor)) => {
+                    let end = span(&ys);
+                    sp.end_line = end.end_line;
+                    sp.end_col = end.end_col;
+                    if let Some(last) = items.last() {
+                        if (last.span.end_line, last.span.end_col) > (sp.end_line, sp.end_col) {
+                            sp.end_line = last.span.end_line;
+                            sp.end_col = last.span.end_col;
+                        }
+                    }
+                    Some((
+                        Node {
+                            value: Value::Seq(items),
+                            span: sp,
+                        },
+                        anchor,
+                    ))
+                }
+                _ => return (docs, Some(err("unbalanced sequence".into(), &ys))),
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Frame::Map(entries, mut sp, anchor, _)) => {
+                    let end = span(&ys);
+                    sp.end_line = end.end_line;
+                    sp.end_col = end.end_col;
+                    if let Some(last) = entries.last() {
+                        let l = &last.value.span;
+                        if (l.end_line, l.end_col) > (sp.end_line, sp.end_col) {
+                            sp.end_line = l.end_line;
+                            sp.end_col = l.end_col;
+                        }
+                    }
+                    Some((
+                        Node {
+                            value: Value::Map(merge_keys(entries)),
+                            span: sp,
+                        },
+                        anchor,
+                    ))
+                }
+                _ => return (docs, Some(err("unbalanced mapping".into(), &ys))),
+            },
+        };
+        if let Some((node, anchor)) = completed {
+            if anchor != 0 {
+                let count = node.count();
+                anchors.insert(anchor, (node.clone(), count));
+            }
+            match stack.last_mut() {
+                None => root = Some(node),
+                Some(Frame::Seq(items, ..)) => items.push(node),
+                Some(Frame::Map(entries, _, _, pending)) => match pending.take() {
+                    None => {
+                        let key = match node.value {
+                            Value::Str(s) => s,
+                            Value::Null => "null".to_string(),
+                            other => scalar_key(&other),
+                        };
+                        *pending = Some((key, node.span));
+                    }
+                    Some((key, key_span)) => entries.push(Entry {
+                        key,
+                        key_span,
+                        value: node,
+                    }),
+                },
+            }
+        }
+    }
+    if let Some(node) = root.take() {
+        docs.push(Document { root: node, index });
+    }
+    (docs, None)
+}
+
+fn scalar_key(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Str(s) => s.clone(),
+        _ => "<complex key>".to_string(),
+    }
+}
+
+/// Applies YAML 1.1 merge keys: entries of `<<: *a` (or `<<: [*a, *b]`) are
+/// added where the mapping does not set the key itself.
+fn merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
+    if !entries.iter().any(|e| e.key == "<<") {
+        return entries;
+    }
+    let mut own: Vec<Entry> = Vec::with_capacity(entries.len());
+    let mut merged: Vec<Entry> = Vec::new();
+    for e in entries {
+        if e.key == "<<" {
+            match e.value.value {
+                Value::Map(m) => merged.extend(m),
+                Value::Seq(items) => {
+                    for item in items {
+                        if let Value::Map(m) = item.value {
+                            merged.extend(m);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        } else {
+            own.push(e);
+        }
+    }
+    for m in merged {
+        if !own.iter().any(|e| e.key == m.key) {
+            own.push(m);
+        }
+    }
+    own
+}
+
+/// Resolves a plain scalar with the YAML 1.2 core schema.
+pub fn resolve_plain(text: &str) -> Value {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY)
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let b = text.as_bytes();
+    let first = b[0];
+    if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
+        return Value::Str(text.to_string());
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return Value::Int(i);
+        }
+    }
+    if let Some(oct) = text.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return Value::Int(i);
+        }
+    }
+    if b.iter()
+        .enumerate()
+        .all(|(i, c)| c.is_ascii_digit() || (i == 0 && (*c == b'-' || *c == b'+')))
+    {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Int(i);
+        }
+    }
+    let numeric = b
+        .iter()
+        .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'+' | b'.' | b'e' | b'E'))
+        && b.iter().any(|c| c.is_ascii_digit());
+    if numeric {
+        if let Ok(f) = text.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::Str(text.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_types() {
+        let (docs, err) = parse_stream(
+            "a: 1\nb:\n  - x\n  - \"2\"\nc: true\n---\nd: ~\n",
+            Limits::default(),
+        );
+        assert!(err.is_none());
+        assert_eq!(docs.len(), 2);
+        let r = &docs[0].root;
+        assert_eq!(r.get("a").unwrap().value, Value::Int(1));
+        assert_eq!(r.get("c").unwrap().value, Value::Bool(true));
+        let b = r.get("b").unwrap();
+        assert_eq!(b.items()[1].value, Value::Str("2".into()));
+        assert_eq!(b.items()[1].span.line, 4);
+        assert_eq!(b.items()[1].span.col, 5);
+        assert_eq!(r.entry("c").unwrap().key_span.line, 5);
+        assert!(docs[1].root.get("d").unwrap().is_null());
+    }
+
+    #[test]
+    fn alias_bomb_is_an_error() {
+        let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            s.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let (_, err) = parse_stream(&s, Limits::default());
+        assert!(err.unwrap().message.contains("alias"));
+    }
+
+    #[test]
+    fn merge_keys_apply() {
+        let (docs, _) = parse_stream(
+            "base: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n",
+            Limits::default(),
+        );
+        let d = docs[0].root.get("d").unwrap();
+        assert_eq!(d.get("x").unwrap().value, Value::Int(1));
+        assert_eq!(d.get("y").unwrap().value, Value::Int(3));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error() {
+        let s = "[".repeat(5000) + &"]".repeat(5000);
+        let (_, err) = parse_stream(&s, Limits::default());
+        assert!(err.unwrap().message.contains("nesting"));
+    }
+}
