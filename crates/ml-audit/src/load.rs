@@ -31,8 +31,10 @@ pub struct LoadOptions {
     pub limits: Limits,
     /// Largest file read, in bytes.
     pub max_file_bytes: u64,
-    /// Glob-free path prefixes to leave out while walking directories.
+    /// Path fragments to leave out while walking directories.
     pub exclude: Vec<String>,
+    /// Walk hidden files and directories too (like `rg --hidden`).
+    pub hidden: bool,
 }
 
 impl Default for LoadOptions {
@@ -41,6 +43,7 @@ impl Default for LoadOptions {
             limits: Limits::default(),
             max_file_bytes: 128 * 1024 * 1024,
             exclude: Vec::new(),
+            hidden: false,
         }
     }
 }
@@ -99,7 +102,7 @@ fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) ->
             Input::Path(p) if p.is_dir() => {
                 let mut found = Vec::new();
                 let walker = ignore::WalkBuilder::new(p)
-                    .hidden(true)
+                    .hidden(!opts.hidden)
                     .git_ignore(true)
                     .git_global(false)
                     .git_exclude(true)

@@ -355,10 +355,17 @@ fn one(
                 }
                 let c: Container = from_node(n)
                     .map_err(|e| (Pointer::parse(&format!("{}{}", p, e.pointer)), e.message))?;
-                let i = containers.len();
+                let name = if !c.name.is_empty() {
+                    c.name.clone()
+                } else if pat == "container" || pat == "script" {
+                    // Argo names the container of a container/script template `main`.
+                    "main".to_string()
+                } else {
+                    pat.trim_end_matches("/*").to_string()
+                };
                 containers.push(ContainerRef {
                     kind,
-                    name: name_of(&c, i),
+                    name,
                     pointer: p,
                     spec: c,
                 });

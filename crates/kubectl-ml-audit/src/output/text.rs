@@ -141,7 +141,7 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
             code: f.rule.clone(),
             help: f.help.clone(),
             severity,
-            src: NamedSource::new(format!("{}:{}:{}", f.file, f.span.line, f.span.col), text),
+            src: NamedSource::new(f.file.clone(), text),
             labels,
         };
         let _ = handler.render_report(&mut out, &diag);

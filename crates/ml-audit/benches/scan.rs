@@ -1,0 +1,50 @@
+//! Parse-only vs full scan on the real corpus (../shared/corpus).
+//!
+//! `cargo bench -p ml-audit --bench scan` prints criterion's figures; the
+//! throughput lines (MB/s, objects/s) come from `Throughput::Bytes` and a
+//! printed object count.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use ml_audit::{Audit, Input, Inventory, LoadOptions};
+
+fn corpus_inputs() -> Option<(Vec<Input>, u64)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    if !dir.exists() {
+        eprintln!("skipped: {} is absent", dir.display());
+        return None;
+    }
+    // Read the files once so that the benchmark measures parsing, not the disk.
+    let opts = LoadOptions { hidden: true, ..LoadOptions::default() };
+    let loaded = ml_audit::load(&[Input::Path(dir)], &opts);
+    let bytes: u64 = loaded.files.iter().map(|f| f.text.len() as u64).sum();
+    let inputs = loaded
+        .files
+        .into_iter()
+        .map(|f| Input::Text { name: f.path, text: f.text })
+        .collect();
+    Some((inputs, bytes))
+}
+
+fn bench(c: &mut Criterion) {
+    let Some((inputs, bytes)) = corpus_inputs() else { return };
+    let opts = LoadOptions::default();
+    let objects = ml_audit::load(&inputs, &opts).objects.len();
+    eprintln!("corpus: {} files, {objects} objects, {bytes} bytes", inputs.len());
+    let mut g = c.benchmark_group("corpus");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("parse-only", |b| b.iter(|| ml_audit::load(&inputs, &opts)));
+    let audit = Audit::new();
+    g.bench_function("full-scan", |b| {
+        b.iter(|| {
+            let inv = Inventory::new(ml_audit::load(&inputs, &opts));
+            audit.run(&inv)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
