@@ -84,6 +84,7 @@ pub struct ScanArgs {
 }
 
 fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
     let code = match cli.command {
         Some(Command::Scan(args)) => scan(args),
@@ -91,7 +92,21 @@ fn main() -> ExitCode {
         Some(Command::Rules { format }) => rules(format),
         Some(Command::Explain { rule }) => explain(&rule),
     };
+    if std::env::var_os("ML_AUDIT_STATS").is_some() {
+        eprintln!(
+            "ml-audit-stats: wall_ms={} peak_rss_kb={}",
+            started.elapsed().as_millis(),
+            peak_rss_kb().unwrap_or(0)
+        );
+    }
     ExitCode::from(code)
+}
+
+/// Peak resident memory of this process (Linux), for benchmarks and tests.
+fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends quietly.

@@ -28,7 +28,13 @@ fn exit_codes_follow_the_contract() {
     let (code, out, _) = run(&["testdata/examples"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("pss-privileged"));
-    let (code, _, _) = run(&["testdata/examples", "--fail-on", "critical", "--select", "pss-run-as-user"]);
+    let (code, _, _) = run(&[
+        "testdata/examples",
+        "--fail-on",
+        "critical",
+        "--select",
+        "pss-run-as-user",
+    ]);
     assert_eq!(code, 0);
     let (code, _, err) = run(&["testdata/examples", "--select", "no-such-rule"]);
     assert_eq!(code, 2);
@@ -49,7 +55,11 @@ fn unreadable_input_exits_2_and_still_reports_the_rest() {
     let (code, out, _) = run(&[dir.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(code, 2);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert!(v["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "pss-privileged"));
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["rule"] == "pss-privileged"));
     assert_eq!(v["diagnostics"][0]["level"], "error");
     assert_eq!(v["diagnostics"][0]["line"], 2);
 }
@@ -57,7 +67,9 @@ fn unreadable_input_exits_2_and_still_reports_the_rest() {
 #[test]
 fn output_is_identical_across_thread_counts_and_runs() {
     let corpus = root().join("../shared/corpus");
-    let target = if corpus.exists() { corpus.to_string_lossy().to_string() } else {
+    let target = if corpus.exists() {
+        corpus.to_string_lossy().to_string()
+    } else {
         println!("../shared/corpus absent: checking determinism on testdata only");
         "testdata".to_string()
     };
@@ -87,7 +99,12 @@ fn stdin_is_read_with_dash() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let f = v["findings"].as_array().unwrap().iter().find(|f| f["rule"] == "pss-privileged").unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "pss-privileged")
+        .unwrap();
     assert_eq!(f["file"], "-");
     assert_eq!(f["span"]["line"], 6);
 }

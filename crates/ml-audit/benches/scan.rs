@@ -16,22 +16,33 @@ fn corpus_inputs() -> Option<(Vec<Input>, u64)> {
         return None;
     }
     // Read the files once so that the benchmark measures parsing, not the disk.
-    let opts = LoadOptions { hidden: true, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        hidden: true,
+        ..LoadOptions::default()
+    };
     let loaded = ml_audit::load(&[Input::Path(dir)], &opts);
     let bytes: u64 = loaded.files.iter().map(|f| f.text.len() as u64).sum();
     let inputs = loaded
         .files
         .into_iter()
-        .map(|f| Input::Text { name: f.path, text: f.text })
+        .map(|f| Input::Text {
+            name: f.path,
+            text: f.text,
+        })
         .collect();
     Some((inputs, bytes))
 }
 
 fn bench(c: &mut Criterion) {
-    let Some((inputs, bytes)) = corpus_inputs() else { return };
+    let Some((inputs, bytes)) = corpus_inputs() else {
+        return;
+    };
     let opts = LoadOptions::default();
     let objects = ml_audit::load(&inputs, &opts).objects.len();
-    eprintln!("corpus: {} files, {objects} objects, {bytes} bytes", inputs.len());
+    eprintln!(
+        "corpus: {} files, {objects} objects, {bytes} bytes",
+        inputs.len()
+    );
     let mut g = c.benchmark_group("corpus");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));

@@ -6,7 +6,9 @@
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "testdata/examples".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "testdata/examples".into());
 
     // 1. Load: files and directories, with a location on every node.
     let loaded = ml_audit::load(&[Input::Path(dir.into())], &LoadOptions::default());
@@ -20,7 +22,10 @@ fn main() {
             w.describe(obj),
             w.replicas,
             w.max_replicas,
-            w.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>()
+            w.containers
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
         );
     }
 
@@ -32,7 +37,14 @@ fn main() {
     for d in &report.diagnostics {
         eprintln!("input problem: {}:{}: {}", d.file, d.line, d.message);
     }
-    for f in report.findings.iter().filter(|f| f.severity >= Severity::High) {
-        println!("{}:{}:{}: [{}] {}: {}", f.file, f.span.line, f.span.col, f.severity, f.rule, f.message);
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::High)
+    {
+        println!(
+            "{}:{}:{}: [{}] {}: {}",
+            f.file, f.span.line, f.span.col, f.severity, f.rule, f.message
+        );
     }
 }

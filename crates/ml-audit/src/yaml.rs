@@ -86,7 +86,11 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                 return (
                     docs,
                     Some(SyntaxError {
-                        message: e.info().to_string(),
+                        message: if e.info().contains("recursion limit") {
+                            format!("nesting too deep ({})", e.info())
+                        } else {
+                            e.info().to_string()
+                        },
                         line: e.marker().line() as u32,
                         col: e.marker().col() as u32 + 1,
                     }),

@@ -11,14 +11,20 @@ fn root() -> PathBuf {
 }
 
 fn audit_path(p: &Path) -> (Inventory, ml_audit::Report) {
-    let inv = Inventory::new(ml_audit::load(&[Input::Path(p.to_path_buf())], &LoadOptions::default()));
+    let inv = Inventory::new(ml_audit::load(
+        &[Input::Path(p.to_path_buf())],
+        &LoadOptions::default(),
+    ));
     let report = Audit::new().run(&inv);
     (inv, report)
 }
 
 fn audit_text(name: &str, text: &str) -> ml_audit::Report {
     let inv = Inventory::new(ml_audit::load(
-        &[Input::Text { name: name.into(), text: text.into() }],
+        &[Input::Text {
+            name: name.into(),
+            text: text.into(),
+        }],
         &LoadOptions::default(),
     ));
     Audit::new().run(&inv)
@@ -31,7 +37,13 @@ fn privileged_containers_in_ml_crds_point_at_their_line() {
         .findings
         .iter()
         .filter(|f| f.rule == "pss-privileged")
-        .map(|f| (f.file.rsplit('/').next().unwrap().to_string(), f.span.line, f.span.col))
+        .map(|f| {
+            (
+                f.file.rsplit('/').next().unwrap().to_string(),
+                f.span.line,
+                f.span.col,
+            )
+        })
         .collect();
     got.sort();
     assert_eq!(
@@ -57,7 +69,14 @@ fn workloads_are_found_in_every_ml_crd() {
     let roles: Vec<(String, String, u32, u32)> = inv
         .workloads
         .iter()
-        .map(|w| (inv.object(w.object).kind.clone(), w.role.clone(), w.replicas, w.max_replicas))
+        .map(|w| {
+            (
+                inv.object(w.object).kind.clone(),
+                w.role.clone(),
+                w.replicas,
+                w.max_replicas,
+            )
+        })
         .collect();
     assert!(roles.contains(&("RayCluster".into(), "head".into(), 1, 1)));
     assert!(roles.contains(&("RayCluster".into(), "worker gpu-workers".into(), 2, 8)));
@@ -71,25 +90,46 @@ fn workloads_are_found_in_every_ml_crd() {
 fn corpus_loads_without_errors() {
     let corpus = root().join("../shared/corpus");
     if !corpus.exists() {
-        println!("skipped: {} is absent (a clone on its own)", corpus.display());
+        println!(
+            "skipped: {} is absent (a clone on its own)",
+            corpus.display()
+        );
         return;
     }
-    let opts = LoadOptions { hidden: true, ..LoadOptions::default() };
+    let opts = LoadOptions {
+        hidden: true,
+        ..LoadOptions::default()
+    };
     let inv = Inventory::new(ml_audit::load(&[Input::Path(corpus)], &opts));
     let report = Audit::new().run(&inv);
-    let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.level == Level::Error).collect();
+    let errors: Vec<_> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .collect();
     let mut per_kind: BTreeMap<String, usize> = BTreeMap::new();
     for w in &inv.workloads {
-        *per_kind.entry(inv.object(w.object).kind.clone()).or_default() += 1;
+        *per_kind
+            .entry(inv.object(w.object).kind.clone())
+            .or_default() += 1;
     }
     let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &report.findings {
         *per_rule.entry(f.rule.as_str()).or_default() += 1;
     }
-    println!("files: {}, objects: {}, workloads: {}", inv.files.len(), inv.objects.len(), inv.workloads.len());
+    println!(
+        "files: {}, objects: {}, workloads: {}",
+        inv.files.len(),
+        inv.objects.len(),
+        inv.workloads.len()
+    );
     println!("workloads per kind: {per_kind:?}");
     println!("findings per rule: {per_rule:?}");
-    println!("diagnostics: {} errors, {} total", errors.len(), report.diagnostics.len());
+    println!(
+        "diagnostics: {} errors, {} total",
+        errors.len(),
+        report.diagnostics.len()
+    );
     assert!(errors.is_empty(), "valid YAML failed to load: {errors:#?}");
     assert!(inv.objects.len() >= 1700, "objects: {}", inv.objects.len());
     assert!(per_kind.get("RayCluster").copied().unwrap_or(0) > 10);
@@ -110,7 +150,9 @@ fn bad_input_is_reported_and_the_rest_still_audited() {
     let mut bomb = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lol}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let p = i - 1;
-        bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
     std::fs::write(dir.path().join("bomb.yaml"), &bomb).unwrap();
     for (name, bytes, _, _) in &cases {
@@ -118,17 +160,27 @@ fn bad_input_is_reported_and_the_rest_still_audited() {
     }
     std::fs::write(dir.path().join("good.yaml"), good).unwrap();
     let (_, report) = audit_path(dir.path());
-    assert!(report.findings.iter().any(|f| f.rule == "pss-privileged" && f.file.ends_with("good.yaml")));
+    assert!(report
+        .findings
+        .iter()
+        .any(|f| f.rule == "pss-privileged" && f.file.ends_with("good.yaml")));
     for (name, _, expect, line) in &cases {
         let d = report
             .diagnostics
             .iter()
             .find(|d| d.file.ends_with(name) && d.level == Level::Error)
             .unwrap_or_else(|| panic!("no error for {name}: {:#?}", report.diagnostics));
-        assert!(d.message.to_lowercase().contains(&expect.to_lowercase()), "{name}: {}", d.message);
+        assert!(
+            d.message.to_lowercase().contains(&expect.to_lowercase()),
+            "{name}: {}",
+            d.message
+        );
         assert_eq!(d.line, *line, "{name}: {d:?}");
     }
-    assert!(report.diagnostics.iter().any(|d| d.file.ends_with("bomb.yaml") && d.message.contains("alias")));
+    assert!(report
+        .diagnostics
+        .iter()
+        .any(|d| d.file.ends_with("bomb.yaml") && d.message.contains("alias")));
     assert!(report.has_errors());
 }
 
@@ -137,7 +189,11 @@ fn template_expressions_inside_strings_are_data() {
     let wf = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: train-}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    inputs:\n      parameters: [{name: lr}]\n    container:\n      image: python:3.12\n      args: [\"--lr={{inputs.parameters.lr}}\"]\n      securityContext: {privileged: true}\n";
     let report = audit_text("wf.yaml", wf);
     assert!(!report.has_errors(), "{:#?}", report.diagnostics);
-    let f = report.findings.iter().find(|f| f.rule == "pss-privileged").unwrap();
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "pss-privileged")
+        .unwrap();
     assert_eq!((f.span.line, f.span.col), (13, 25));
     assert_eq!(f.context.as_deref(), Some("main, container main"));
 }
@@ -146,9 +202,16 @@ fn template_expressions_inside_strings_are_data() {
 fn lists_and_non_kubernetes_documents() {
     let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: a, namespace: x}\n  spec:\n    containers: [{name: c, image: i, securityContext: {privileged: true}}]\n---\nresources: [a.yaml]\n";
     let report = audit_text("list.yaml", text);
-    let f = report.findings.iter().find(|f| f.rule == "pss-privileged").unwrap();
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "pss-privileged")
+        .unwrap();
     assert_eq!(f.object.name, "a");
     assert_eq!(f.span.line, 8);
-    assert!(report.diagnostics.iter().any(|d| d.level == Level::Info && d.line == 10));
+    assert!(report
+        .diagnostics
+        .iter()
+        .any(|d| d.level == Level::Info && d.line == 10));
     assert!(!report.has_errors());
 }
