@@ -146,9 +146,11 @@ pub(crate) fn is_windows(w: &Workload) -> bool {
     w.spec.os.as_ref().is_some_and(|o| o.name == "windows")
 }
 
+type Control = (RuleMeta, PssLevel, fn(&Workload, &mut Vec<Violation>));
+
 /// Every Pod Security Standards rule.
 pub fn rules() -> Vec<PssRule> {
-    let all: [(RuleMeta, PssLevel, fn(&Workload, &mut Vec<Violation>)); 19] = [
+    let all: [Control; 19] = [
         (host_process::META, PssLevel::Baseline, host_process::check),
         (
             host_namespaces::META,
