@@ -233,7 +233,7 @@ fn every_field_of_the_wrong_type() {
     let r = scan(dir.path());
     assert_eq!(r.code, 2);
     let diags = r.json["diagnostics"].as_array().unwrap();
-    for i in 0..fields.len() {
+    for (i, (field, _)) in fields.iter().enumerate() {
         let d = diags.iter().find(|d| {
             d["file"]
                 .as_str()
