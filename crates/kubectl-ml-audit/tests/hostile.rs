@@ -245,10 +245,7 @@ fn every_field_of_the_wrong_type() {
         if let Some(d) = d {
             assert_eq!(d["line"], 7, "{d}");
         } else {
-            assert_eq!(
-                fields[i].0, "serviceAccountName",
-                "wrong{i}.yaml not reported"
-            );
+            assert_eq!(*field, "serviceAccountName", "wrong{i}.yaml not reported");
         }
     }
     for i in 0..6 {
