@@ -14,7 +14,7 @@
 //! let inventory = Inventory::new(loaded);
 //! let report = Audit::new().run(&inventory);
 //! let f = report.findings.iter().find(|f| f.rule == "pss-privileged").unwrap();
-//! assert_eq!((f.span.line, f.span.col), (11, 28));
+//! assert_eq!((f.span.line, f.span.col), (11, 29));
 //! ```
 #![deny(missing_docs)]
 
