@@ -78,6 +78,9 @@ pub struct ScanArgs {
     /// Skip these rules or categories (comma-separated).
     #[arg(long, value_delimiter = ',', value_name = "RULE")]
     ignore: Vec<String>,
+    /// Also walk hidden files and directories (like `rg --hidden`).
+    #[arg(long)]
+    hidden: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -162,7 +165,11 @@ fn scan(args: ScanArgs) -> u8 {
     if inputs.is_empty() {
         return usage_error("nothing to audit: give a PATH, -f FILE or -f - (see --help)");
     }
-    let loaded = ml_audit::load(&inputs, &LoadOptions::default());
+    let opts = LoadOptions {
+        hidden: args.hidden,
+        ..LoadOptions::default()
+    };
+    let loaded = ml_audit::load(&inputs, &opts);
     let inventory = Inventory::new(loaded);
     let report = audit.run(&inventory);
     match args.format.unwrap_or(Format::Text) {
