@@ -9,6 +9,11 @@ use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
 
 mod output;
 
+// mimalloc: 14% fewer instructions than glibc malloc when loading the corpus
+// (callgrind, `examples/parse_only` on kubeflow's pipeline manifests).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Audit the Kubernetes manifests of machine-learning platforms.
 #[derive(Parser, Debug)]
 #[command(
