@@ -138,10 +138,7 @@ fn pss_rules_agree_with_upstream_fixtures() {
                 ));
             }
         }
-        println!(
-            "pss oracle {}: {n} files, {ok} agreements",
-            level.as_str()
-        );
+        println!("pss oracle {}: {n} files, {ok} agreements", level.as_str());
         total += n;
         agree += ok;
     }
