@@ -53,7 +53,8 @@ pub fn check(w: &Workload, out: &mut Vec<Violation>) {
     }
     for (k, v) in &w.annotations {
         if let Some(name) = k.strip_prefix(PREFIX) {
-            if !(v == "runtime/default" || v.starts_with("localhost/")) {
+            // An empty value is the default profile, as upstream allows.
+            if !(v.is_empty() || v == "runtime/default" || v.starts_with("localhost/")) {
                 let ptr = match &w.meta_pointer {
                     Some(m) => m.keys(&["annotations", k]),
                     None => crate::node::Pointer::root().keys(&["metadata", "annotations", k]),

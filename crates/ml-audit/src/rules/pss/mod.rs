@@ -74,11 +74,14 @@ impl Violation {
     }
 }
 
+/// The check of one control: pushes the violations it finds in a workload.
+type Check = fn(&Workload, &mut Vec<Violation>);
+
 /// A Pod Security Standards control as a rule.
 pub struct PssRule {
     meta: RuleMeta,
     level: PssLevel,
-    check: fn(&Workload, &mut Vec<Violation>),
+    check: Check,
 }
 
 impl PssRule {
@@ -146,11 +149,9 @@ pub(crate) fn is_windows(w: &Workload) -> bool {
     w.spec.os.as_ref().is_some_and(|o| o.name == "windows")
 }
 
-type Control = (RuleMeta, PssLevel, fn(&Workload, &mut Vec<Violation>));
-
 /// Every Pod Security Standards rule.
 pub fn rules() -> Vec<PssRule> {
-    let all: [Control; 19] = [
+    let all: [(RuleMeta, PssLevel, Check); 19] = [
         (host_process::META, PssLevel::Baseline, host_process::check),
         (
             host_namespaces::META,

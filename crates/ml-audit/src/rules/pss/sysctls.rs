@@ -14,7 +14,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
 );
 
 /// The sysctls the baseline level allows.
-pub const SAFE: [&str; 12] = [
+pub const SAFE: [&str; 14] = [
     "kernel.shm_rmid_forced",
     "net.ipv4.ip_local_port_range",
     "net.ipv4.ip_unprivileged_port_start",
@@ -27,6 +27,9 @@ pub const SAFE: [&str; 12] = [
     "net.ipv4.tcp_keepalive_probes",
     "net.ipv4.tcp_rmem",
     "net.ipv4.tcp_wmem",
+    // Added to the safe set after v1.32; admitted by the v1.37 checks.
+    "net.ipv4.tcp_slow_start_after_idle",
+    "net.ipv4.tcp_notsent_lowat",
 ];
 
 pub fn check(w: &Workload, out: &mut Vec<Violation>) {
