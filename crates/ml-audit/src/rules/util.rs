@@ -1,0 +1,172 @@
+//! Helpers shared by the workload rules: findings with the workload's
+//! context, image references, extended resources.
+
+use crate::finding::Finding;
+use crate::node::Pointer;
+use crate::rule::{Context, RuleMeta};
+use crate::workload::{ContainerRef, Workload};
+
+/// A finding on a workload (and one of its containers), with the message
+/// prefixed by the workload's description and the context set.
+pub(crate) fn finding(
+    cx: &Context<'_>,
+    meta: &RuleMeta,
+    w: &Workload,
+    c: Option<&ContainerRef>,
+    pointer: &Pointer,
+    message: impl AsRef<str>,
+) -> Finding {
+    let obj = cx.inventory.object(w.object);
+    let mut ctx = w.role.clone();
+    if let Some(c) = c {
+        if !ctx.is_empty() {
+            ctx.push_str(", ");
+        }
+        ctx.push_str(&format!("container {}", c.name));
+    }
+    cx.finding(
+        meta,
+        obj,
+        pointer,
+        format!("{}: {}", w.describe(obj), message.as_ref()),
+    )
+    .context(ctx)
+}
+
+/// A container image reference, split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ImageRef {
+    /// Registry host (`docker.io` when not written).
+    pub registry: String,
+    /// Whether the registry was written explicitly.
+    pub explicit_registry: bool,
+    /// Repository path.
+    pub repository: String,
+    /// Tag, when written.
+    pub tag: Option<String>,
+    /// Digest (`sha256:...`), when written.
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses `[registry/]repo[:tag][@digest]`. `None` for empty or templated
+    /// values (`{{ .Image }}`, `$(IMAGE)`, `${IMAGE}`) that cannot be judged.
+    pub fn parse(image: &str) -> Option<ImageRef> {
+        let image = image.trim();
+        if image.is_empty() || image.contains("{{") || image.contains("$(") || image.contains("${")
+        {
+            return None;
+        }
+        let (rest, digest) = match image.split_once('@') {
+            Some((r, d)) => (r, Some(d.to_string())),
+            None => (image, None),
+        };
+        let (registry, explicit, path) = match rest.split_once('/') {
+            Some((first, p))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), true, p)
+            }
+            _ => ("docker.io".to_string(), false, rest),
+        };
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
+            _ => (path.to_string(), None),
+        };
+        Some(ImageRef {
+            registry,
+            explicit_registry: explicit,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// Whether the tag is `latest` or absent (and there is no digest).
+    pub fn is_latest(&self) -> bool {
+        self.digest.is_none() && self.tag.as_deref().is_none_or(|t| t == "latest")
+    }
+
+    /// Whether the tag is one that is moved on purpose (`latest`, `main`,
+    /// `nightly`, ...), with no digest.
+    pub fn is_moving_tag(&self) -> bool {
+        if self.digest.is_some() {
+            return false;
+        }
+        let Some(t) = self.tag.as_deref() else {
+            return true;
+        };
+        let t = t.to_ascii_lowercase();
+        const MOVING: [&str; 12] = [
+            "latest", "main", "master", "nightly", "dev", "develop", "edge", "head", "canary",
+            "stable", "snapshot", "unstable",
+        ];
+        MOVING.contains(&t.as_str())
+            || t.ends_with("-nightly")
+            || t.ends_with("-snapshot")
+            || t.ends_with("-latest")
+            || t.ends_with("-dev")
+    }
+}
+
+/// Extended resources that are accelerators.
+pub(crate) fn is_accelerator(resource: &str) -> bool {
+    resource.ends_with("/gpu")
+        || resource.starts_with("nvidia.com/")
+        || resource.starts_with("amd.com/")
+        || resource.starts_with("gpu.intel.com/")
+        || resource.starts_with("habana.ai/")
+        || resource.starts_with("aws.amazon.com/neuron")
+        || resource == "google.com/tpu"
+}
+
+/// Whether a quantity is zero (`0`, `"0"`).
+pub(crate) fn is_zero(q: &str) -> bool {
+    q.trim().trim_start_matches('0').is_empty() || q.trim().parse::<f64>() == Ok(0.0)
+}
+
+/// Whether any container of the workload requests (or limits) an accelerator.
+pub(crate) fn requests_accelerator(w: &Workload) -> bool {
+    w.containers.iter().any(|c| {
+        let r = c.spec.resources.as_ref();
+        [
+            r.and_then(|r| r.requests.as_ref()),
+            r.and_then(|r| r.limits.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m.iter())
+        .any(|(k, v)| is_accelerator(k) && !is_zero(&v.0))
+    })
+}
+
+/// Whether the workload is long-running (Deployment, StatefulSet, DaemonSet,
+/// ReplicaSet, ReplicationController).
+pub(crate) fn is_long_running(kind: &str, group: &str) -> bool {
+    (group == "apps"
+        && matches!(
+            kind,
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+        ))
+        || (group.is_empty() && kind == "ReplicationController")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ImageRef;
+
+    #[test]
+    fn parses_images() {
+        let i = ImageRef::parse("rayproject/ray:2.9.0").unwrap();
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str(), i.tag.as_deref()),
+            ("docker.io", "rayproject/ray", Some("2.9.0"))
+        );
+        let i = ImageRef::parse("localhost:5000/x").unwrap();
+        assert_eq!((i.registry.as_str(), i.tag), ("localhost:5000", None));
+        let i = ImageRef::parse("gcr.io/a/b:1@sha256:abc").unwrap();
+        assert!(!i.is_latest() && i.digest.is_some());
+        assert!(ImageRef::parse("nginx").unwrap().is_latest());
+        assert!(ImageRef::parse("{{.Image}}").is_none());
+    }
+}
