@@ -53,7 +53,12 @@ impl ImageRef {
     /// values (`{{ .Image }}`, `$(IMAGE)`, `${IMAGE}`) that cannot be judged.
     pub fn parse(image: &str) -> Option<ImageRef> {
         let image = image.trim();
-        if image.is_empty() || image.contains("{{") || image.contains("$(") || image.contains("${")
+        // Templates (`{{ .Image }}`, `$IMAGE`, `${IMAGE}`) and placeholders
+        // (`IMAGE_URL`: references are lowercase) cannot be judged.
+        if image.is_empty()
+            || image.contains("{{")
+            || image.contains('$')
+            || image.chars().any(|c| c.is_whitespace())
         {
             return None;
         }
@@ -73,6 +78,9 @@ impl ImageRef {
             Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
             _ => (path.to_string(), None),
         };
+        if repository.chars().any(|c| c.is_ascii_uppercase()) {
+            return None;
+        }
         Some(ImageRef {
             registry,
             explicit_registry: explicit,
@@ -169,4 +177,133 @@ mod tests {
         assert!(ImageRef::parse("nginx").unwrap().is_latest());
         assert!(ImageRef::parse("{{.Image}}").is_none());
     }
+}
+
+/// What the Kustomizations in the input change about other files: which
+/// files are patches (partial objects merged into a base, so what they do
+/// not say is not missing), and which image names get a new tag, name or
+/// digest at build time.
+#[derive(Debug, Default)]
+pub(crate) struct Kustomize {
+    /// Normalised paths of patch files.
+    pub patches: std::collections::HashSet<String>,
+    /// Image name -> (newName, newTag, digest).
+    pub images: std::collections::HashMap<String, (Option<String>, Option<String>, Option<String>)>,
+}
+
+/// Lexical path normalisation (`a/b/../c` -> `a/c`), `/` separators.
+pub(crate) fn normalize_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split(['/', '\\']) {
+        match c {
+            "" | "." => {}
+            ".." if out.last().is_some_and(|l| *l != "..") => {
+                out.pop();
+            }
+            _ => out.push(c),
+        }
+    }
+    let s = out.join("/");
+    if p.starts_with('/') {
+        format!("/{s}")
+    } else {
+        s
+    }
+}
+
+impl Kustomize {
+    /// Reads every Kustomization object of the inventory.
+    pub fn build(inv: &crate::inventory::Inventory) -> Kustomize {
+        let mut k = Kustomize::default();
+        for o in inv.of_kind("Kustomization") {
+            if !o.group().starts_with("kustomize.config.k8s.io") {
+                continue;
+            }
+            let file = inv.file_of(o);
+            let dir = match file.rfind(['/', '\\']) {
+                Some(i) => &file[..i],
+                None => ".",
+            };
+            let mut add = |rel: &str| {
+                if !rel.contains('\n') && !rel.trim().is_empty() {
+                    k.patches.insert(normalize_path(&format!("{dir}/{}", rel.trim())));
+                }
+            };
+            for p in o.root.field("patchesStrategicMerge").items() {
+                if let Some(s) = p.as_str() {
+                    add(s);
+                }
+            }
+            for key in ["patches", "patchesJson6902"] {
+                for p in o.root.field(key).items() {
+                    if let Some(s) = p.field("path").as_str() {
+                        add(s);
+                    } else if let Some(s) = p.as_str() {
+                        add(s);
+                    }
+                }
+            }
+            for i in o.root.field("images").items() {
+                let Some(name) = i.field("name").as_str() else {
+                    continue;
+                };
+                let s = |f: &str| i.field(f).scalar_text().filter(|v| !v.is_empty());
+                k.images
+                    .insert(name.to_string(), (s("newName"), s("newTag"), s("digest")));
+            }
+        }
+        k
+    }
+
+    /// Whether the object comes from a patch file.
+    pub fn is_patch(&self, inv: &crate::inventory::Inventory, obj: &crate::object::Object) -> bool {
+        !self.patches.is_empty() && self.patches.contains(&normalize_path(inv.file_of(obj)))
+    }
+
+    /// The image as a Kustomization in the input rewrites it, with a note
+    /// saying so; the image unchanged otherwise.
+    pub fn image(&self, image: &str) -> (String, bool) {
+        let Some(r) = ImageRef::parse(image) else {
+            return (image.to_string(), false);
+        };
+        let name = if r.explicit_registry {
+            format!("{}/{}", r.registry, r.repository)
+        } else {
+            r.repository.clone()
+        };
+        let Some((new_name, new_tag, digest)) = self.images.get(&name) else {
+            return (image.to_string(), false);
+        };
+        let mut out = new_name.clone().unwrap_or(name);
+        match (new_tag.as_ref().or(r.tag.as_ref()), digest.as_ref().or(r.digest.as_ref())) {
+            (_, Some(d)) if digest.is_some() => out.push_str(&format!("@{d}")),
+            (Some(t), d) => {
+                out.push_str(&format!(":{t}"));
+                if let Some(d) = d {
+                    out.push_str(&format!("@{d}"));
+                }
+            }
+            (None, Some(d)) => out.push_str(&format!("@{d}")),
+            (None, None) => {}
+        }
+        (out, true)
+    }
+}
+
+/// Whether a workload comes from a Kustomize patch file (a partial object:
+/// absent fields come from the base it patches).
+pub(crate) fn from_patch(cx: &Context<'_>, w: &Workload) -> bool {
+    let k = cx.analysis(Kustomize::build);
+    k.is_patch(cx.inventory, cx.inventory.object(w.object))
+}
+
+/// The image a container runs, after Kustomize `images:` rewriting found in
+/// the input: (image, parsed, rewritten).
+pub(crate) fn container_image(cx: &Context<'_>, c: &ContainerRef) -> Option<(String, ImageRef, bool)> {
+    let image = c.spec.image.as_deref()?;
+    ImageRef::parse(image)?;
+    let k = cx.analysis(Kustomize::build);
+    let (img, rewritten) = k.image(image);
+    let r = ImageRef::parse(&img)?;
+    Some((img, r, rewritten))
 }

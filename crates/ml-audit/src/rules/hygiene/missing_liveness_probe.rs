@@ -24,6 +24,10 @@ impl Rule for MissingLivenessProbe {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        // A Kustomize patch leaves out what its base already says.
+        if crate::rules::util::from_patch(cx, w) {
+            return;
+        }
         let obj = cx.inventory.object(w.object);
         if !is_long_running(&obj.kind, obj.group()) {
             return;

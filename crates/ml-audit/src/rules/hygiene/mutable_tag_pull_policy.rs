@@ -2,7 +2,7 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{finding, ImageRef};
+use crate::rules::util::{container_image, finding};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -30,10 +30,7 @@ impl Rule for MutableTagPullPolicy {
             if !matches!(policy, "IfNotPresent" | "Never") {
                 continue;
             }
-            let Some(image) = c.spec.image.as_deref() else {
-                continue;
-            };
-            let Some(r) = ImageRef::parse(image) else {
+            let Some((image, r, _)) = container_image(cx, c) else {
                 continue;
             };
             if r.is_moving_tag() {

@@ -2,7 +2,7 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{finding, ImageRef};
+use crate::rules::util::{container_image, finding, ImageRef};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -51,10 +51,7 @@ impl Rule for ImageUntrustedRegistry {
             return;
         }
         for c in &w.containers {
-            let Some(image) = c.spec.image.as_deref() else {
-                continue;
-            };
-            let Some(r) = ImageRef::parse(image) else {
+            let Some((image, r, _)) = container_image(cx, c) else {
                 continue;
             };
             if !trusted(&r, &list) {

@@ -70,6 +70,10 @@ impl Rule for GpuWithoutNodeTargeting {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        // A Kustomize patch leaves out what its base already says.
+        if crate::rules::util::from_patch(cx, w) {
+            return;
+        }
         if targets_gpu_nodes(w) {
             return;
         }

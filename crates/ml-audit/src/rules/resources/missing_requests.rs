@@ -24,6 +24,10 @@ impl Rule for MissingResourceRequests {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        // A Kustomize patch leaves out what its base already says.
+        if crate::rules::util::from_patch(cx, w) {
+            return;
+        }
         let ns = w.namespace.as_deref().unwrap_or("");
         for c in w.containers.iter().filter(|c| c.kind != ContainerKind::Ephemeral) {
             let res = c.spec.resources.as_ref();

@@ -159,6 +159,12 @@ pub fn scan(s: &str) -> Vec<Hit> {
     hits
 }
 
+/// Whether a value is a credential published for local emulators (the
+/// Azurite development storage account), which protects nothing.
+pub fn well_known_dev_credential(v: &str) -> bool {
+    v.contains("AccountName=devstoreaccount1") || v.contains("UseDevelopmentStorage=true")
+}
+
 /// Whether a variable or flag name says it holds a secret.
 pub fn secret_name(name: &str) -> bool {
     let n: String = name

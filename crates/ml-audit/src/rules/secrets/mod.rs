@@ -19,7 +19,6 @@ use crate::workload::{ContainerRef, Workload};
 fn known_credential(name: &str) -> Option<&'static str> {
     Some(match name.to_ascii_uppercase().as_str() {
         "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN" => "AWS secret access key",
-        "AWS_ACCESS_KEY_ID" => "AWS access key id",
         "WANDB_API_KEY" => "Weights & Biases API key",
         "HF_TOKEN" | "HUGGING_FACE_HUB_TOKEN" | "HUGGINGFACEHUB_API_TOKEN" | "HF_API_TOKEN" => {
             "Hugging Face token"
@@ -90,6 +89,9 @@ fn assignments(s: &str) -> Vec<(String, String)> {
 }
 
 fn classify_text(text: &str) -> Option<Class> {
+    if detect::well_known_dev_credential(text) {
+        return None;
+    }
     if let Some(h) = detect::scan(text).into_iter().next() {
         return Some(Class::Credential {
             kind: h.kind,
@@ -129,7 +131,9 @@ pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
             };
             let pointer = c.pointer.key("env").idx(i).key("value");
             let what = format!("env var `{}`", e.name);
-            let class = if let Some(h) = detect::scan(v).into_iter().next() {
+            let class = if detect::well_known_dev_credential(v) {
+                None
+            } else if let Some(h) = detect::scan(v).into_iter().next() {
                 Some(Class::Credential {
                     kind: h.kind,
                     redacted: detect::redact(&v[h.start..h.start + h.len]),

@@ -25,10 +25,17 @@ impl Rule for AutomountTokenWithoutRbac {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        // A Kustomize patch leaves out what its base already says.
+        if crate::rules::util::from_patch(cx, w) {
+            return;
+        }
         let Some(ns) = w.namespace.as_deref() else {
             return;
         };
         let (sa, _) = service_account(w);
+        if super::kuberay_autoscaler_head(cx.inventory.object(w.object), w) {
+            return;
+        }
         let bindings = cx.analysis(SaBindings::build);
         if bindings.is_bound(ns, sa) {
             return;

@@ -81,3 +81,21 @@ impl SaBindings {
             || self.accounts.contains(&(ns.to_string(), name.to_string()))
     }
 }
+
+/// Whether KubeRay gives this workload its own service account and RBAC:
+/// the head of a Ray cluster with `enableInTreeAutoscaling: true` (the
+/// operator creates a ServiceAccount named after the cluster when none is
+/// named, and a Role and RoleBinding for the autoscaler).
+pub(crate) fn kuberay_autoscaler_head(obj: &crate::object::Object, w: &Workload) -> bool {
+    if obj.group() != "ray.io" || w.role != "head" {
+        return false;
+    }
+    let spec = obj.root.field("spec");
+    let cluster = match obj.kind.as_str() {
+        "RayCluster" => spec,
+        "RayJob" => spec.field("rayClusterSpec"),
+        "RayService" => spec.field("rayClusterConfig"),
+        _ => return false,
+    };
+    cluster.field("enableInTreeAutoscaling").as_bool() == Some(true)
+}

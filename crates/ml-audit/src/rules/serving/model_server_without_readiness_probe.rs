@@ -24,6 +24,10 @@ impl Rule for ModelServerWithoutReadinessProbe {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        // A Kustomize patch leaves out what its base already says.
+        if crate::rules::util::from_patch(cx, w) {
+            return;
+        }
         let obj = cx.inventory.object(w.object);
         for c in serving_containers(obj, w) {
             if c.spec.readiness_probe.is_some() {

@@ -79,7 +79,8 @@ fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
             let n = total_pods(cx.inventory, obj);
             (n > 1).then(|| format!("{} with {n} replicas", obj.kind))
         }
-        ("ray.io", _) if w.role.starts_with("worker") => Some("a Ray worker group".into()),
+        // KubeRay mounts a memory-backed `shared-mem` volume on /dev/shm in
+        // the Ray container of every head and worker pod itself.
         ("trainer.kubeflow.org", "TrainingRuntime" | "ClusterTrainingRuntime") => {
             if w.role.contains("initializer") {
                 return None;
@@ -104,6 +105,10 @@ impl Rule for DistributedTrainingWithoutShm {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        // A Kustomize patch leaves out what its base already says.
+        if crate::rules::util::from_patch(cx, w) {
+            return;
+        }
         let obj = cx.inventory.object(w.object);
         let Some(why) = distributed(cx, w, obj) else {
             return;
