@@ -33,16 +33,14 @@ fn empty_setting(s: &str) -> (Option<String>, bool) {
                 if after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
                     continue;
                 }
-                let after = after.trim_start();
-                let Some(v) = after.strip_prefix('=') else {
+                let Some(v) = after.trim_start().strip_prefix('=') else {
                     continue;
                 };
-                let v = v.trim_start();
                 let is_empty = v.is_empty()
+                    || v.starts_with(char::is_whitespace)
                     || v.starts_with("''")
                     || v.starts_with("\"\"")
-                    || v.starts_with("\\'\\'")
-                    || v.starts_with(char::is_whitespace);
+                    || v.starts_with("\\'\\'");
                 if is_empty {
                     empty.get_or_insert(key.clone());
                 } else if what == "password" {

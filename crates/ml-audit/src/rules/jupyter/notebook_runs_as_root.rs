@@ -40,7 +40,6 @@ impl Rule for NotebookRunsAsRoot {
                     ))
                     .help("run notebooks as the image's unprivileged user (`runAsUser: 1000`, `runAsNonRoot: true`)"),
                 );
-                continue;
             }
             for (i, e) in c.spec.env.iter().flatten().enumerate() {
                 let v = e.value.as_deref().unwrap_or("").trim().to_ascii_lowercase();
