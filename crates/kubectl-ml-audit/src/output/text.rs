@@ -120,7 +120,10 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
             .find(|f| f.path == file)
             .map(|f| f.text.clone())
             .unwrap_or_default();
-        mask(text, secrets.iter().filter(|(f, _)| f == file).map(|(_, s)| s))
+        mask(
+            text,
+            secrets.iter().filter(|(f, _)| f == file).map(|(_, s)| s),
+        )
     };
     for d in &report.diagnostics {
         let level = match d.level {

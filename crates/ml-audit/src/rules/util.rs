@@ -226,7 +226,8 @@ impl Kustomize {
             };
             let mut add = |rel: &str| {
                 if !rel.contains('\n') && !rel.trim().is_empty() {
-                    k.patches.insert(normalize_path(&format!("{dir}/{}", rel.trim())));
+                    k.patches
+                        .insert(normalize_path(&format!("{dir}/{}", rel.trim())));
                 }
             };
             for p in o.root.field("patchesStrategicMerge").items() {
@@ -275,7 +276,10 @@ impl Kustomize {
             return (image.to_string(), false);
         };
         let mut out = new_name.clone().unwrap_or(name);
-        match (new_tag.as_ref().or(r.tag.as_ref()), digest.as_ref().or(r.digest.as_ref())) {
+        match (
+            new_tag.as_ref().or(r.tag.as_ref()),
+            digest.as_ref().or(r.digest.as_ref()),
+        ) {
             (_, Some(d)) if digest.is_some() => out.push_str(&format!("@{d}")),
             (Some(t), d) => {
                 out.push_str(&format!(":{t}"));
@@ -299,7 +303,10 @@ pub(crate) fn from_patch(cx: &Context<'_>, w: &Workload) -> bool {
 
 /// The image a container runs, after Kustomize `images:` rewriting found in
 /// the input: (image, parsed, rewritten).
-pub(crate) fn container_image(cx: &Context<'_>, c: &ContainerRef) -> Option<(String, ImageRef, bool)> {
+pub(crate) fn container_image(
+    cx: &Context<'_>,
+    c: &ContainerRef,
+) -> Option<(String, ImageRef, bool)> {
     let image = c.spec.image.as_deref()?;
     ImageRef::parse(image)?;
     let k = cx.analysis(Kustomize::build);

@@ -30,9 +30,7 @@ impl Rule for NvidiaVisibleDevicesWithoutGpu {
             for (i, e) in c.spec.env.iter().flatten().enumerate() {
                 let v = e.value.as_deref().unwrap_or("").trim();
                 let bad = match e.name.as_str() {
-                    "NVIDIA_VISIBLE_DEVICES" => {
-                        !v.is_empty() && !matches!(v, "void" | "none" | "")
-                    }
+                    "NVIDIA_VISIBLE_DEVICES" => !v.is_empty() && !matches!(v, "void" | "none" | ""),
                     "NVIDIA_DRIVER_CAPABILITIES" => v == "all",
                     _ => false,
                 };

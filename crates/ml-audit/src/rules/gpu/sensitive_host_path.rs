@@ -24,14 +24,26 @@ fn sensitive(path: &str) -> Option<&'static str> {
     if p.starts_with("/dev/nvidia") || p == "/dev/dri" || p.starts_with("/dev/kfd") {
         return Some("GPU device nodes, bypassing the device plugin");
     }
-    for s in ["docker.sock", "containerd.sock", "crio.sock", "cri-dockerd.sock", "dockershim.sock"] {
+    for s in [
+        "docker.sock",
+        "containerd.sock",
+        "crio.sock",
+        "cri-dockerd.sock",
+        "dockershim.sock",
+    ] {
         if p.ends_with(s) {
             return Some("the container runtime socket: root on the node");
         }
     }
     if matches!(
         p,
-        "/var/run/docker" | "/run/containerd" | "/var/run/containerd" | "/var/run/crio" | "/run/crio" | "/var/run" | "/run"
+        "/var/run/docker"
+            | "/run/containerd"
+            | "/var/run/containerd"
+            | "/var/run/crio"
+            | "/run/crio"
+            | "/var/run"
+            | "/run"
     ) {
         return Some("the directory holding the container runtime socket: root on the node");
     }

@@ -32,9 +32,14 @@ impl Rule for MissingReadinessProbe {
         if !is_long_running(&obj.kind, obj.group()) {
             return;
         }
-        let served: Vec<String> = serving_containers(obj, w).iter().map(|c| c.name.clone()).collect();
+        let served: Vec<String> = serving_containers(obj, w)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         for c in w.containers_of(ContainerKind::App) {
-            if c.spec.readiness_probe.is_some() || (served.contains(&c.name) && "readiness" == "readiness") {
+            if c.spec.readiness_probe.is_some()
+                || (served.contains(&c.name) && "readiness" == "readiness")
+            {
                 continue;
             }
             out.push(

@@ -29,5 +29,6 @@ pub(crate) fn runs_jupyter(c: &ContainerRef) -> bool {
 /// Whether a workload is a notebook: a Kubeflow Notebook, or pods that
 /// start a Jupyter server.
 pub(crate) fn is_notebook(obj: &Object, w: &Workload) -> bool {
-    (obj.kind == "Notebook" && obj.group() == "kubeflow.org") || w.containers.iter().any(runs_jupyter)
+    (obj.kind == "Notebook" && obj.group() == "kubeflow.org")
+        || w.containers.iter().any(runs_jupyter)
 }

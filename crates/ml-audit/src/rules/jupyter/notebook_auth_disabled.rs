@@ -22,7 +22,13 @@ pub struct NotebookAuthDisabled;
 fn empty_setting(s: &str) -> (Option<String>, bool) {
     let mut empty = None;
     let mut password = false;
-    for app in ["NotebookApp", "ServerApp", "IdentityProvider", "LabApp", "PasswordIdentityProvider"] {
+    for app in [
+        "NotebookApp",
+        "ServerApp",
+        "IdentityProvider",
+        "LabApp",
+        "PasswordIdentityProvider",
+    ] {
         for what in ["token", "password"] {
             let key = format!("{app}.{what}");
             let mut rest = s;
@@ -71,7 +77,9 @@ impl Rule for NotebookAuthDisabled {
                 }
             }
             for (i, e) in c.spec.env.iter().flatten().enumerate() {
-                let Some(v) = e.value.as_deref() else { continue };
+                let Some(v) = e.value.as_deref() else {
+                    continue;
+                };
                 let (empty, p) = empty_setting(v);
                 has_password |= p;
                 let ptr = c.pointer.key("env").idx(i).key("value");
@@ -104,7 +112,11 @@ mod tests {
     #[test]
     fn settings() {
         assert!(empty_setting("--ServerApp.token=''").0.is_some());
-        assert!(empty_setting("jupyter lab --NotebookApp.token= --ip=0.0.0.0").0.is_some());
+        assert!(
+            empty_setting("jupyter lab --NotebookApp.token= --ip=0.0.0.0")
+                .0
+                .is_some()
+        );
         assert!(empty_setting("--ServerApp.token=abc").0.is_none());
         assert!(empty_setting("--NotebookApp.password=sha1:abc").1);
         assert!(empty_setting("--ServerApp.token_hashed=''").0.is_none());

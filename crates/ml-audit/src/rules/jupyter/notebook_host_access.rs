@@ -39,7 +39,11 @@ impl Rule for NotebookHostAccess {
             ("hostIPC", w.spec.host_ipc),
         ] {
             if on == Some(true) {
-                push(None, w.field_pointer(field), format!("the notebook pod shares the host's namespace (`{field}: true`)"));
+                push(
+                    None,
+                    w.field_pointer(field),
+                    format!("the notebook pod shares the host's namespace (`{field}: true`)"),
+                );
             }
         }
         for (i, v) in w.spec.volumes.iter().flatten().enumerate() {
@@ -47,18 +51,35 @@ impl Rule for NotebookHostAccess {
                 push(
                     None,
                     w.field_pointer("volumes").idx(i).key("hostPath"),
-                    format!("the notebook mounts host path `{}` (volume `{}`)", h.path, v.name),
+                    format!(
+                        "the notebook mounts host path `{}` (volume `{}`)",
+                        h.path, v.name
+                    ),
                 );
             }
         }
         for c in &w.containers {
             let eff = effective(w, c);
             if let Some(p) = eff.privileged.filter(|p| p.value) {
-                push(Some(c), p.pointer, format!("notebook container `{}` is privileged", c.name));
+                push(
+                    Some(c),
+                    p.pointer,
+                    format!("notebook container `{}` is privileged", c.name),
+                );
             }
             for cap in &eff.cap_add {
-                if matches!(cap.value.as_str(), "SYS_ADMIN" | "ALL" | "NET_ADMIN" | "SYS_PTRACE" | "SYS_MODULE") {
-                    push(Some(c), cap.pointer.clone(), format!("notebook container `{}` adds capability `{}`", c.name, cap.value));
+                if matches!(
+                    cap.value.as_str(),
+                    "SYS_ADMIN" | "ALL" | "NET_ADMIN" | "SYS_PTRACE" | "SYS_MODULE"
+                ) {
+                    push(
+                        Some(c),
+                        cap.pointer.clone(),
+                        format!(
+                            "notebook container `{}` adds capability `{}`",
+                            c.name, cap.value
+                        ),
+                    );
                 }
             }
             for (i, p) in c.spec.ports.iter().flatten().enumerate() {
@@ -66,7 +87,11 @@ impl Rule for NotebookHostAccess {
                     push(
                         Some(c),
                         c.pointer.key("ports").idx(i).key("hostPort"),
-                        format!("notebook container `{}` binds host port {}", c.name, p.host_port.unwrap_or(0)),
+                        format!(
+                            "notebook container `{}` binds host port {}",
+                            c.name,
+                            p.host_port.unwrap_or(0)
+                        ),
                     );
                 }
             }

@@ -63,11 +63,16 @@ fn heads<'a>(cx: &Context<'a>) -> Vec<Head<'a>> {
             labels.insert("ray.io/group".into(), "headgroup".into());
             labels.insert("ray.io/is-ray-node".into(), "yes".into());
             labels.insert("app.kubernetes.io/name".into(), "kuberay".into());
-            labels.insert("app.kubernetes.io/created-by".into(), "kuberay-operator".into());
+            labels.insert(
+                "app.kubernetes.io/created-by".into(),
+                "kuberay-operator".into(),
+            );
             let mut named_ports = BTreeMap::new();
             for c in tmpl.field("spec").field("containers").items() {
                 for p in c.field("ports").items() {
-                    if let (Some(n), Some(v)) = (p.field("name").as_str(), p.field("containerPort").as_i64()) {
+                    if let (Some(n), Some(v)) =
+                        (p.field("name").as_str(), p.field("containerPort").as_i64())
+                    {
                         named_ports.insert(n.to_string(), v);
                     }
                 }
@@ -110,12 +115,16 @@ impl Head<'_> {
     fn ray_port(&self, number: Option<i64>, target: &Node) -> Option<(i64, &'static str)> {
         let t = match &target.value {
             crate::node::Value::Int(i) => Some(*i),
-            crate::node::Value::Str(s) => s.parse().ok().or_else(|| self.named_ports.get(s).copied()).or(match s.as_str() {
-                "dashboard" => Some(8265),
-                "client" => Some(10001),
-                "gcs" | "gcs-server" | "redis" => Some(6379),
-                _ => None,
-            }),
+            crate::node::Value::Str(s) => s
+                .parse()
+                .ok()
+                .or_else(|| self.named_ports.get(s).copied())
+                .or(match s.as_str() {
+                    "dashboard" => Some(8265),
+                    "client" => Some(10001),
+                    "gcs" | "gcs-server" | "redis" => Some(6379),
+                    _ => None,
+                }),
             _ => None,
         };
         [t, number]
@@ -147,8 +156,17 @@ impl Rule for RayHeadExposed {
         }
         // 1. headGroupSpec.serviceType / enableIngress on the Ray object itself.
         for h in &heads {
-            let hg = h.obj.root.pointer(h.ptr.as_str()).cloned().unwrap_or_else(|| Node::new(crate::node::Value::Null));
-            if let Some(t) = hg.field("serviceType").as_str().filter(|t| matches!(*t, "LoadBalancer" | "NodePort")) {
+            let hg = h
+                .obj
+                .root
+                .pointer(h.ptr.as_str())
+                .cloned()
+                .unwrap_or_else(|| Node::new(crate::node::Value::Null));
+            if let Some(t) = hg
+                .field("serviceType")
+                .as_str()
+                .filter(|t| matches!(*t, "LoadBalancer" | "NodePort"))
+            {
                 out.push(
                     cx.finding(
                         &META,
@@ -187,7 +205,10 @@ impl Rule for RayHeadExposed {
             }
             let spec = svc.root.field("spec");
             let ns = svc.effective_namespace().unwrap_or("default");
-            for h in heads.iter().filter(|h| h.obj.effective_namespace() == Some(ns)) {
+            for h in heads
+                .iter()
+                .filter(|h| h.obj.effective_namespace() == Some(ns))
+            {
                 if !h.selected_by(spec.field("selector")) {
                     continue;
                 }
@@ -197,7 +218,9 @@ impl Rule for RayHeadExposed {
                     continue;
                 }
                 for (i, p) in spec.field("ports").items().iter().enumerate() {
-                    if let Some((n, role)) = h.ray_port(p.field("port").as_i64(), p.field("targetPort")) {
+                    if let Some((n, role)) =
+                        h.ray_port(p.field("port").as_i64(), p.field("targetPort"))
+                    {
                         out.push(
                             cx.finding(
                                 &META,
@@ -229,7 +252,12 @@ impl Rule for RayHeadExposed {
                 for (pi, p) in r.field("http").field("paths").items().iter().enumerate() {
                     if let Some(b) = p.get("backend") {
                         backends.push((
-                            Pointer::root().keys(&["spec", "rules"]).idx(ri).keys(&["http", "paths"]).idx(pi).key("backend"),
+                            Pointer::root()
+                                .keys(&["spec", "rules"])
+                                .idx(ri)
+                                .keys(&["http", "paths"])
+                                .idx(pi)
+                                .key("backend"),
                             b,
                         ));
                     }
@@ -251,21 +279,29 @@ impl Rule for RayHeadExposed {
                         bp.key("servicePort"),
                     )
                 };
-                let head = heads.iter().find(|h| {
-                    h.obj.effective_namespace() == Some(ns)
-                        && ((h.exact && name == format!("{}-head-svc", h.cluster))
-                            || (!h.exact && name.starts_with(&h.cluster) && name.ends_with("-head-svc")))
-                }).or_else(|| {
-                    head_services
-                        .iter()
-                        .find(|(s, _)| s.name == name && s.effective_namespace() == Some(ns))
-                        .map(|(_, h)| *h)
-                });
+                let head = heads
+                    .iter()
+                    .find(|h| {
+                        h.obj.effective_namespace() == Some(ns)
+                            && ((h.exact && name == format!("{}-head-svc", h.cluster))
+                                || (!h.exact
+                                    && name.starts_with(&h.cluster)
+                                    && name.ends_with("-head-svc")))
+                    })
+                    .or_else(|| {
+                        head_services
+                            .iter()
+                            .find(|(s, _)| s.name == name && s.effective_namespace() == Some(ns))
+                            .map(|(_, h)| *h)
+                    });
                 let Some(h) = head else {
                     continue;
                 };
                 // The Service port number or name, resolved through the Service when named.
-                let svc = head_services.iter().find(|(s, _)| s.name == name && s.effective_namespace() == Some(ns)).map(|(s, _)| *s);
+                let svc = head_services
+                    .iter()
+                    .find(|(s, _)| s.name == name && s.effective_namespace() == Some(ns))
+                    .map(|(s, _)| *s);
                 let target = match (&port_node.value, svc) {
                     (crate::node::Value::Str(pname), Some(s)) => s
                         .root

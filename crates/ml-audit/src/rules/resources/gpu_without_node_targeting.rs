@@ -19,9 +19,22 @@ pub struct GpuWithoutNodeTargeting;
 
 fn gpu_word(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
-    ["gpu", "nvidia", "amd.com", "accelerator", "tpu", "neuron", "habana", "instance-type", "nodepool", "node-pool", "machine-family", "instance-family"]
-        .iter()
-        .any(|w| s.contains(w))
+    [
+        "gpu",
+        "nvidia",
+        "amd.com",
+        "accelerator",
+        "tpu",
+        "neuron",
+        "habana",
+        "instance-type",
+        "nodepool",
+        "node-pool",
+        "machine-family",
+        "instance-family",
+    ]
+    .iter()
+    .any(|w| s.contains(w))
 }
 
 /// Whether the pod says where GPU nodes are.
@@ -81,13 +94,16 @@ impl Rule for GpuWithoutNodeTargeting {
             let Some(res) = c.spec.resources.as_ref() else {
                 continue;
             };
-            let found = [("limits", res.limits.as_ref()), ("requests", res.requests.as_ref())]
-                .into_iter()
-                .find_map(|(f, m)| {
-                    m?.iter()
-                        .find(|(k, v)| is_accelerator(k) && !is_zero(&v.0))
-                        .map(|(k, _)| (f, k.clone()))
-                });
+            let found = [
+                ("limits", res.limits.as_ref()),
+                ("requests", res.requests.as_ref()),
+            ]
+            .into_iter()
+            .find_map(|(f, m)| {
+                m?.iter()
+                    .find(|(k, v)| is_accelerator(k) && !is_zero(&v.0))
+                    .map(|(k, _)| (f, k.clone()))
+            });
             if let Some((field, k)) = found {
                 out.push(
                     finding(

@@ -29,7 +29,11 @@ impl Rule for MissingMemoryLimit {
             return;
         }
         let ns = w.namespace.as_deref().unwrap_or("");
-        for c in w.containers.iter().filter(|c| c.kind != ContainerKind::Ephemeral) {
+        for c in w
+            .containers
+            .iter()
+            .filter(|c| c.kind != ContainerKind::Ephemeral)
+        {
             let res = c.spec.resources.as_ref();
             let limits = res.and_then(|r| r.limits.as_ref());
             if limits.is_some_and(|m| m.contains_key("memory"))

@@ -47,7 +47,9 @@ fn token_kind(t: &str) -> Option<(&'static str, usize)> {
     for p in ["AKIA", "ASIA", "ABIA", "ACCA"] {
         if let Some(rest) = t.strip_prefix(p) {
             if rest.len() >= 16
-                && all(&rest[..16], |c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && all(&rest[..16], |c| {
+                    c.is_ascii_uppercase() || c.is_ascii_digit()
+                })
                 && !rest[16..].starts_with(|c: char| c.is_ascii_alphanumeric())
             {
                 return Some(("AWS access key id", 20));
@@ -60,7 +62,15 @@ fn token_kind(t: &str) -> Option<(&'static str, usize)> {
             return Some(("Hugging Face token", 3 + n));
         }
     }
-    for p in ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-"] {
+    for p in [
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "glpat-",
+    ] {
         if let Some(rest) = t.strip_prefix(p) {
             let n = rest
                 .chars()
@@ -271,6 +281,12 @@ pub fn redact(secret: &str) -> String {
     } else {
         format!("({n} characters, redacted)")
     }
+}
+
+/// A redacted description of a secret that has no format prefix: its
+/// length only.
+pub fn redact_length(secret: &str) -> String {
+    format!("({} characters, redacted)", secret.chars().count())
 }
 
 #[cfg(test)]

@@ -42,7 +42,10 @@ fn known_credential(name: &str) -> Option<&'static str> {
 #[derive(Clone, Debug)]
 pub(crate) enum Class {
     /// A recognised credential format (or a variable that only ever holds one).
-    Credential { kind: &'static str, redacted: String },
+    Credential {
+        kind: &'static str,
+        redacted: String,
+    },
     /// A literal value under a name that says "secret".
     ByName { name: String, redacted: String },
 }
@@ -108,13 +111,13 @@ fn classify_text(text: &str) -> Option<Class> {
         if let Some(kind) = known_credential(&n.replace('-', "_")) {
             return Some(Class::Credential {
                 kind,
-                redacted: detect::redact(&v),
+                redacted: detect::redact_length(&v),
             });
         }
         if by_name.is_none() && (detect::secret_name(&n) || detect::secret_name(last)) {
             by_name = Some(Class::ByName {
                 name: n.clone(),
-                redacted: detect::redact(&v),
+                redacted: detect::redact_length(&v),
             });
         }
     }
@@ -143,12 +146,12 @@ pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
             } else if let Some(kind) = known_credential(&e.name) {
                 Some(Class::Credential {
                     kind,
-                    redacted: detect::redact(v),
+                    redacted: detect::redact_length(v),
                 })
             } else if detect::secret_name(&e.name) {
                 Some(Class::ByName {
                     name: e.name.clone(),
-                    redacted: detect::redact(v),
+                    redacted: detect::redact_length(v),
                 })
             } else {
                 None

@@ -26,7 +26,10 @@ impl Rule for SecretInEnvVar {
         const HELP: &str = "mount the Secret as a volume and read the file; environment variables leak into crash dumps, `/proc/<pid>/environ`, child processes and experiment trackers that log the environment";
         for c in &w.containers {
             for (i, e) in c.spec.env.iter().flatten().enumerate() {
-                let Some(r) = e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref())
+                let Some(r) = e
+                    .value_from
+                    .as_ref()
+                    .and_then(|v| v.secret_key_ref.as_ref())
                 else {
                     continue;
                 };
@@ -36,7 +39,10 @@ impl Rule for SecretInEnvVar {
                         &META,
                         w,
                         Some(c),
-                        &c.pointer.key("env").idx(i).keys(&["valueFrom", "secretKeyRef"]),
+                        &c.pointer
+                            .key("env")
+                            .idx(i)
+                            .keys(&["valueFrom", "secretKeyRef"]),
                         format!(
                             "container `{}`: env var `{}` is set from Secret `{}` key `{}`",
                             c.name, e.name, r.name, r.key

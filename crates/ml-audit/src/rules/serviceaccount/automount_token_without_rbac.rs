@@ -41,7 +41,8 @@ impl Rule for AutomountTokenWithoutRbac {
             return;
         }
         let sa_obj = cx.inventory.lookup("ServiceAccount", ns, sa).next();
-        let sa_setting = sa_obj.and_then(|o| o.root.field("automountServiceAccountToken").as_bool());
+        let sa_setting =
+            sa_obj.and_then(|o| o.root.field("automountServiceAccountToken").as_bool());
         let pod_setting = w.spec.automount_service_account_token;
         let pointer = w.field_pointer("automountServiceAccountToken");
         let mounted = match pod_setting {
@@ -52,7 +53,10 @@ impl Rule for AutomountTokenWithoutRbac {
             return;
         }
         let (at, why) = if pod_setting == Some(true) {
-            (pointer, "the pod spec sets `automountServiceAccountToken: true`".to_string())
+            (
+                pointer,
+                "the pod spec sets `automountServiceAccountToken: true`".to_string(),
+            )
         } else {
             (
                 w.pod_pointer.clone(),
@@ -76,7 +80,11 @@ impl Rule for AutomountTokenWithoutRbac {
             } else {
                 Pointer::root().key("metadata")
             };
-            f = f.with_related(cx.related(o, &p, "the service account, which does not disable automount"));
+            f = f.with_related(cx.related(
+                o,
+                &p,
+                "the service account, which does not disable automount",
+            ));
         }
         out.push(f);
     }

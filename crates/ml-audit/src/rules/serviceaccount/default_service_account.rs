@@ -47,7 +47,10 @@ impl Rule for DefaultServiceAccount {
             };
             (w.field_pointer(field), "names")
         } else {
-            (w.pod_pointer.clone(), "names no service account, so it runs as")
+            (
+                w.pod_pointer.clone(),
+                "names no service account, so it runs as",
+            )
         };
         out.push(
             finding(

@@ -18,9 +18,12 @@ pub static META: RuleMeta = RuleMeta::builtin(
 pub struct InferenceServiceExposed;
 
 fn cluster_local(o: &Object) -> bool {
-    ["networking.kserve.io/visibility", "serving.knative.dev/visibility"]
-        .iter()
-        .any(|k| o.labels.get(*k).is_some_and(|v| v == "cluster-local"))
+    [
+        "networking.kserve.io/visibility",
+        "serving.knative.dev/visibility",
+    ]
+    .iter()
+    .any(|k| o.labels.get(*k).is_some_and(|v| v == "cluster-local"))
 }
 
 /// Strings under a node (hosts, backend names), with their pointers.
@@ -78,9 +81,7 @@ fn kserve_gateway<'a>(cx: &Context<'a>) -> Option<&'a Object> {
     let v: serde_json::Value = serde_json::from_str(ingress).ok()?;
     let gw = v.get("ingressGateway")?.as_str()?;
     let (ns, name) = gw.split_once('/')?;
-    cx.inventory
-        .lookup("Gateway", ns, name)
-        .next()
+    cx.inventory.lookup("Gateway", ns, name).next()
 }
 
 impl Rule for InferenceServiceExposed {
@@ -101,8 +102,15 @@ impl Rule for InferenceServiceExposed {
                 )
             } else if let Some(g) = gateway {
                 (
-                    cx.related(g, &Pointer::root().key("spec"), "KServe's ingress gateway (inferenceservice-config)"),
-                    format!("KServe publishes it through the ingress gateway {}", g.display_name()),
+                    cx.related(
+                        g,
+                        &Pointer::root().key("spec"),
+                        "KServe's ingress gateway (inferenceservice-config)",
+                    ),
+                    format!(
+                        "KServe publishes it through the ingress gateway {}",
+                        g.display_name()
+                    ),
                 )
             } else {
                 continue;

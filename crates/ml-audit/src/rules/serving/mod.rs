@@ -40,7 +40,9 @@ pub(crate) fn serving_containers<'w>(obj: &Object, w: &'w Workload) -> Vec<&'w C
             // Containers without an image take the ServingRuntime's (and its probes).
             .filter(|c| c.spec.image.as_deref().is_some_and(|i| !i.is_empty()))
             .collect(),
-        ("serving.kserve.io", "ServingRuntime" | "ClusterServingRuntime") if w.role == "runtime" => {
+        ("serving.kserve.io", "ServingRuntime" | "ClusterServingRuntime")
+            if w.role == "runtime" =>
+        {
             apps.collect()
         }
         ("machinelearning.seldon.io", "SeldonDeployment") => apps.collect(),

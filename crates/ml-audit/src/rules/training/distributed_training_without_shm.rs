@@ -58,7 +58,10 @@ fn mentions_launcher(w: &Workload) -> bool {
             .flatten()
             .chain(s.args.iter().flatten())
             .any(|a| WORDS.iter().any(|x| a.contains(x)))
-            || s.env.iter().flatten().any(|e| WORDS.contains(&e.name.as_str()))
+            || s.env
+                .iter()
+                .flatten()
+                .any(|e| WORDS.contains(&e.name.as_str()))
     })
 }
 
@@ -75,7 +78,10 @@ fn total_pods(inv: &Inventory, obj: &Object) -> u32 {
 fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
     let g = obj.group();
     match (g, obj.kind.as_str()) {
-        ("kubeflow.org", "PyTorchJob" | "MPIJob" | "TFJob" | "PaddleJob" | "JAXJob" | "XGBoostJob") => {
+        (
+            "kubeflow.org",
+            "PyTorchJob" | "MPIJob" | "TFJob" | "PaddleJob" | "JAXJob" | "XGBoostJob",
+        ) => {
             let n = total_pods(cx.inventory, obj);
             (n > 1).then(|| format!("{} with {n} replicas", obj.kind))
         }
@@ -92,8 +98,12 @@ fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
         }
         ("jobset.x-k8s.io", "JobSet") | ("leaderworkerset.x-k8s.io", "LeaderWorkerSet") => {
             let n = total_pods(cx.inventory, obj);
-            (n > 1 && (mentions_launcher(w) || requests_accelerator(w)))
-                .then(|| format!("{} with {n} pods running a distributed launcher or GPUs", obj.kind))
+            (n > 1 && (mentions_launcher(w) || requests_accelerator(w))).then(|| {
+                format!(
+                    "{} with {n} pods running a distributed launcher or GPUs",
+                    obj.kind
+                )
+            })
         }
         _ => None,
     }
