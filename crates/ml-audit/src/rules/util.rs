@@ -179,6 +179,9 @@ mod tests {
     }
 }
 
+/// A Kustomize `images:` entry: (newName, newTag, digest).
+pub(crate) type ImageOverride = (Option<String>, Option<String>, Option<String>);
+
 /// What the Kustomizations in the input change about other files: which
 /// files are patches (partial objects merged into a base, so what they do
 /// not say is not missing), and which image names get a new tag, name or
@@ -188,7 +191,7 @@ pub(crate) struct Kustomize {
     /// Normalised paths of patch files.
     pub patches: std::collections::HashSet<String>,
     /// Image name -> (newName, newTag, digest).
-    pub images: std::collections::HashMap<String, (Option<String>, Option<String>, Option<String>)>,
+    pub images: std::collections::HashMap<String, ImageOverride>,
 }
 
 /// Lexical path normalisation (`a/b/../c` -> `a/c`), `/` separators.

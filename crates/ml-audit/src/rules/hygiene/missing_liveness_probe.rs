@@ -2,7 +2,6 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::serving::serving_containers;
 use crate::rules::util::{finding, is_long_running};
 use crate::workload::{ContainerKind, Workload};
 
@@ -32,14 +31,8 @@ impl Rule for MissingLivenessProbe {
         if !is_long_running(&obj.kind, obj.group()) {
             return;
         }
-        let served: Vec<String> = serving_containers(obj, w)
-            .iter()
-            .map(|c| c.name.clone())
-            .collect();
         for c in w.containers_of(ContainerKind::App) {
-            if c.spec.liveness_probe.is_some()
-                || (served.contains(&c.name) && "liveness" == "readiness")
-            {
+            if c.spec.liveness_probe.is_some() {
                 continue;
             }
             out.push(

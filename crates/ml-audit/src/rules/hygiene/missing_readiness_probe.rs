@@ -37,9 +37,7 @@ impl Rule for MissingReadinessProbe {
             .map(|c| c.name.clone())
             .collect();
         for c in w.containers_of(ContainerKind::App) {
-            if c.spec.readiness_probe.is_some()
-                || (served.contains(&c.name) && "readiness" == "readiness")
-            {
+            if c.spec.readiness_probe.is_some() || served.contains(&c.name) {
                 continue;
             }
             out.push(

@@ -52,7 +52,7 @@ fn direct_route<'a>(cx: &Context<'a>, isvc: &Object) -> Option<(&'a Object, Poin
     for kind in ["Ingress", "HTTPRoute", "VirtualService"] {
         for o in cx.inventory.of_kind(kind) {
             let mut ss = Vec::new();
-            strings(&o.root.field("spec"), Pointer::root().key("spec"), &mut ss);
+            strings(o.root.field("spec"), Pointer::root().key("spec"), &mut ss);
             let same_ns = o.effective_namespace() == Some(ns);
             if let Some((p, _)) = ss.into_iter().find(|(_, s)| {
                 let s = s.to_ascii_lowercase();
