@@ -37,7 +37,25 @@ impl Rule for AutomountTokenWithoutRbac {
             return;
         }
         let bindings = cx.analysis(SaBindings::build);
-        if bindings.is_bound(ns, sa) {
+        // Templated names (`$KSA_NAME`) are filled in later.
+        if sa.contains('$') || sa.contains("{{") {
+            return;
+        }
+        // `kubectl` (a proxy, a hook job) talks to the API with the token,
+        // through permissions every authenticated account has.
+        if w.containers.iter().any(|c| {
+            let s = &c.spec;
+            s.image.as_deref().is_some_and(|i| i.contains("kubectl"))
+                || s.command
+                    .iter()
+                    .flatten()
+                    .chain(s.args.iter().flatten())
+                    .any(|a| a.contains("kubectl"))
+        }) {
+            return;
+        }
+        let obj = cx.inventory.object(w.object);
+        if bindings.is_bound(ns, sa, obj.namespace.is_some()) {
             return;
         }
         let sa_obj = cx.inventory.lookup("ServiceAccount", ns, sa).next();

@@ -31,6 +31,10 @@ pub(crate) struct SaBindings {
     pub accounts: HashSet<(String, String)>,
     /// Namespaces whose every service account is a subject.
     pub namespaces: HashSet<String>,
+    /// Names of service accounts named as subjects, in any namespace.
+    pub names: HashSet<String>,
+    /// Names of service accounts named by subjects with no namespace at all.
+    pub unscoped: HashSet<String>,
     /// Whether every service account of the cluster is a subject.
     pub all: bool,
 }
@@ -49,8 +53,14 @@ impl SaBindings {
                     let name = s.field("name").as_str().unwrap_or("");
                     match s.field("kind").as_str().unwrap_or("") {
                         "ServiceAccount" => {
+                            // No namespace on either side: Kustomize (or
+                            // `kubectl -n`) fills it in at install time.
+                            if s.get("namespace").is_none() && b.namespace.is_none() {
+                                out.unscoped.insert(name.to_string());
+                            }
                             let ns = s.field("namespace").as_str().unwrap_or(bns);
                             out.accounts.insert((ns.to_string(), name.to_string()));
+                            out.names.insert(name.to_string());
                         }
                         "Group" if name == "system:serviceaccounts" => out.all = true,
                         "Group" => {
@@ -64,6 +74,7 @@ impl SaBindings {
                                 .and_then(|r| r.split_once(':'))
                             {
                                 out.accounts.insert((ns.to_string(), n.to_string()));
+                                out.names.insert(n.to_string());
                             }
                         }
                         _ => {}
@@ -74,9 +85,15 @@ impl SaBindings {
         out
     }
 
-    /// Whether a service account is named by some binding.
-    pub fn is_bound(&self, ns: &str, name: &str) -> bool {
-        self.all
+    /// Whether a service account is named by some binding. When the
+    /// workload's manifest names no namespace (a Kustomize base, a file
+    /// applied with `-n`), it lands wherever its binding's subject says, so
+    /// the name alone is matched.
+    pub fn is_bound(&self, ns: &str, name: &str, ns_explicit: bool) -> bool {
+        // Kubeflow's profile controller binds these in every profile namespace.
+        matches!(name, "default-editor" | "default-viewer")
+            || ((!ns_explicit || self.unscoped.contains(name)) && self.names.contains(name))
+            || self.all
             || self.namespaces.contains(ns)
             || self.accounts.contains(&(ns.to_string(), name.to_string()))
     }
