@@ -76,6 +76,10 @@ fn total_pods(inv: &Inventory, obj: &Object) -> u32 {
 
 /// Why this workload is distributed training, if it is.
 fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
+    // An MPI launcher only runs `mpirun`; the workers train.
+    if w.role.eq_ignore_ascii_case("launcher") {
+        return None;
+    }
     let g = obj.group();
     match (g, obj.kind.as_str()) {
         (
