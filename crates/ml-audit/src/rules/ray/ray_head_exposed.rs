@@ -227,8 +227,11 @@ impl Rule for RayHeadExposed {
                                 svc,
                                 &Pointer::root().keys(&["spec", "ports"]).idx(i).key("port"),
                                 format!(
-                                    "Service {} (type {ty}) exposes the Ray {role} port {n} of {}'s head{}",
-                                    svc.display_name(), h.obj.display_name(), h.note()
+                                    "{} (type {ty}) exposes {}the Ray {role} port {n} of {}'s head{}",
+                                    svc.display_name(),
+                                    p.field("port").as_i64().filter(|sp| *sp != n).map(|sp| format!("port {sp}, which reaches ")).unwrap_or_default(),
+                                    h.obj.display_name(),
+                                    h.note()
                                 ),
                             )
                             .help(HELP)
@@ -329,7 +332,7 @@ impl Rule for RayHeadExposed {
                             ing,
                             &port_ptr,
                             format!(
-                                "Ingress {} routes to Service `{name}`, exposing the Ray {role} port {n} of {}'s head{}",
+                                "{} routes to Service `{name}`, exposing the Ray {role} port {n} of {}'s head{}",
                                 ing.display_name(), h.obj.display_name(), h.note()
                             ),
                         )
