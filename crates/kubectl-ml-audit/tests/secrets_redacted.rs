@@ -12,7 +12,8 @@ fn root() -> PathBuf {
 
 /// Every secret written in the two fixtures (one of each kind), or a
 /// distinctive slice of it.
-const SECRETS: [&str; 12] = [
+const SECRETS: [&str; 13] = [
+    "9c2e4b6d8f0a3f9a1c7e5b2d4f6a8c0e1b3d5f7a",
     "sk-proj-Q7rT9wXy2Bz4Kd6Mn8Pq1Rs3Tu5Vw",
     "hf_QzT8rW2yXv4BnM6kLp9HjG3fD5sA7qE1cR0u",
     "AKIAQ3EGRTYU7MNB2XKZ",

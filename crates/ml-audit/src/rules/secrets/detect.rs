@@ -143,6 +143,22 @@ pub fn scan(s: &str) -> Vec<Hit> {
             len: s.len(),
         });
     }
+    // `wandb login <40 hex>`.
+    if let Some(i) = s.find("wandb login ") {
+        let rest = &s[i + 12..];
+        let lead = rest.len() - rest.trim_start().len();
+        let key: String = rest[lead..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
+        if key.len() == 40 {
+            hits.push(Hit {
+                kind: "Weights & Biases API key",
+                start: i + 12 + lead,
+                len: 40,
+            });
+        }
+    }
     if hits.is_empty() {
         for (off, t) in tokens(s) {
             // `AccountKey=...` sits after `;` in connection strings; other
@@ -306,6 +322,10 @@ mod tests {
             ["OpenAI-style API key"]
         );
         assert!(k("sk-learn-is-a-python-package-name-here").is_empty());
+        assert_eq!(
+            k("wandb login 3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0b && python t.py"),
+            ["Weights & Biases API key"]
+        );
         assert!(k("scikit-learn==1.2 AKIA").is_empty());
         let h = scan("x AKIAIOSFODNN7EXAMPLE y");
         assert_eq!((h[0].start, h[0].len), (2, 20));
