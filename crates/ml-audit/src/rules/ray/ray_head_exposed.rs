@@ -197,6 +197,14 @@ impl Rule for RayHeadExposed {
                 );
             }
         }
+        let mut by_ns: std::collections::HashMap<&str, Vec<&Head<'_>>> =
+            std::collections::HashMap::new();
+        for h in &heads {
+            by_ns
+                .entry(h.obj.effective_namespace().unwrap_or(""))
+                .or_default()
+                .push(h);
+        }
         // 2. Services selecting head pods.
         let mut head_services: Vec<(&Object, &Head<'_>)> = Vec::new();
         for svc in cx.inventory.of_kind("Service") {

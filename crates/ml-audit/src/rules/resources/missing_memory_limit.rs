@@ -37,7 +37,7 @@ impl Rule for MissingMemoryLimit {
             let res = c.spec.resources.as_ref();
             let limits = res.and_then(|r| r.limits.as_ref());
             if limits.is_some_and(|m| m.contains_key("memory"))
-                || limit_range_default(cx.inventory, ns, "default", "memory")
+                || limit_range_default(cx, ns, "default", "memory")
             {
                 continue;
             }

@@ -43,7 +43,7 @@ impl Rule for MissingResourceRequests {
                     // A limit alone sets the request to the same value.
                     !requests.is_some_and(|m| m.contains_key(*r))
                         && !limits.is_some_and(|m| m.contains_key(*r))
-                        && !limit_range_default(cx.inventory, ns, "defaultRequest", r)
+                        && !limit_range_default(cx, ns, "defaultRequest", r)
                 })
                 .collect();
             if missing.is_empty() {

@@ -65,13 +65,26 @@ fn mentions_launcher(w: &Workload) -> bool {
     })
 }
 
+/// Total pods each object's templates create.
+struct PodTotals(std::collections::HashMap<usize, u32>);
+
+impl PodTotals {
+    fn build(inv: &Inventory) -> PodTotals {
+        let mut m = std::collections::HashMap::new();
+        for x in &inv.workloads {
+            *m.entry(x.object).or_insert(0u32) += x.max_replicas.max(x.replicas);
+        }
+        PodTotals(m)
+    }
+}
+
 /// Total pods the object's templates create.
-fn total_pods(inv: &Inventory, obj: &Object) -> u32 {
-    inv.workloads
-        .iter()
-        .filter(|x| x.object == obj.id)
-        .map(|x| x.max_replicas.max(x.replicas))
-        .sum()
+fn total_pods(cx: &Context<'_>, obj: &Object) -> u32 {
+    cx.analysis(PodTotals::build)
+        .0
+        .get(&obj.id)
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Why this workload is distributed training, if it is.
@@ -86,7 +99,7 @@ fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
             "kubeflow.org",
             "PyTorchJob" | "MPIJob" | "TFJob" | "PaddleJob" | "JAXJob" | "XGBoostJob",
         ) => {
-            let n = total_pods(cx.inventory, obj);
+            let n = total_pods(cx, obj);
             (n > 1).then(|| format!("{} with {n} replicas", obj.kind))
         }
         // KubeRay mounts a memory-backed `shared-mem` volume on /dev/shm in
@@ -101,7 +114,7 @@ fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
                 .then(|| format!("{} with a multi-node ML policy", obj.kind))
         }
         ("jobset.x-k8s.io", "JobSet") | ("leaderworkerset.x-k8s.io", "LeaderWorkerSet") => {
-            let n = total_pods(cx.inventory, obj);
+            let n = total_pods(cx, obj);
             (n > 1 && (mentions_launcher(w) || requests_accelerator(w))).then(|| {
                 format!(
                     "{} with {n} pods running a distributed launcher or GPUs",
