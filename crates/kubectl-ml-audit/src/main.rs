@@ -86,6 +86,10 @@ pub struct ScanArgs {
     /// Also walk hidden files and directories (like `rg --hidden`).
     #[arg(long)]
     hidden: bool,
+    /// Trusted image registry or repository prefix (`registry.example.com`,
+    /// `ghcr.io/acme`) for the image-untrusted-registry rule. Repeatable.
+    #[arg(long = "trusted-registry", value_name = "PREFIX")]
+    trusted_registry: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
@@ -144,6 +148,13 @@ fn scan(args: ScanArgs) -> u8 {
         }
     }
     let mut audit = Audit::new();
+    if !args.trusted_registry.is_empty() {
+        audit.settings.set(
+            "image-untrusted-registry",
+            "registries",
+            serde_json::json!(args.trusted_registry),
+        );
+    }
     if !args.select.is_empty() {
         if let Err(e) = audit.select(&args.select) {
             return usage_error(&e);

@@ -71,6 +71,31 @@ fn span_range(text: &str, s: &Span) -> (usize, usize) {
     (start, end.max(start))
 }
 
+/// Replaces every character inside the spans (newlines excepted) with `*`,
+/// so lines and columns stay where they were.
+fn mask<'a>(text: String, spans: impl Iterator<Item = &'a Span>) -> String {
+    let mut ranges: Vec<(usize, usize)> = spans
+        .map(|s| {
+            let start = offset(&text, s.line, s.col);
+            let end = offset(&text, s.end_line, s.end_col).max(start);
+            (start, end)
+        })
+        .collect();
+    if ranges.is_empty() {
+        return text;
+    }
+    ranges.sort();
+    text.char_indices()
+        .map(|(i, c)| {
+            if c != '\n' && ranges.iter().any(|(s, e)| i >= *s && i < *e) {
+                '*'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 /// Whether to use colour: `NO_COLOR` unset and stdout a terminal.
 pub fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -86,12 +111,19 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
+    // Literal secrets are masked in every source line shown.
+    let secrets = ml_audit::rules::secrets::secret_spans(inv);
     let text_of = |file: &str| -> String {
-        inv.files
+        let text = inv
+            .files
             .iter()
             .find(|f| f.path == file)
             .map(|f| f.text.clone())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        mask(
+            text,
+            secrets.iter().filter(|(f, _)| f == file).map(|(_, s)| s),
+        )
     };
     for d in &report.diagnostics {
         let level = match d.level {

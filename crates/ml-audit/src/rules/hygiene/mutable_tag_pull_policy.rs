@@ -1,0 +1,47 @@
+//! `imagePullPolicy: IfNotPresent`/`Never` with a mutable tag.
+use crate::finding::{Finding, Severity};
+use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule_doc;
+use crate::rules::util::{container_image, finding};
+use crate::workload::Workload;
+
+/// Metadata.
+pub static META: RuleMeta = RuleMeta::builtin(
+    "mutable-tag-pull-policy",
+    "hygiene",
+    Severity::Low,
+    "Images with a moving tag must be pulled with `imagePullPolicy: Always`",
+    rule_doc!("mutable-tag-pull-policy"),
+);
+
+/// The rule.
+pub struct MutableTagPullPolicy;
+
+impl Rule for MutableTagPullPolicy {
+    fn meta(&self) -> &RuleMeta {
+        &META
+    }
+
+    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        for c in &w.containers {
+            let Some(policy) = c.spec.image_pull_policy.as_deref() else {
+                continue;
+            };
+            if !matches!(policy, "IfNotPresent" | "Never") {
+                continue;
+            }
+            let Some((image, r, _)) = container_image(cx, c) else {
+                continue;
+            };
+            if r.is_moving_tag() {
+                out.push(
+                    finding(cx, &META, w, Some(c), &c.pointer.key("imagePullPolicy"), format!(
+                        "container `{}` pulls `{image}`, a moving tag, with `imagePullPolicy: {policy}`: each node keeps running whatever version it cached first",
+                        c.name
+                    ))
+                    .help("pin a version tag or digest, or set `imagePullPolicy: Always`"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! Images not pinned by digest.
+use crate::finding::{Finding, Severity};
+use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule_doc;
+use crate::rules::util::{container_image, finding};
+use crate::workload::Workload;
+
+/// Metadata.
+pub static META: RuleMeta = RuleMeta::builtin(
+    "image-not-pinned-by-digest",
+    "images",
+    Severity::Low,
+    "Images should be pinned by digest",
+    rule_doc!("image-not-pinned-by-digest"),
+);
+
+/// The rule.
+pub struct ImageNotPinnedByDigest;
+
+impl Rule for ImageNotPinnedByDigest {
+    fn meta(&self) -> &RuleMeta {
+        &META
+    }
+
+    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        for c in &w.containers {
+            let Some((image, r, _)) = container_image(cx, c) else {
+                continue;
+            };
+            // `latest` and untagged images are image-latest-tag's findings.
+            if r.digest.is_none() && !r.is_latest() {
+                out.push(
+                    finding(
+                        cx,
+                        &META,
+                        w,
+                        Some(c),
+                        &c.pointer.key("image"),
+                        format!(
+                            "container `{}` uses image `{image}` by tag only: a tag can be moved to other content",
+                            c.name
+                        ),
+                    )
+                    .help("pin the image by digest (`repo:tag@sha256:...`); tools such as Renovate keep digests current"),
+                );
+            }
+        }
+    }
+}

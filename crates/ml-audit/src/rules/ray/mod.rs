@@ -1,0 +1,3 @@
+//! KubeRay.
+
+pub mod ray_head_exposed;

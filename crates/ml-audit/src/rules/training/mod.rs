@@ -1,0 +1,3 @@
+//! Distributed training.
+
+pub mod distributed_training_without_shm;

@@ -1,0 +1,319 @@
+//! Helpers shared by the workload rules: findings with the workload's
+//! context, image references, extended resources.
+
+use crate::finding::Finding;
+use crate::node::Pointer;
+use crate::rule::{Context, RuleMeta};
+use crate::workload::{ContainerRef, Workload};
+
+/// A finding on a workload (and one of its containers), with the message
+/// prefixed by the workload's description and the context set.
+pub(crate) fn finding(
+    cx: &Context<'_>,
+    meta: &RuleMeta,
+    w: &Workload,
+    c: Option<&ContainerRef>,
+    pointer: &Pointer,
+    message: impl AsRef<str>,
+) -> Finding {
+    let obj = cx.inventory.object(w.object);
+    let mut ctx = w.role.clone();
+    if let Some(c) = c {
+        if !ctx.is_empty() {
+            ctx.push_str(", ");
+        }
+        ctx.push_str(&format!("container {}", c.name));
+    }
+    cx.finding(
+        meta,
+        obj,
+        pointer,
+        format!("{}: {}", w.describe(obj), message.as_ref()),
+    )
+    .context(ctx)
+}
+
+/// A container image reference, split.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ImageRef {
+    /// Registry host (`docker.io` when not written).
+    pub registry: String,
+    /// Whether the registry was written explicitly.
+    pub explicit_registry: bool,
+    /// Repository path.
+    pub repository: String,
+    /// Tag, when written.
+    pub tag: Option<String>,
+    /// Digest (`sha256:...`), when written.
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses `[registry/]repo[:tag][@digest]`. `None` for empty or templated
+    /// values (`{{ .Image }}`, `$(IMAGE)`, `${IMAGE}`) that cannot be judged.
+    pub fn parse(image: &str) -> Option<ImageRef> {
+        let image = image.trim();
+        // Templates (`{{ .Image }}`, `$IMAGE`, `${IMAGE}`) and placeholders
+        // (`IMAGE_URL`: references are lowercase) cannot be judged.
+        if image.is_empty()
+            || image.contains("{{")
+            || image.contains('$')
+            || image.chars().any(|c| c.is_whitespace())
+        {
+            return None;
+        }
+        let (rest, digest) = match image.split_once('@') {
+            Some((r, d)) => (r, Some(d.to_string())),
+            None => (image, None),
+        };
+        let (registry, explicit, path) = match rest.split_once('/') {
+            Some((first, p))
+                if first.contains('.') || first.contains(':') || first == "localhost" =>
+            {
+                (first.to_string(), true, p)
+            }
+            _ => ("docker.io".to_string(), false, rest),
+        };
+        let (repository, tag) = match path.rsplit_once(':') {
+            Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
+            _ => (path.to_string(), None),
+        };
+        if repository.chars().any(|c| c.is_ascii_uppercase()) {
+            return None;
+        }
+        Some(ImageRef {
+            registry,
+            explicit_registry: explicit,
+            repository,
+            tag,
+            digest,
+        })
+    }
+
+    /// Whether the tag is `latest` or absent (and there is no digest).
+    pub fn is_latest(&self) -> bool {
+        self.digest.is_none() && self.tag.as_deref().is_none_or(|t| t == "latest")
+    }
+
+    /// Whether the tag is one that is moved on purpose (`latest`, `main`,
+    /// `nightly`, ...), with no digest.
+    pub fn is_moving_tag(&self) -> bool {
+        if self.digest.is_some() {
+            return false;
+        }
+        let Some(t) = self.tag.as_deref() else {
+            return true;
+        };
+        let t = t.to_ascii_lowercase();
+        const MOVING: [&str; 12] = [
+            "latest", "main", "master", "nightly", "dev", "develop", "edge", "head", "canary",
+            "stable", "snapshot", "unstable",
+        ];
+        MOVING.contains(&t.as_str())
+            || t.ends_with("-nightly")
+            || t.ends_with("-snapshot")
+            || t.ends_with("-latest")
+            || t.ends_with("-dev")
+    }
+}
+
+/// Extended resources that are accelerators.
+pub(crate) fn is_accelerator(resource: &str) -> bool {
+    resource.ends_with("/gpu")
+        || resource.starts_with("nvidia.com/")
+        || resource.starts_with("amd.com/")
+        || resource.starts_with("gpu.intel.com/")
+        || resource.starts_with("habana.ai/")
+        || resource.starts_with("aws.amazon.com/neuron")
+        || resource == "google.com/tpu"
+}
+
+/// Whether a quantity is zero (`0`, `"0"`).
+pub(crate) fn is_zero(q: &str) -> bool {
+    q.trim().trim_start_matches('0').is_empty() || q.trim().parse::<f64>() == Ok(0.0)
+}
+
+/// Whether any container of the workload requests (or limits) an accelerator.
+pub(crate) fn requests_accelerator(w: &Workload) -> bool {
+    w.containers.iter().any(|c| {
+        let r = c.spec.resources.as_ref();
+        [
+            r.and_then(|r| r.requests.as_ref()),
+            r.and_then(|r| r.limits.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m.iter())
+        .any(|(k, v)| is_accelerator(k) && !is_zero(&v.0))
+    })
+}
+
+/// Whether the workload is long-running (Deployment, StatefulSet, DaemonSet,
+/// ReplicaSet, ReplicationController).
+pub(crate) fn is_long_running(kind: &str, group: &str) -> bool {
+    (group == "apps"
+        && matches!(
+            kind,
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet"
+        ))
+        || (group.is_empty() && kind == "ReplicationController")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ImageRef;
+
+    #[test]
+    fn parses_images() {
+        let i = ImageRef::parse("rayproject/ray:2.9.0").unwrap();
+        assert_eq!(
+            (i.registry.as_str(), i.repository.as_str(), i.tag.as_deref()),
+            ("docker.io", "rayproject/ray", Some("2.9.0"))
+        );
+        let i = ImageRef::parse("localhost:5000/x").unwrap();
+        assert_eq!((i.registry.as_str(), i.tag), ("localhost:5000", None));
+        let i = ImageRef::parse("gcr.io/a/b:1@sha256:abc").unwrap();
+        assert!(!i.is_latest() && i.digest.is_some());
+        assert!(ImageRef::parse("nginx").unwrap().is_latest());
+        assert!(ImageRef::parse("{{.Image}}").is_none());
+    }
+}
+
+/// A Kustomize `images:` entry: (newName, newTag, digest).
+pub(crate) type ImageOverride = (Option<String>, Option<String>, Option<String>);
+
+/// What the Kustomizations in the input change about other files: which
+/// files are patches (partial objects merged into a base, so what they do
+/// not say is not missing), and which image names get a new tag, name or
+/// digest at build time.
+#[derive(Debug, Default)]
+pub(crate) struct Kustomize {
+    /// Normalised paths of patch files.
+    pub patches: std::collections::HashSet<String>,
+    /// Image name -> (newName, newTag, digest).
+    pub images: std::collections::HashMap<String, ImageOverride>,
+}
+
+/// Lexical path normalisation (`a/b/../c` -> `a/c`), `/` separators.
+pub(crate) fn normalize_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split(['/', '\\']) {
+        match c {
+            "" | "." => {}
+            ".." if out.last().is_some_and(|l| *l != "..") => {
+                out.pop();
+            }
+            _ => out.push(c),
+        }
+    }
+    let s = out.join("/");
+    if p.starts_with('/') {
+        format!("/{s}")
+    } else {
+        s
+    }
+}
+
+impl Kustomize {
+    /// Reads every Kustomization object of the inventory.
+    pub fn build(inv: &crate::inventory::Inventory) -> Kustomize {
+        let mut k = Kustomize::default();
+        for o in inv.of_kind("Kustomization") {
+            if !o.group().starts_with("kustomize.config.k8s.io") {
+                continue;
+            }
+            let file = inv.file_of(o);
+            let dir = match file.rfind(['/', '\\']) {
+                Some(i) => &file[..i],
+                None => ".",
+            };
+            let mut add = |rel: &str| {
+                if !rel.contains('\n') && !rel.trim().is_empty() {
+                    k.patches
+                        .insert(normalize_path(&format!("{dir}/{}", rel.trim())));
+                }
+            };
+            for p in o.root.field("patchesStrategicMerge").items() {
+                if let Some(s) = p.as_str() {
+                    add(s);
+                }
+            }
+            for key in ["patches", "patchesJson6902"] {
+                for p in o.root.field(key).items() {
+                    if let Some(s) = p.field("path").as_str() {
+                        add(s);
+                    } else if let Some(s) = p.as_str() {
+                        add(s);
+                    }
+                }
+            }
+            for i in o.root.field("images").items() {
+                let Some(name) = i.field("name").as_str() else {
+                    continue;
+                };
+                let s = |f: &str| i.field(f).scalar_text().filter(|v| !v.is_empty());
+                k.images
+                    .insert(name.to_string(), (s("newName"), s("newTag"), s("digest")));
+            }
+        }
+        k
+    }
+
+    /// Whether the object comes from a patch file.
+    pub fn is_patch(&self, inv: &crate::inventory::Inventory, obj: &crate::object::Object) -> bool {
+        !self.patches.is_empty() && self.patches.contains(&normalize_path(inv.file_of(obj)))
+    }
+
+    /// The image as a Kustomization in the input rewrites it, with a note
+    /// saying so; the image unchanged otherwise.
+    pub fn image(&self, image: &str) -> (String, bool) {
+        let Some(r) = ImageRef::parse(image) else {
+            return (image.to_string(), false);
+        };
+        let name = if r.explicit_registry {
+            format!("{}/{}", r.registry, r.repository)
+        } else {
+            r.repository.clone()
+        };
+        let Some((new_name, new_tag, digest)) = self.images.get(&name) else {
+            return (image.to_string(), false);
+        };
+        let mut out = new_name.clone().unwrap_or(name);
+        match (
+            new_tag.as_ref().or(r.tag.as_ref()),
+            digest.as_ref().or(r.digest.as_ref()),
+        ) {
+            (_, Some(d)) if digest.is_some() => out.push_str(&format!("@{d}")),
+            (Some(t), d) => {
+                out.push_str(&format!(":{t}"));
+                if let Some(d) = d {
+                    out.push_str(&format!("@{d}"));
+                }
+            }
+            (None, Some(d)) => out.push_str(&format!("@{d}")),
+            (None, None) => {}
+        }
+        (out, true)
+    }
+}
+
+/// Whether a workload comes from a Kustomize patch file (a partial object:
+/// absent fields come from the base it patches).
+pub(crate) fn from_patch(cx: &Context<'_>, w: &Workload) -> bool {
+    let k = cx.analysis(Kustomize::build);
+    k.is_patch(cx.inventory, cx.inventory.object(w.object))
+}
+
+/// The image a container runs, after Kustomize `images:` rewriting found in
+/// the input: (image, parsed, rewritten).
+pub(crate) fn container_image(
+    cx: &Context<'_>,
+    c: &ContainerRef,
+) -> Option<(String, ImageRef, bool)> {
+    let image = c.spec.image.as_deref()?;
+    ImageRef::parse(image)?;
+    let k = cx.analysis(Kustomize::build);
+    let (img, rewritten) = k.image(image);
+    let r = ImageRef::parse(&img)?;
+    Some((img, r, rewritten))
+}
