@@ -98,10 +98,29 @@ pub fn source_of(inv: &Inventory, f: &Finding) -> Option<String> {
             && f.span.line <= o.root.span.end_line
     })?;
     let origin = obj.annotations.get("config.kubernetes.io/origin")?;
-    origin
+    let path = origin
         .lines()
         .find_map(|l| l.trim().strip_prefix("path:"))
-        .map(|p| p.trim().trim_matches(['"', '\'']).to_string())
+        .map(|p| p.trim().trim_matches(['"', '\'']))?;
+    Some(match f.file.strip_prefix("kustomize:") {
+        Some(dir) => normalize(&format!("{dir}/{path}")),
+        None => path.to_string(),
+    })
+}
+
+/// `a/b/../c` to `a/c`, lexically.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "." | "" if !parts.is_empty() => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            _ => parts.push(p),
+        }
+    }
+    parts.join("/")
 }
 
 /// The JSON report, with each finding's `source` when it has one.
