@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Audit manifests (the default command).
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules.
     Rules {
         /// Output format.
@@ -62,7 +62,7 @@ enum ListFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Some(Command::Scan(args)) => scan::run(args),
+        Some(Command::Scan(args)) => scan::run(*args),
         None => scan::run(cli.scan),
         Some(Command::Rules { format }) => rules(format),
         Some(Command::Explain { rule }) => explain(&rule),

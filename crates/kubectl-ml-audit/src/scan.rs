@@ -58,8 +58,8 @@ pub struct ScanArgs {
     /// With --cluster: the kubeconfig context to use.
     #[arg(long, value_name = "NAME", requires = "cluster")]
     pub context: Option<String>,
-    /// With --cluster or -k: the kubeconfig file to use.
-    #[arg(long, value_name = "FILE")]
+    /// With --cluster: the kubeconfig file to use.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
     pub kubeconfig: Option<PathBuf>,
     /// With --cluster: read one namespace (and cluster-scoped objects) instead of all.
     #[arg(

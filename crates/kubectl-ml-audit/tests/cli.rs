@@ -452,7 +452,7 @@ fn krew_manifest_renders_to_a_valid_plugin() {
                 .replace("{{ .TagName }}", "v0.1.0");
             out.push_str(&format!(
                 "{indent}uri: {url}\n{indent}sha256: {}\n",
-                "0".repeat(64)
+                "ab".repeat(32)
             ));
         } else {
             out.push_str(&line.replace("{{ .TagName }}", "v0.1.0"));

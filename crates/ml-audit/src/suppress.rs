@@ -244,7 +244,7 @@ fn split_ids(s: &str) -> Vec<String> {
 impl Suppression {
     fn covers(&self, f: &Finding) -> bool {
         f.file == self.file
-            && self.ids.iter().any(|id| *id == f.rule)
+            && self.ids.contains(&f.rule)
             && match &self.scope {
                 Scope::Object(r) => f.object == *r,
                 Scope::Line(l) => f.span.line == *l,

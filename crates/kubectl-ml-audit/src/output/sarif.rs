@@ -54,11 +54,9 @@ fn region(s: &Span) -> Option<Value> {
         return None;
     }
     let mut r = json!({"startLine": s.line, "startColumn": s.col.max(1)});
-    if s.end_line >= s.line && s.end_line > 0 {
-        if s.end_line > s.line || s.end_col > s.col {
-            r["endLine"] = s.end_line.into();
-            r["endColumn"] = s.end_col.max(1).into();
-        }
+    if s.end_line >= s.line && s.end_line > 0 && (s.end_line > s.line || s.end_col > s.col) {
+        r["endLine"] = s.end_line.into();
+        r["endColumn"] = s.end_col.max(1).into();
     }
     Some(r)
 }
