@@ -452,6 +452,10 @@ pub fn run(args: ScanArgs) -> u8 {
     if show_progress {
         eprint!("\r\x1b[2K");
     }
+    let known = match args.baseline.as_deref().map(read_baseline).transpose() {
+        Ok(k) => k,
+        Err(e) => return usage_error(&e),
+    };
     if let Some(path) = &args.write_baseline {
         if let Err(e) = std::fs::write(path, baseline_json(&report.findings)) {
             return usage_error(&format!("cannot write baseline {}: {e}", path.display()));
@@ -463,11 +467,7 @@ pub fn run(args: ScanArgs) -> u8 {
         );
     }
     let mut baselined = 0;
-    if let Some(path) = &args.baseline {
-        let known = match read_baseline(path) {
-            Ok(k) => k,
-            Err(e) => return usage_error(&e),
-        };
+    if let Some(known) = known {
         let before = report.findings.len();
         report
             .findings

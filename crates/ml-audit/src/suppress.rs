@@ -313,7 +313,7 @@ pub fn apply(
             span: s.span,
             pointer: s.pointer.clone(),
             context: None,
-            message: msg,
+            message: format!("{}: {msg}", o.display_name()),
             help: Some(help.to_string()),
             related: Vec::new(),
         }
