@@ -5,7 +5,8 @@
 //!   `ml-audit.io/ignore-until: "YYYY-MM-DD"`. It covers every finding of
 //!   those rules on that object.
 //! - On a line: the comment `# ml-audit: ignore <rule-id>[,<rule-id>]
-//!   [until=YYYY-MM-DD] -- <reason>`, at the end of the flagged line, or on a
+//!   [until=YYYY-MM-DD] -- <reason>` (the reason runs to the end of the line,
+//!   or to a following ` # ` comment), at the end of the flagged line, or on a
 //!   line of its own just above it (it then covers the next line that is not
 //!   blank or a comment).
 //!
@@ -176,7 +177,12 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
                 continue;
             };
             let (spec, reason) = match rest.split_once(" -- ") {
-                Some((s, r)) => (s, Some(r.trim().to_string()).filter(|r| !r.is_empty())),
+                Some((s, r)) => {
+                    // The reason ends at a following ` # ` comment.
+                    let r = format!(" {r}");
+                    let r = r.split(" # ").next().unwrap_or("").trim().to_string();
+                    (s, Some(r).filter(|r| !r.is_empty()))
+                }
                 None => (rest.strip_suffix(" --").unwrap_or(rest), None),
             };
             let spec = spec.split('#').next().unwrap_or("");
