@@ -738,3 +738,25 @@ fn pre_commit_hook_passes_good_and_fails_bad_manifests() {
     assert!(r.stdout.contains("pss-privileged"), "{}", r.stdout);
     println!("pre-commit try-repo: good.yaml passed, bad.yaml failed with pss-privileged");
 }
+
+#[test]
+fn pod_template_annotations_cover_their_template() {
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("rc.yaml");
+    let text = std::fs::read_to_string(testdata("bad.yaml")).unwrap().replace(
+        "    template:\n      spec:\n",
+        "    template:\n      metadata:\n        annotations:\n          ml-audit.io/ignore: pss-privileged\n          ml-audit.io/ignore-reason: head runs the GPU driver installer\n      spec:\n",
+    );
+    assert!(text.contains("ignore-reason"));
+    std::fs::write(&f, text).unwrap();
+    let r = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "--select",
+        "pss-privileged,suppression",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(json(&r)["summary"]["suppressed"], 1);
+}

@@ -447,6 +447,17 @@ mod tests {
     }
 
     #[test]
+    fn documented_example_is_valid() {
+        let text = include_str!("../../../docs/ml-audit.example.yaml");
+        let c = Config::parse("docs/ml-audit.example.yaml", text).unwrap();
+        let mut audit = Audit::new();
+        c.apply(&mut audit).unwrap();
+        assert_eq!(c.fail_on, Some(Severity::Medium));
+        assert!(c.kind_table().get("ml.example.com", "Trainer").is_some());
+        assert_eq!(audit.severity.get("pss-run-as-user"), Some(&Severity::High));
+    }
+
+    #[test]
     fn discover_walks_up() {
         let d = tempfile::tempdir().unwrap();
         let sub = d.path().join("a/b");

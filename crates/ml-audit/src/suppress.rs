@@ -3,7 +3,9 @@
 //! - On an object: the annotation `ml-audit.io/ignore: "<rule-id>[,<rule-id>]"`
 //!   with the required `ml-audit.io/ignore-reason`, and optionally
 //!   `ml-audit.io/ignore-until: "YYYY-MM-DD"`. It covers every finding of
-//!   those rules on that object.
+//!   those rules on that object. The same annotations on a pod template
+//!   (`spec.template.metadata.annotations`, a RayCluster worker group's
+//!   template, ...) cover the findings inside that template only.
 //! - On a line: the comment `# ml-audit: ignore <rule-id>[,<rule-id>]
 //!   [until=YYYY-MM-DD] -- <reason>` (the reason runs to the end of the line,
 //!   or to a following ` # ` comment), at the end of the flagged line, or on a
@@ -111,6 +113,8 @@ impl Default for Options {
 enum Scope {
     /// Every finding on this object.
     Object(ObjectRef),
+    /// Every finding on this object under this pointer (a pod template).
+    Template(ObjectRef, String),
     /// Every finding on this line.
     Line(u32),
 }
@@ -154,6 +158,44 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
             pointer: ptr.to_string(),
             ids: split_ids(list),
             reason: o
+                .annotations
+                .get(REASON_ANNOTATION)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            until,
+            bad_until,
+        });
+    }
+    for w in &inv.workloads {
+        let Some(meta) = &w.meta_pointer else {
+            continue;
+        };
+        let (Some(list), Some(prefix)) = (
+            w.annotations.get(ANNOTATION),
+            meta.as_str().strip_suffix("/metadata"),
+        ) else {
+            continue;
+        };
+        if prefix.is_empty() {
+            continue; // the object's own metadata: done above
+        }
+        let o = &inv.objects[w.object];
+        let ptr = Pointer::parse(meta.as_str()).keys(&["annotations", ANNOTATION]);
+        let (until, bad_until) = match w.annotations.get(UNTIL_ANNOTATION) {
+            None => (None, None),
+            Some(s) => match Date::parse(s) {
+                Some(d) => (Some(d), None),
+                None => (None, Some(s.clone())),
+            },
+        };
+        out.push(Suppression {
+            file: inv.file_of(o).to_string(),
+            scope: Scope::Template(o.reference(), prefix.to_string()),
+            object: o.id,
+            span: o.locate(ptr.as_str()),
+            pointer: ptr.to_string(),
+            ids: split_ids(list),
+            reason: w
                 .annotations
                 .get(REASON_ANNOTATION)
                 .map(|s| s.trim().to_string())
@@ -253,6 +295,11 @@ impl Suppression {
             && self.ids.contains(&f.rule)
             && match &self.scope {
                 Scope::Object(r) => f.object == *r,
+                Scope::Template(r, prefix) => {
+                    f.object == *r
+                        && f.pointer.starts_with(prefix.as_str())
+                        && f.pointer[prefix.len()..].starts_with('/')
+                }
                 Scope::Line(l) => f.span.line == *l,
             }
     }
@@ -265,7 +312,9 @@ impl Suppression {
 
     fn what(&self) -> String {
         match self.scope {
-            Scope::Object(_) => format!("annotation `{ANNOTATION}: {}`", self.ids.join(",")),
+            Scope::Object(_) | Scope::Template(..) => {
+                format!("annotation `{ANNOTATION}: {}`", self.ids.join(","))
+            }
             Scope::Line(_) => format!("comment `ml-audit: ignore {}`", self.ids.join(",")),
         }
     }
@@ -327,7 +376,9 @@ pub fn apply(
     for (i, s) in sups.iter().enumerate() {
         if !s.has_reason(opts) && active(&WITHOUT_REASON.id) {
             let how = match s.scope {
-                Scope::Object(_) => format!("add the annotation `{REASON_ANNOTATION}`"),
+                Scope::Object(_) | Scope::Template(..) => {
+                    format!("add the annotation `{REASON_ANNOTATION}`")
+                }
                 Scope::Line(_) => "end the comment with ` -- <reason>`".to_string(),
             };
             extra.push(report(
