@@ -457,12 +457,13 @@ pub fn run(args: ScanArgs) -> u8 {
         Err(e) => return usage_error(&e),
     };
     if let Some(path) = &args.write_baseline {
+        let n: BTreeSet<String> = report.findings.iter().map(Finding::fingerprint).collect();
         if let Err(e) = std::fs::write(path, baseline_json(&report.findings)) {
             return usage_error(&format!("cannot write baseline {}: {e}", path.display()));
         }
         eprintln!(
             "ml-audit: wrote {} fingerprints to {}",
-            report.findings.len(),
+            n.len(),
             path.display()
         );
     }
