@@ -760,3 +760,38 @@ fn pod_template_annotations_cover_their_template() {
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert_eq!(json(&r)["summary"]["suppressed"], 1);
 }
+
+/// Runs the binary on a pseudo-terminal (util-linux `script`), as a person would.
+fn on_terminal(args: &str, no_color: bool) -> Option<String> {
+    if !have("script", "--version") {
+        return None;
+    }
+    let mut c = Command::new("script");
+    c.args(["-qec", &format!("{} {args}", bin().display()), "/dev/null"])
+        .current_dir(root())
+        .env_remove("NO_COLOR");
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    Some(String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned())
+}
+
+#[test]
+fn progress_and_colour_only_on_a_terminal_and_no_color_is_honoured() {
+    let args = format!(
+        "--no-config --select pss-privileged {}",
+        testdata("bad.yaml")
+    );
+    let Some(out) = on_terminal(&args, false) else {
+        println!("skipped: `script` (util-linux) is not installed, no pseudo-terminal to test on");
+        return;
+    };
+    assert!(out.contains("ml-audit: auditing 1 objects"), "{out:?}");
+    assert!(out.contains("\x1b[31m"), "{out:?}");
+    let out = on_terminal(&args, true).unwrap();
+    assert!(!out.contains("\x1b[31m"), "{out:?}");
+    assert!(out.contains("pss-privileged"));
+    let out = on_terminal(&format!("--format json {args}"), false).unwrap();
+    assert!(!out.contains("ml-audit: auditing"), "{out:?}");
+    assert!(!out.contains('\x1b'), "{out:?}");
+}
