@@ -4,10 +4,15 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use ml_audit::Audit;
 
+mod cmd_completions;
+mod kube;
 mod output;
+mod scan;
+
+use scan::ScanArgs;
 
 // mimalloc: 14% fewer instructions than glibc malloc when loading the corpus
 // (callgrind, `examples/parse_only` on kubeflow's pipeline manifests).
@@ -33,7 +38,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Audit manifests (the default command).
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules.
     Rules {
         /// Output format.
@@ -45,6 +50,13 @@ enum Command {
         /// The rule id.
         rule: String,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -53,56 +65,16 @@ enum ListFormat {
     Json,
 }
 
-/// Output formats of `scan`.
-#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
-pub enum Format {
-    /// For people: each finding with its source lines.
-    Text,
-    /// The stable JSON report (schemaVersion 1).
-    Json,
-}
-
-/// Arguments of `scan`.
-#[derive(Args, Debug, Default)]
-pub struct ScanArgs {
-    /// Files and directories to audit (directories are walked, .gitignore aware).
-    #[arg(value_name = "PATH")]
-    paths: Vec<std::path::PathBuf>,
-    /// A file to audit; `-` reads standard input. Repeatable.
-    #[arg(short = 'f', long = "filename", value_name = "FILE")]
-    files: Vec<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    format: Option<Format>,
-    /// Exit 1 when a finding is at or above this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "low")]
-    fail_on: Option<Severity>,
-    /// Run only these rules or categories (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "RULE")]
-    select: Vec<String>,
-    /// Skip these rules or categories (comma-separated).
-    #[arg(long, value_delimiter = ',', value_name = "RULE")]
-    ignore: Vec<String>,
-    /// Also walk hidden files and directories (like `rg --hidden`).
-    #[arg(long)]
-    hidden: bool,
-    /// Trusted image registry or repository prefix (`registry.example.com`,
-    /// `ghcr.io/acme`) for the image-untrusted-registry rule. Repeatable.
-    #[arg(long = "trusted-registry", value_name = "PREFIX")]
-    trusted_registry: Vec<String>,
-    /// Worker threads (default: one per core).
-    #[arg(short = 'j', long, value_name = "N")]
-    jobs: Option<usize>,
-}
-
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let code = match cli.command {
-        Some(Command::Scan(args)) => scan(args),
-        None => scan(cli.scan),
+        Some(Command::Scan(args)) => scan::run(*args),
+        None => scan::run(cli.scan),
         Some(Command::Rules { format }) => rules(format),
         Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Completions { shell }) => cmd_completions::completions(shell, Cli::command()),
+        Some(Command::Man) => cmd_completions::man(Cli::command()),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         eprintln!(
@@ -133,75 +105,10 @@ pub fn emit(text: &str) {
     }
 }
 
-fn usage_error(msg: &str) -> u8 {
+/// Prints a usage or input error; returns exit code 2.
+pub fn usage_error(msg: &str) -> u8 {
     eprintln!("error: {msg}");
     2
-}
-
-fn scan(args: ScanArgs) -> u8 {
-    if let Some(n) = args.jobs {
-        if let Err(e) = rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-        {
-            return usage_error(&format!("cannot set {n} threads: {e}"));
-        }
-    }
-    let mut audit = Audit::new();
-    if !args.trusted_registry.is_empty() {
-        audit.settings.set(
-            "image-untrusted-registry",
-            "registries",
-            serde_json::json!(args.trusted_registry),
-        );
-    }
-    if !args.select.is_empty() {
-        if let Err(e) = audit.select(&args.select) {
-            return usage_error(&e);
-        }
-    }
-    if let Err(e) = audit.ignore(&args.ignore) {
-        return usage_error(&e);
-    }
-    let mut inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
-    for f in &args.files {
-        if f == "-" {
-            let mut text = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                return usage_error(&format!("cannot read standard input: {e}"));
-            }
-            inputs.push(Input::Text {
-                name: "-".into(),
-                text,
-            });
-        } else {
-            inputs.push(Input::Path(f.into()));
-        }
-    }
-    if inputs.is_empty() {
-        return usage_error("nothing to audit: give a PATH, -f FILE or -f - (see --help)");
-    }
-    let opts = LoadOptions {
-        hidden: args.hidden,
-        ..LoadOptions::default()
-    };
-    let loaded = ml_audit::load(&inputs, &opts);
-    let inventory = Inventory::new(loaded);
-    let report = audit.run(&inventory);
-    match args.format.unwrap_or(Format::Text) {
-        Format::Text => emit(&output::text::render(&report, &inventory)),
-        Format::Json => emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&report.to_json()).unwrap_or_default()
-        )),
-    }
-    if report.has_errors() {
-        2
-    } else if report.fails(args.fail_on.unwrap_or(Severity::Low)) {
-        1
-    } else {
-        0
-    }
 }
 
 fn rules(format: ListFormat) -> u8 {

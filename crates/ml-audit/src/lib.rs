@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod de;
 pub mod finding;
 pub mod inventory;
@@ -29,10 +30,11 @@ pub mod report;
 pub mod rule;
 pub mod rules;
 pub mod secctx;
+pub mod suppress;
 pub mod workload;
 pub mod yaml;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use finding::{Finding, Related, Severity};
 pub use inventory::Inventory;
@@ -48,6 +50,10 @@ pub struct Audit {
     rules: Vec<Box<dyn Rule>>,
     /// Rule options.
     pub settings: Settings,
+    /// Severity overrides, by rule id (from the config file).
+    pub severity: BTreeMap<String, Severity>,
+    /// How suppressions written in the manifests are applied.
+    pub suppression: suppress::Options,
     select: Option<BTreeSet<String>>,
     ignore: BTreeSet<String>,
 }
@@ -64,6 +70,8 @@ impl Audit {
         Audit {
             rules: rules::builtin(),
             settings: Settings::default(),
+            severity: BTreeMap::new(),
+            suppression: suppress::Options::default(),
             select: None,
             ignore: BTreeSet::new(),
         }
@@ -130,7 +138,24 @@ impl Audit {
     /// Runs the active rules over an inventory.
     pub fn run(&self, inventory: &Inventory) -> Report {
         let cx = Context::new(inventory, &self.settings);
-        let findings = rule::run_rules(&cx, &self.active());
+        let active = self.active();
+        let mut findings = rule::run_rules(&cx, &active);
+        let mut opts = self.suppression.clone();
+        if let Some(n) = self.settings.get::<usize>(
+            &rules::suppression::WITHOUT_REASON.id,
+            rules::suppression::MIN_REASON_LENGTH,
+        ) {
+            opts.min_reason_length = n;
+        }
+        let is_active = |id: &str| active.iter().any(|r| r.meta().id == id);
+        let is_known = |id: &str| self.rule(id).is_some();
+        let suppressed = suppress::apply(inventory, &mut findings, &opts, &is_active, &is_known);
+        for f in &mut findings {
+            if let Some(s) = self.severity.get(&f.rule) {
+                f.severity = *s;
+            }
+        }
+        rule::sort_findings(&mut findings);
         let mut diagnostics = inventory.diagnostics.clone();
         diagnostics.sort();
         diagnostics.dedup();
@@ -142,6 +167,7 @@ impl Audit {
                 .iter()
                 .filter(|d| d.level == Level::Error)
                 .count(),
+            suppressed,
             ..Summary::default()
         };
         for f in &findings {

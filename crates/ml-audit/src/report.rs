@@ -34,6 +34,8 @@ pub struct Summary {
     pub findings: BTreeMap<Severity, usize>,
     /// Input errors.
     pub errors: usize,
+    /// Findings left out by suppressions written in the manifests.
+    pub suppressed: usize,
 }
 
 impl Report {

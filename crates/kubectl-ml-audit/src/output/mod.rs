@@ -1,2 +1,163 @@
-//! Output formats.
+//! Output formats, and what they share: the report, the inventory (for source
+//! text), the rules' metadata, and the template each finding came from.
+pub mod github;
+pub mod junit;
+pub mod sarif;
 pub mod text;
+
+use ml_audit::{Audit, Finding, Inventory, Report, RuleMeta};
+
+/// The repository, for help links.
+pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The catalogue page of a rule, online.
+pub fn help_uri(rule: &str) -> String {
+    format!("{REPOSITORY}/blob/main/rules/{rule}.md")
+}
+
+/// Everything an output format needs.
+pub struct Ctx<'a> {
+    /// The report (after baseline filtering).
+    pub report: &'a Report,
+    /// What was loaded.
+    pub inventory: &'a Inventory,
+    /// Every rule of the audit, sorted by id.
+    pub rules: Vec<RuleMeta>,
+    /// Ids of the rules that ran, sorted.
+    pub active: Vec<String>,
+    /// Per finding: the file it was rendered from (Helm `# Source:`, or
+    /// kustomize's `config.kubernetes.io/origin`).
+    pub sources: Vec<Option<String>>,
+    /// Findings left out by the baseline.
+    pub baselined: usize,
+    /// Whether text is coloured.
+    pub color: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context of a run.
+    pub fn new(
+        report: &'a Report,
+        inventory: &'a Inventory,
+        audit: &Audit,
+        baselined: usize,
+        color: bool,
+    ) -> Ctx<'a> {
+        let mut rules: Vec<RuleMeta> = audit.rules().map(|r| r.meta().clone()).collect();
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut active: Vec<String> = audit
+            .active()
+            .iter()
+            .map(|r| r.meta().id.to_string())
+            .collect();
+        active.sort();
+        let sources = report
+            .findings
+            .iter()
+            .map(|f| source_of(inventory, f))
+            .collect();
+        Ctx {
+            report,
+            inventory,
+            rules,
+            active,
+            sources,
+            baselined,
+            color,
+        }
+    }
+}
+
+/// The chart template a line of `helm template` output came from: the
+/// `# Source: chart/templates/x.yaml` comment that opens its document.
+pub fn helm_source(text: &str, line: u32) -> Option<String> {
+    let mut current = None;
+    for (i, l) in text.lines().enumerate() {
+        if i as u32 + 1 > line {
+            break;
+        }
+        if l.starts_with("---") {
+            current = None;
+        } else if let Some(s) = l.strip_prefix("# Source: ") {
+            current = Some(s.trim().to_string());
+        }
+    }
+    current
+}
+
+/// Where a finding's object was rendered from: a Helm chart template, or the
+/// file kustomize names in `config.kubernetes.io/origin`.
+pub fn source_of(inv: &Inventory, f: &Finding) -> Option<String> {
+    let file = inv.files.iter().find(|x| x.path == f.file)?;
+    if let Some(s) = helm_source(&file.text, f.span.line) {
+        return Some(s);
+    }
+    let obj = inv.objects.iter().find(|o| {
+        inv.files[o.file].path == f.file
+            && o.root.span.line <= f.span.line
+            && f.span.line <= o.root.span.end_line
+    })?;
+    let origin = obj.annotations.get("config.kubernetes.io/origin")?;
+    let path = origin
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path:"))
+        .map(|p| p.trim().trim_matches(['"', '\'']))?;
+    Some(match f.file.strip_prefix("kustomize:") {
+        Some(dir) => normalize(&format!("{dir}/{path}")),
+        None => path.to_string(),
+    })
+}
+
+/// `a/b/../c` to `a/c`, lexically.
+fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "." | "" if !parts.is_empty() => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            _ => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// The JSON report, with each finding's `source` when it has one.
+pub fn json(ctx: &Ctx<'_>) -> String {
+    let mut v = ctx.report.to_json();
+    if let Some(items) = v["findings"].as_array_mut() {
+        for (item, src) in items.iter_mut().zip(&ctx.sources) {
+            if let Some(s) = src {
+                item["source"] = serde_json::Value::String(s.clone());
+            }
+        }
+    }
+    v["summary"]["baselined"] = ctx.baselined.into();
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+/// `Kind namespace/name` of a finding's object.
+pub fn object_name(f: &Finding) -> String {
+    match &f.object.namespace {
+        Some(ns) => format!("{} {}/{}", f.object.kind, ns, f.object.name),
+        None => format!("{} {}", f.object.kind, f.object.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn helm_source_is_the_documents_comment() {
+        let t = "---\n# Source: c/templates/a.yaml\nkind: A\n---\n# Source: c/templates/b.yaml\nkind: B\n---\nkind: C\n";
+        assert_eq!(
+            super::helm_source(t, 3).as_deref(),
+            Some("c/templates/a.yaml")
+        );
+        assert_eq!(
+            super::helm_source(t, 6).as_deref(),
+            Some("c/templates/b.yaml")
+        );
+        assert_eq!(super::helm_source(t, 8), None);
+    }
+}

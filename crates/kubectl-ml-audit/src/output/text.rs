@@ -102,9 +102,31 @@ pub fn use_color() -> bool {
         && std::io::IsTerminal::is_terminal(&std::io::stdout())
 }
 
-/// Renders the report as text.
+/// Renders the report as text, colour as [`use_color`] says.
+#[allow(dead_code)] // for commands that print a report without a run context
 pub fn render(report: &Report, inv: &Inventory) -> String {
-    let theme = if use_color() {
+    render_with(report, inv, use_color(), &[], 0)
+}
+
+/// Renders a run's report as text.
+pub fn render_ctx(ctx: &super::Ctx<'_>) -> String {
+    render_with(
+        ctx.report,
+        ctx.inventory,
+        ctx.color,
+        &ctx.sources,
+        ctx.baselined,
+    )
+}
+
+fn render_with(
+    report: &Report,
+    inv: &Inventory,
+    color: bool,
+    sources: &[Option<String>],
+    baselined: usize,
+) -> String {
+    let theme = if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
@@ -140,7 +162,7 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
     if !report.diagnostics.is_empty() {
         out.push('\n');
     }
-    for f in &report.findings {
+    for (i, f) in report.findings.iter().enumerate() {
         let text = text_of(&f.file);
         let (start, end) = span_range(&text, &f.span);
         let mut labels = vec![LabeledSpan::new_primary_with_span(
@@ -177,6 +199,9 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
             labels,
         };
         let _ = handler.render_report(&mut out, &diag);
+        if let Some(Some(src)) = sources.get(i) {
+            let _ = writeln!(out, "  = rendered from: {src}");
+        }
         out.push_str(&extra);
         out.push('\n');
     }
@@ -200,5 +225,12 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
         s.files,
         s.errors
     );
+    if s.suppressed > 0 || baselined > 0 {
+        let _ = writeln!(
+            out,
+            "({} suppressed in the manifests, {} in the baseline)",
+            s.suppressed, baselined
+        );
+    }
     out
 }

@@ -13,6 +13,7 @@ pub mod resources;
 pub mod secrets;
 pub mod serviceaccount;
 pub mod serving;
+pub mod suppression;
 pub mod training;
 pub(crate) mod util;
 
@@ -81,5 +82,6 @@ pub fn builtin() -> Vec<Box<dyn Rule>> {
     v.push(Box::new(
         hygiene::mutable_tag_pull_policy::MutableTagPullPolicy,
     ));
+    v.extend(suppression::rules());
     v
 }

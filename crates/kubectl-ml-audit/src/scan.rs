@@ -1,0 +1,398 @@
+//! `kubectl ml-audit scan`: inputs (paths, stdin, `-k`, `--cluster`), the
+//! config file, suppressions, baselines, and the output formats.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use ml_audit::config::Config;
+use ml_audit::{Audit, Finding, Input, Inventory, LoadOptions, Report, Severity};
+
+use crate::kube::{cluster, kustomize};
+use crate::output;
+use crate::{emit, usage_error};
+
+/// Output formats of `scan`.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// For people: each finding with its source lines.
+    Text,
+    /// The stable JSON report (schemaVersion 1).
+    Json,
+    /// SARIF 2.1.0, for code scanning (GitHub, GitLab, IDEs).
+    Sarif,
+    /// JUnit XML: one test case per rule and object.
+    Junit,
+    /// GitHub Actions workflow commands (`::error file=...`).
+    Github,
+}
+
+/// When to colour text output.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    /// When stdout is a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Arguments of `scan`.
+#[derive(Args, Debug, Default)]
+pub struct ScanArgs {
+    /// Files and directories to audit (directories are walked, .gitignore aware).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// A file to audit; `-` reads standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub files: Vec<String>,
+    /// Render a kustomization directory with `kubectl kustomize` and audit the result. Repeatable.
+    #[arg(short = 'k', long = "kustomize", value_name = "DIR")]
+    pub kustomize: Vec<PathBuf>,
+    /// Audit the live objects of the current cluster (read with `kubectl get -o json`).
+    #[arg(long)]
+    pub cluster: bool,
+    /// With --cluster: the kubeconfig context to use.
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    pub context: Option<String>,
+    /// With --cluster: the kubeconfig file to use.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --cluster: read one namespace (and cluster-scoped objects) instead of all.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        requires = "cluster"
+    )]
+    pub namespace: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Option<Format>,
+    /// Exit 1 when a finding is at or above this severity [default: the config's `fail-on`, else low].
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
+    /// The config file [default: .ml-audit.yaml in the working directory or the nearest above].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Use no config file, even if one is found.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Report only findings whose fingerprints are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the fingerprints of this run's findings in FILE (and exit 0 unless the input is broken).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Run only these rules or categories (comma-separated; replaces the config's `select`).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Skip these rules or categories (comma-separated; adds to the config's `ignore`).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// A WebAssembly rule module. Repeatable; adds to the config's `plugins`.
+    #[arg(long, value_name = "FILE.wasm")]
+    pub plugin: Vec<PathBuf>,
+    /// Refuse the exemptions manifests grant themselves (ml-audit.io/ignore annotations and `# ml-audit: ignore` comments).
+    #[arg(long)]
+    pub no_annotation_exemptions: bool,
+    /// Colour text output.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: Option<ColorChoice>,
+    /// Also walk hidden files and directories (like `rg --hidden`).
+    #[arg(long)]
+    pub hidden: bool,
+    /// Trusted image registry or repository prefix (`registry.example.com`,
+    /// `ghcr.io/acme`) for the image-untrusted-registry rule. Repeatable.
+    #[arg(long = "trusted-registry", value_name = "PREFIX")]
+    pub trusted_registry: Vec<String>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// What the config and the flags make of a run, before any input is read.
+pub struct Plan {
+    /// The configured audit.
+    pub audit: Audit,
+    /// The config file used, if any.
+    pub config: Config,
+    /// WebAssembly modules to load (config, then `--plugin`).
+    pub plugins: Vec<PathBuf>,
+    /// The `--fail-on` threshold.
+    pub fail_on: Severity,
+}
+
+fn print_config_errors(errors: &[ml_audit::config::ConfigError]) -> u8 {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    2
+}
+
+/// Reads the config (phase one), validates it against the rules (phase two)
+/// and applies it and the flags to a new audit.
+pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
+    let path = if args.no_config {
+        None
+    } else {
+        match &args.config {
+            Some(p) => Some(p.clone()),
+            None => std::env::current_dir()
+                .ok()
+                .and_then(|d| Config::discover(&d)),
+        }
+    };
+    let config = match &path {
+        Some(p) => Config::load(p).map_err(|e| print_config_errors(&e))?,
+        None => Config::default(),
+    };
+    let mut audit = Audit::new();
+    if !args.trusted_registry.is_empty() {
+        audit.settings.set(
+            "image-untrusted-registry",
+            "registries",
+            serde_json::json!(args.trusted_registry),
+        );
+    }
+    config
+        .apply(&mut audit)
+        .map_err(|e| print_config_errors(&e))?;
+    if !args.select.is_empty() {
+        audit.select(&args.select).map_err(|e| usage_error(&e))?;
+    }
+    audit.ignore(&args.ignore).map_err(|e| usage_error(&e))?;
+    if args.no_annotation_exemptions {
+        audit.suppression.exemptions = false;
+    }
+    let mut plugins = config.plugins.clone();
+    plugins.extend(args.plugin.iter().cloned());
+    let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
+    Ok(Plan {
+        audit,
+        config,
+        plugins,
+        fail_on,
+    })
+}
+
+/// Loads WebAssembly rules into the audit. The host lives in its own crate
+/// (ml-audit-wasm); until it is wired here, plugins are refused loudly
+/// rather than skipped silently.
+pub fn load_plugins(_audit: &mut Audit, plugins: &[PathBuf]) -> Result<(), String> {
+    match plugins.first() {
+        None => Ok(()),
+        Some(p) => Err(format!(
+            "cannot load plugin {}: this build has no WebAssembly rule host",
+            p.display()
+        )),
+    }
+}
+
+/// A baseline: the fingerprints of accepted findings.
+pub fn read_baseline(path: &Path) -> Result<BTreeSet<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("baseline {} is not valid JSON: {e}", path.display()))?;
+    let items = v
+        .get("findings")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| format!("baseline {} has no `findings` list", path.display()))?;
+    Ok(items
+        .iter()
+        .filter_map(|f| {
+            f.get("fingerprint")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        })
+        .collect())
+}
+
+/// The baseline file of a set of findings (sorted, one entry per fingerprint).
+pub fn baseline_json(findings: &[Finding]) -> String {
+    let mut entries: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "fingerprint": f.fingerprint(),
+                "rule": f.rule,
+                "object": match &f.object.namespace {
+                    Some(ns) => format!("{} {}/{}", f.object.kind, ns, f.object.name),
+                    None => format!("{} {}", f.object.kind, f.object.name),
+                },
+                "pointer": f.pointer,
+            })
+        })
+        .collect();
+    entries.sort_by(|a, b| a["fingerprint"].as_str().cmp(&b["fingerprint"].as_str()));
+    entries.dedup_by(|a, b| a["fingerprint"] == b["fingerprint"]);
+    let doc = serde_json::json!({
+        "version": 1,
+        "tool": "ml-audit",
+        "findings": entries,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+fn progress(on: bool, msg: &str) {
+    if on {
+        eprint!("\r\x1b[2Kml-audit: {msg}");
+    }
+}
+
+/// Runs `scan`.
+pub fn run(args: ScanArgs) -> u8 {
+    if let Some(n) = args.jobs {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+        {
+            return usage_error(&format!("cannot set {n} threads: {e}"));
+        }
+    }
+    let Plan {
+        mut audit,
+        config,
+        plugins,
+        fail_on,
+    } = match plan(&args) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Err(e) = load_plugins(&mut audit, &plugins) {
+        return usage_error(&e);
+    }
+    let format = args.format.unwrap_or(Format::Text);
+    let show_progress = format == Format::Text && std::io::stderr().is_terminal();
+    let table = config.kind_table();
+    let excluded = |p: &Path| {
+        let s = p.to_string_lossy();
+        config.exclude.iter().any(|x| s.contains(x.as_str()))
+    };
+    let mut inputs: Vec<Input> = args
+        .paths
+        .iter()
+        .filter(|p| p.is_dir() || !excluded(p))
+        .cloned()
+        .map(Input::Path)
+        .collect();
+    for f in &args.files {
+        if f == "-" {
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                return usage_error(&format!("cannot read standard input: {e}"));
+            }
+            inputs.push(Input::Text {
+                name: "-".into(),
+                text,
+            });
+        } else {
+            inputs.push(Input::Path(f.into()));
+        }
+    }
+    for dir in &args.kustomize {
+        progress(
+            show_progress,
+            &format!("kubectl kustomize {}", dir.display()),
+        );
+        match kustomize(dir) {
+            Ok(i) => inputs.push(i),
+            Err(e) => {
+                progress(show_progress, "");
+                return usage_error(&e);
+            }
+        }
+    }
+    if args.cluster {
+        progress(show_progress, "reading the cluster with kubectl get");
+        match cluster(&args, &table) {
+            Ok(i) => inputs.push(i),
+            Err(e) => {
+                progress(show_progress, "");
+                return usage_error(&e);
+            }
+        }
+    }
+    if inputs.is_empty() {
+        return usage_error(
+            "nothing to audit: give a PATH, -f FILE, -f -, -k DIR or --cluster (see --help)",
+        );
+    }
+    progress(show_progress, &format!("reading {} inputs", inputs.len()));
+    let opts = LoadOptions {
+        exclude: config.exclude.clone(),
+        hidden: args.hidden,
+        ..LoadOptions::default()
+    };
+    let loaded = ml_audit::load(&inputs, &opts);
+    let inventory = Inventory::with_kinds(loaded, &table);
+    progress(
+        show_progress,
+        &format!(
+            "auditing {} objects in {} files",
+            inventory.objects.len(),
+            inventory.files.len()
+        ),
+    );
+    let mut report = audit.run(&inventory);
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    let known = match args.baseline.as_deref().map(read_baseline).transpose() {
+        Ok(k) => k,
+        Err(e) => return usage_error(&e),
+    };
+    if let Some(path) = &args.write_baseline {
+        let n: BTreeSet<String> = report.findings.iter().map(Finding::fingerprint).collect();
+        if let Err(e) = std::fs::write(path, baseline_json(&report.findings)) {
+            return usage_error(&format!("cannot write baseline {}: {e}", path.display()));
+        }
+        eprintln!(
+            "ml-audit: wrote {} fingerprints to {}",
+            n.len(),
+            path.display()
+        );
+    }
+    let mut baselined = 0;
+    if let Some(known) = known {
+        let before = report.findings.len();
+        report
+            .findings
+            .retain(|f| !known.contains(&f.fingerprint()));
+        baselined = before - report.findings.len();
+        recount(&mut report);
+    }
+    let color = match args.color.unwrap_or_default() {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => output::text::use_color(),
+    };
+    let ctx = output::Ctx::new(&report, &inventory, &audit, baselined, color);
+    emit(&match format {
+        Format::Text => output::text::render_ctx(&ctx),
+        Format::Json => output::json(&ctx),
+        Format::Sarif => output::sarif::render(&ctx),
+        Format::Junit => output::junit::render(&ctx),
+        Format::Github => output::github::render(&ctx),
+    });
+    if report.has_errors() {
+        2
+    } else if args.write_baseline.is_some() {
+        0
+    } else if report.fails(fail_on) {
+        1
+    } else {
+        0
+    }
+}
+
+fn recount(report: &mut Report) {
+    report.summary.findings.clear();
+    for f in &report.findings {
+        *report.summary.findings.entry(f.severity).or_default() += 1;
+    }
+}
