@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
 
+mod cmd_rbac;
 mod output;
 
 /// Audit the Kubernetes manifests of machine-learning platforms.
@@ -39,6 +40,13 @@ enum Command {
     Explain {
         /// The rule id.
         rule: String,
+    },
+    /// Who can do VERB on RESOURCE: directly, and by escalation.
+    WhoCan(cmd_rbac::WhoCanArgs),
+    /// Query the RBAC privilege graph.
+    Rbac {
+        #[command(subcommand)]
+        command: cmd_rbac::RbacCommand,
     },
 }
 
@@ -90,6 +98,8 @@ fn main() -> ExitCode {
         None => scan(cli.scan),
         Some(Command::Rules { format }) => rules(format),
         Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::WhoCan(args)) => cmd_rbac::who_can(args),
+        Some(Command::Rbac { command }) => cmd_rbac::rbac(command),
     };
     ExitCode::from(code)
 }
@@ -106,7 +116,7 @@ pub fn emit(text: &str) {
     }
 }
 
-fn usage_error(msg: &str) -> u8 {
+pub(crate) fn usage_error(msg: &str) -> u8 {
     eprintln!("error: {msg}");
     2
 }
@@ -129,26 +139,10 @@ fn scan(args: ScanArgs) -> u8 {
     if let Err(e) = audit.ignore(&args.ignore) {
         return usage_error(&e);
     }
-    let mut inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
-    for f in &args.files {
-        if f == "-" {
-            let mut text = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                return usage_error(&format!("cannot read standard input: {e}"));
-            }
-            inputs.push(Input::Text {
-                name: "-".into(),
-                text,
-            });
-        } else {
-            inputs.push(Input::Path(f.into()));
-        }
-    }
-    if inputs.is_empty() {
-        return usage_error("nothing to audit: give a PATH, -f FILE or -f - (see --help)");
-    }
-    let loaded = ml_audit::load(&inputs, &LoadOptions::default());
-    let inventory = Inventory::new(loaded);
+    let inventory = match read_inputs(&args.paths, &args.files) {
+        Ok(inv) => inv,
+        Err(code) => return code,
+    };
     let report = audit.run(&inventory);
     match args.format.unwrap_or(Format::Text) {
         Format::Text => emit(&output::text::render(&report, &inventory)),
@@ -164,6 +158,33 @@ fn scan(args: ScanArgs) -> u8 {
     } else {
         0
     }
+}
+
+/// Loads PATHs and `-f` files (`-` is standard input) into an inventory;
+/// a usage error (exit code 2) when there is nothing to read.
+pub(crate) fn read_inputs(paths: &[std::path::PathBuf], files: &[String]) -> Result<Inventory, u8> {
+    let mut inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
+    for f in files {
+        if f == "-" {
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                return Err(usage_error(&format!("cannot read standard input: {e}")));
+            }
+            inputs.push(Input::Text {
+                name: "-".into(),
+                text,
+            });
+        } else {
+            inputs.push(Input::Path(f.into()));
+        }
+    }
+    if inputs.is_empty() {
+        return Err(usage_error(
+            "nothing to audit: give a PATH, -f FILE or -f - (see --help)",
+        ));
+    }
+    let loaded = ml_audit::load(&inputs, &LoadOptions::default());
+    Ok(Inventory::new(loaded))
 }
 
 fn rules(format: ListFormat) -> u8 {

@@ -444,6 +444,10 @@ fn caps_of(rule: &PolicyRule, pod_kinds: &[(String, String)]) -> Caps {
         }
     }
     for (i, (g, r)) in pod_kinds.iter().enumerate() {
+        // The pod template of a Pod or a Job cannot be changed after creation.
+        if (g.is_empty() && r == "pods") || (g == "batch" && r == "jobs") {
+            continue;
+        }
         if let Some(n) = grant(rule, &["patch", "update"], g, r, "") {
             c.workload_patch.push((i, n));
         }
@@ -1150,6 +1154,22 @@ impl RbacGraph {
     pub fn path(&self, from: &Subject, to: &Target) -> Option<Path> {
         let t = self.node_of(to)?;
         self.path_to_any(from, &[t])
+    }
+
+    /// The shortest path from a subject to a request: to a subject the
+    /// bindings allow it, or to cluster-admin. An empty path when the
+    /// subject (or one of its implicit groups) is allowed directly.
+    pub fn path_to_request(&self, from: &Subject, req: &Request) -> Option<Path> {
+        let direct = self.direct(req);
+        if direct.iter().any(|d| d.subject == *from) {
+            return Some(Path::default());
+        }
+        let mut targets: Vec<NodeIndex> = direct
+            .iter()
+            .filter_map(|d| self.node_of(&Target::Subject(d.subject.clone())))
+            .collect();
+        targets.push(self.admin);
+        self.path_to_any(from, &targets)
     }
 
     fn path_to_any(&self, from: &Subject, targets: &[NodeIndex]) -> Option<Path> {
