@@ -1337,6 +1337,28 @@ impl RbacGraph {
         Closure { comp, bits }
     }
 
+    /// The out-edges of a subject and of its implicit groups (what it can
+    /// do itself, before any escalation), sorted by edge id.
+    pub fn edges_from(&self, s: &Subject) -> Vec<(&Target, &Edge)> {
+        let mut v: Vec<_> = s
+            .identities()
+            .into_iter()
+            .filter_map(|i| self.node_of(&Target::Subject(i)))
+            .flat_map(|n| self.graph.edges(n))
+            .filter(|e| e.weight().kind != EdgeKind::Member)
+            .map(|e| (e.id(), &self.graph[e.target()], e.weight()))
+            .collect();
+        v.sort_by_key(|(id, _, _)| *id);
+        v.into_iter().map(|(_, t, e)| (t, e)).collect()
+    }
+
+    /// Every subject that holds a grant, sorted.
+    pub fn subjects(&self) -> Vec<&Subject> {
+        let mut v: Vec<&Subject> = self.by_subject.keys().collect();
+        v.sort();
+        v
+    }
+
     /// The binding subject entry behind a cause.
     pub fn binding_of(&self, c: &Cause) -> &BindingDef {
         &self.bindings[c.binding]
