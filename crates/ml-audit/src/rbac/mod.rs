@@ -730,7 +730,30 @@ impl RbacGraph {
     fn draw(&mut self, inv: &Inventory) {
         let pod_kinds = pod_creating_resources();
         let kind_ix = pod_kind_index(&pod_kinds);
-        let caps: Vec<Caps> = self.rules.iter().map(|r| caps_of(r, &pod_kinds)).collect();
+        // Identical rules are common (kustomize copies, one role per tenant
+        // namespace): compute the capabilities of each distinct rule once.
+        let mut memo: HashMap<[&[String]; 5], usize> = HashMap::new();
+        let mut distinct: Vec<Caps> = Vec::new();
+        let rule_caps: Vec<usize> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let key = [
+                    &r.verbs[..],
+                    &r.api_groups[..],
+                    &r.resources[..],
+                    &r.resource_names[..],
+                    &r.non_resource_urls[..],
+                ];
+                *memo.entry(key).or_insert_with(|| {
+                    distinct.push(caps_of(r, &pod_kinds));
+                    distinct.len() - 1
+                })
+            })
+            .collect();
+        drop(memo);
+        let caps: Vec<&Caps> = rule_caps.iter().map(|&i| &distinct[i]).collect();
+        let powerful = self.powerful_roles(&caps);
 
         // Who runs as which ServiceAccount, and which ServiceAccounts exist.
         let mut sas: BTreeSet<(String, String)> = BTreeSet::new();
@@ -869,7 +892,7 @@ impl RbacGraph {
                     Some(ns) => format!("in {ns}"),
                 };
                 for &ri in &self.roles[role].rules {
-                    let c = &caps[ri];
+                    let c = caps[ri];
                     let cause = Cause {
                         binding: bi,
                         subject: si,
@@ -994,7 +1017,7 @@ impl RbacGraph {
                     let Some(target) = target else { continue };
                     let strong = match names {
                         Names::All => true,
-                        Names::Only(v) => v.iter().any(|n| self.names_powerful(n, *on_cluster_roles, &caps)),
+                        Names::Only(v) => v.iter().any(|n| powerful.contains(&(*on_cluster_roles, n.clone()))),
                     };
                     if strong {
                         out.push((target, EdgeKind::Bind, vec![*bc, *wc], "bind roles and write bindings".into(), None));
@@ -1041,13 +1064,19 @@ impl RbacGraph {
         }
     }
 
-    fn names_powerful(&self, name: &str, cluster_role: bool, caps: &[Caps]) -> bool {
-        self.roles.iter().filter(|r| r.cluster == cluster_role && r.name == name).any(|r| {
-            r.rules.iter().any(|&i| {
-                let c = &caps[i];
-                c.superuser || c.create_pods.is_some() || c.read_secrets || c.exec.is_some()
+    /// Names of roles (cluster: true for ClusterRoles) whose rules run or
+    /// read workloads: binding one of them is an escalation.
+    fn powerful_roles(&self, caps: &[&Caps]) -> HashSet<(bool, String)> {
+        self.roles
+            .iter()
+            .filter(|r| {
+                r.rules.iter().any(|&i| {
+                    let c = caps[i];
+                    c.superuser || c.create_pods.is_some() || c.read_secrets || c.exec.is_some()
+                })
             })
-        })
+            .map(|r| (r.cluster, r.name.clone()))
+            .collect()
     }
 
     fn add(&mut self, a: NodeIndex, b: NodeIndex, kind: EdgeKind, causes: Vec<Cause>, detail: String, object: Option<ObjectId>) {
