@@ -130,7 +130,11 @@ pub fn who_can(a: WhoCanArgs) -> u8 {
             ));
         }
         TableFormat::Table => {
-            let mut s = format!("Who can {}\n\nDirectly ({}):\n", req.describe(), ans.direct.len());
+            let mut s = format!(
+                "Who can {}\n\nDirectly ({}):\n",
+                req.describe(),
+                ans.direct.len()
+            );
             let mut rows = vec![[
                 "SUBJECT".to_string(),
                 "BINDING".to_string(),

@@ -24,7 +24,11 @@ fn bench(c: &mut Criterion) {
             let graph = RbacGraph::build(&inv);
             let closure = graph.closure();
             let admins = graph.cluster_admin_equivalent();
-            (graph.graph.node_count(), closure.count(graph.graph.node_indices().next().unwrap()), admins.len())
+            (
+                graph.graph.node_count(),
+                closure.count(graph.graph.node_indices().next().unwrap()),
+                admins.len(),
+            )
         })
     });
     g.finish();

@@ -49,7 +49,10 @@ pub fn generate(s: &Scale) -> String {
         (seed % n as u64) as usize
     };
     for n in 0..s.namespaces {
-        let _ = write!(y, "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: ns-{n}}}\n");
+        let _ = write!(
+            y,
+            "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: ns-{n}}}\n"
+        );
         for a in 0..sa_per_ns {
             let _ = write!(y, "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sa-{a}, namespace: ns-{n}}}\n");
         }
@@ -94,8 +97,15 @@ pub fn generate(s: &Scale) -> String {
             let subject = match rnd(20) {
                 0 => format!("{{kind: User, name: user-{}}}", rnd(2_000)),
                 1 => format!("{{kind: Group, name: team-{}}}", rnd(200)),
-                2 => format!("{{kind: ServiceAccount, name: sa-{}, namespace: ns-{}}}", rnd(sa_per_ns), rnd(s.namespaces)),
-                _ => format!("{{kind: ServiceAccount, name: sa-{}, namespace: ns-{n}}}", rnd(sa_per_ns)),
+                2 => format!(
+                    "{{kind: ServiceAccount, name: sa-{}, namespace: ns-{}}}",
+                    rnd(sa_per_ns),
+                    rnd(s.namespaces)
+                ),
+                _ => format!(
+                    "{{kind: ServiceAccount, name: sa-{}, namespace: ns-{n}}}",
+                    rnd(sa_per_ns)
+                ),
             };
             let _ = write!(
                 y,

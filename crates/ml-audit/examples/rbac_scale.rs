@@ -28,14 +28,24 @@ fn main() {
         }],
         &LoadOptions::default(),
     ));
-    println!("inventory: {} objects in {:?}; {}", inv.objects.len(), t.elapsed(), hwm());
+    println!(
+        "inventory: {} objects in {:?}; {}",
+        inv.objects.len(),
+        t.elapsed(),
+        hwm()
+    );
     let t = Instant::now();
     let g = RbacGraph::build(&inv);
     let built = t.elapsed();
     let closure = g.closure();
     let admins = g.cluster_admin_equivalent();
     let total = t.elapsed();
-    let reach: usize = g.graph.node_indices().map(|n| closure.count(n)).max().unwrap_or(0);
+    let reach: usize = g
+        .graph
+        .node_indices()
+        .map(|n| closure.count(n))
+        .max()
+        .unwrap_or(0);
     println!(
         "graph: {} nodes, {} edges; build {:?}, build+closure+admin paths {:?}; {} cluster-admin equivalent; widest reach {} nodes; {}",
         g.graph.node_count(),

@@ -11,10 +11,14 @@ use ml_audit::{Input, Inventory, LoadOptions};
 use proptest::prelude::*;
 
 fn inv(file: &str) -> Inventory {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/rbac").join(file);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/rbac")
+        .join(file);
     let inv = Inventory::new(ml_audit::load(&[Input::Path(p)], &LoadOptions::default()));
     assert!(
-        inv.diagnostics.iter().all(|d| d.level != ml_audit::Level::Error),
+        inv.diagnostics
+            .iter()
+            .all(|d| d.level != ml_audit::Level::Error),
         "{:?}",
         inv.diagnostics
     );
@@ -23,7 +27,10 @@ fn inv(file: &str) -> Inventory {
 
 fn text_inv(text: String) -> Inventory {
     Inventory::new(ml_audit::load(
-        &[Input::Text { name: "gen.yaml".into(), text }],
+        &[Input::Text {
+            name: "gen.yaml".into(),
+            text,
+        }],
         &LoadOptions::default(),
     ))
 }
@@ -33,17 +40,25 @@ fn u(n: &str) -> Subject {
 }
 
 fn ns(n: &str) -> Target {
-    Target::Namespace { namespace: n.into() }
+    Target::Namespace {
+        namespace: n.into(),
+    }
 }
 
 /// The edges out of a subject, as (target, kind).
 fn edges(g: &RbacGraph, s: &Subject) -> BTreeSet<(Target, EdgeKind)> {
-    g.edges_from(s).into_iter().map(|(t, e)| (t.clone(), e.kind)).collect()
+    g.edges_from(s)
+        .into_iter()
+        .map(|(t, e)| (t.clone(), e.kind))
+        .collect()
 }
 
 fn has_edge(g: &RbacGraph, s: &str, t: Target, k: EdgeKind) {
     let e = edges(g, &u(s));
-    assert!(e.contains(&(t.clone(), k)), "{s}: expected edge {k:?} to {t}, got {e:?}");
+    assert!(
+        e.contains(&(t.clone(), k)),
+        "{s}: expected edge {k:?} to {t}, got {e:?}"
+    );
 }
 
 #[test]
@@ -54,25 +69,58 @@ fn every_escalation_edge() {
     has_edge(&g, "pod-maker", ns("a"), EdgeKind::CreatePods);
     has_edge(&g, "secret-reader", ns("b"), EdgeKind::ReadSecrets);
     // resourceNames restrict token creation to the named ServiceAccount.
-    has_edge(&g, "tokener", Target::Subject(Subject::sa("c", "builder")), EdgeKind::CreateToken);
+    has_edge(
+        &g,
+        "tokener",
+        Target::Subject(Subject::sa("c", "builder")),
+        EdgeKind::CreateToken,
+    );
     assert!(!edges(&g, &u("tokener")).iter().any(|(t, _)| *t == ns("c")));
-    has_edge(&g, "impersonator", Target::Subject(u("carol")), EdgeKind::Impersonate);
-    has_edge(&g, "impersonator", Target::ClusterAdmin, EdgeKind::Impersonate);
-    has_edge(&g, "imp-viewers", Target::Subject(Subject::group("viewers")), EdgeKind::Impersonate);
+    has_edge(
+        &g,
+        "impersonator",
+        Target::Subject(u("carol")),
+        EdgeKind::Impersonate,
+    );
+    has_edge(
+        &g,
+        "impersonator",
+        Target::ClusterAdmin,
+        EdgeKind::Impersonate,
+    );
+    has_edge(
+        &g,
+        "imp-viewers",
+        Target::Subject(Subject::group("viewers")),
+        EdgeKind::Impersonate,
+    );
     assert!(g.path_to_admin(&u("imp-viewers")).is_none());
     has_edge(&g, "binder", ns("d"), EdgeKind::Bind);
     has_edge(&g, "crb-binder", Target::ClusterAdmin, EdgeKind::Bind);
-    assert!(edges(&g, &u("bind-only")).is_empty(), "bind alone is no edge");
+    assert!(
+        edges(&g, &u("bind-only")).is_empty(),
+        "bind alone is no edge"
+    );
     has_edge(&g, "escalator", Target::ClusterAdmin, EdgeKind::Escalate);
     has_edge(&g, "execer", ns("e"), EdgeKind::PodExec);
     has_edge(&g, "ephemeral", ns("e"), EdgeKind::PodExec);
     has_edge(&g, "kubelet", Target::NodeRoot, EdgeKind::NodesProxy);
     has_edge(&g, "approver", Target::ClusterAdmin, EdgeKind::ApproveCsr);
-    has_edge(&g, "hooker", Target::ClusterAdmin, EdgeKind::MutatingWebhook);
+    has_edge(
+        &g,
+        "hooker",
+        Target::ClusterAdmin,
+        EdgeKind::MutatingWebhook,
+    );
     has_edge(&g, "pv", Target::NodeRoot, EdgeKind::CreatePersistentVolume);
     // A RoleBinding grants patch on its own Namespace object.
     has_edge(&g, "ns-patcher", Target::NodeRoot, EdgeKind::PatchNamespace);
-    has_edge(&g, "deployer", Target::Subject(Subject::sa("g", "powerful")), EdgeKind::PatchWorkload);
+    has_edge(
+        &g,
+        "deployer",
+        Target::Subject(Subject::sa("g", "powerful")),
+        EdgeKind::PatchWorkload,
+    );
     has_edge(&g, "wild", Target::ClusterAdmin, EdgeKind::Wildcard);
     // resourceNames never grant create.
     assert!(edges(&g, &u("create-named")).is_empty());
@@ -98,11 +146,18 @@ fn every_escalation_edge() {
     assert_eq!(admins, want);
 
     // Node root reaches every ServiceAccount, but not cluster-admin here.
-    let p = g.path(&u("pv"), &Target::Subject(Subject::sa("g", "powerful"))).unwrap();
+    let p = g
+        .path(&u("pv"), &Target::Subject(Subject::sa("g", "powerful")))
+        .unwrap();
     let kinds: Vec<EdgeKind> = p.steps.iter().map(|s| s.edge.kind).collect();
     assert_eq!(
         kinds,
-        [EdgeKind::CreatePersistentVolume, EdgeKind::NodeTokens, EdgeKind::AnyNamespace, EdgeKind::AnyServiceAccount]
+        [
+            EdgeKind::CreatePersistentVolume,
+            EdgeKind::NodeTokens,
+            EdgeKind::AnyNamespace,
+            EdgeKind::AnyServiceAccount
+        ]
     );
 
     // Each edge names the binding subject and the role rule, with lines.
@@ -120,17 +175,35 @@ fn every_escalation_edge() {
 fn aggregation_to_a_fixpoint() {
     let g = RbacGraph::build(&inv("aggregation.yaml"));
     let create_ray = Request::new("create", "rayclusters", Some("team"), None);
-    assert!(g.allowed(&u("boss"), &create_ray), "ml-admin <- ml-edit <- ray-edit");
-    assert!(g.allowed(&u("boss"), &Request::new("get", "configmaps", Some("team"), None)));
+    assert!(
+        g.allowed(&u("boss"), &create_ray),
+        "ml-admin <- ml-edit <- ray-edit"
+    );
+    assert!(g.allowed(
+        &u("boss"),
+        &Request::new("get", "configmaps", Some("team"), None)
+    ));
     // A CRD role aggregated into the default edit reaches admin too, not view.
     let nb = Request::new("create", "notebooks", Some("team"), None);
     assert!(g.allowed(&u("adm"), &nb));
     assert!(!g.allowed(&u("viewer"), &nb));
     // admin includes edit's defaults and its own.
-    assert!(g.allowed(&u("adm"), &Request::new("create", "pods/exec", Some("team"), None)));
-    assert!(g.allowed(&u("adm"), &Request::new("create", "rolebindings", Some("team"), None)));
-    assert!(!g.allowed(&u("viewer"), &Request::new("get", "secrets", Some("team"), None)));
-    assert!(g.allowed(&u("viewer"), &Request::new("list", "deployments", Some("team"), None)));
+    assert!(g.allowed(
+        &u("adm"),
+        &Request::new("create", "pods/exec", Some("team"), None)
+    ));
+    assert!(g.allowed(
+        &u("adm"),
+        &Request::new("create", "rolebindings", Some("team"), None)
+    ));
+    assert!(!g.allowed(
+        &u("viewer"),
+        &Request::new("get", "secrets", Some("team"), None)
+    ));
+    assert!(g.allowed(
+        &u("viewer"),
+        &Request::new("list", "deployments", Some("team"), None)
+    ));
 }
 
 #[test]
@@ -142,11 +215,17 @@ fn resource_names() {
     assert!(!g.allowed(&r, &Request::new("get", "secrets", Some("n"), None)));
     // list/watch/create/deletecollection of the collection: never by name.
     for v in ["list", "watch", "create", "deletecollection"] {
-        assert!(!g.allowed(&r, &Request::new(v, "secrets", Some("n"), None)), "{v}");
+        assert!(
+            !g.allowed(&r, &Request::new(v, "secrets", Some("n"), None)),
+            "{v}"
+        );
     }
     // A list with fieldSelector metadata.name=s1 names the object.
     assert!(g.allowed(&r, &Request::new("list", "secrets", Some("n"), Some("s1"))));
-    assert!(edges(&g, &r).is_empty(), "one named secret is no escalation");
+    assert!(
+        edges(&g, &r).is_empty(),
+        "one named secret is no escalation"
+    );
 }
 
 #[test]
@@ -160,15 +239,33 @@ fn implicit_groups() {
     assert!(g.allowed(&u("alice"), &nodes));
     assert!(g.allowed(&Subject::sa("y", "s"), &nodes));
     assert!(!g.allowed(&u("system:anonymous"), &nodes));
-    assert!(!g.allowed(&Subject::group("team"), &nodes), "a group is not authenticated by itself");
+    assert!(
+        !g.allowed(&Subject::group("team"), &nodes),
+        "a group is not authenticated by itself"
+    );
     // User form of a ServiceAccount.
     assert_eq!(u("system:serviceaccount:x:bot"), Subject::sa("x", "bot"));
     // Every ServiceAccount can create pods in y, so any SA reaches y's SAs.
-    let p = g.path(&Subject::sa("x", "bot"), &Target::Subject(Subject::sa("y", "default"))).unwrap();
+    let p = g
+        .path(
+            &Subject::sa("x", "bot"),
+            &Target::Subject(Subject::sa("y", "default")),
+        )
+        .unwrap();
     let kinds: Vec<EdgeKind> = p.steps.iter().map(|s| s.edge.kind).collect();
-    assert_eq!(kinds, [EdgeKind::Member, EdgeKind::CreatePods, EdgeKind::AnyServiceAccount]);
+    assert_eq!(
+        kinds,
+        [
+            EdgeKind::Member,
+            EdgeKind::CreatePods,
+            EdgeKind::AnyServiceAccount
+        ]
+    );
     // system:masters bypasses RBAC.
-    assert!(g.allowed(&Subject::group("system:masters"), &Request::new("delete", "nodes", None, None)));
+    assert!(g.allowed(
+        &Subject::group("system:masters"),
+        &Request::new("delete", "nodes", None, None)
+    ));
     let p = g.path_to_admin(&Subject::group("system:masters")).unwrap();
     assert_eq!(p.steps[0].edge.kind, EdgeKind::Masters);
 }
@@ -188,12 +285,18 @@ fn rolebinding_to_clusterrole() {
     // nonResourceURLs count only through ClusterRoleBindings.
     let metrics = Request::new("get", "/metrics", None, None);
     assert!(g.allowed(&u("crb-metrics"), &metrics));
-    assert!(g.allowed(&u("crb-metrics"), &Request::new("get", "/debug/pprof", None, None)));
+    assert!(g.allowed(
+        &u("crb-metrics"),
+        &Request::new("get", "/debug/pprof", None, None)
+    ));
     assert!(!g.allowed(&u("rb-metrics"), &metrics));
     // who-can: dev and bot directly; by escalation, nobody else here.
     let w = g.who_can(&Request::new("create", "pods", Some("p"), None));
     let direct: BTreeSet<String> = w.direct.iter().map(|d| d.subject.to_string()).collect();
-    assert!(direct.contains("User:dev") && direct.contains("ServiceAccount:q/bot"), "{direct:?}");
+    assert!(
+        direct.contains("User:dev") && direct.contains("ServiceAccount:q/bot"),
+        "{direct:?}"
+    );
     assert!(direct.contains("Group:system:masters"));
     // The escalation answers are real paths that end at an allowed subject.
     for (s, p) in &w.escalation {
@@ -237,8 +340,14 @@ fn subject(i: usize) -> (Subject, String) {
         0 => (u("u0"), "{kind: User, name: u0}".into()),
         1 => (u("u1"), "{kind: User, name: u1}".into()),
         2 => (Subject::group("g0"), "{kind: Group, name: g0}".into()),
-        3 => (Subject::sa("n0", "s0"), "{kind: ServiceAccount, name: s0, namespace: n0}".into()),
-        _ => (Subject::sa("n1", "s0"), "{kind: ServiceAccount, name: s0, namespace: n1}".into()),
+        3 => (
+            Subject::sa("n0", "s0"),
+            "{kind: ServiceAccount, name: s0, namespace: n0}".into(),
+        ),
+        _ => (
+            Subject::sa("n1", "s0"),
+            "{kind: ServiceAccount, name: s0, namespace: n1}".into(),
+        ),
     }
 }
 
@@ -251,10 +360,15 @@ fn yaml(roles: &[GRole], bindings: &[GBinding]) -> String {
     let mut docs = Vec::new();
     for r in roles {
         let (kind, md) = match r.ns {
-            Some(n) => ("Role", format!("{{name: r{}, namespace: {}}}", r.name, NSS[n])),
+            Some(n) => (
+                "Role",
+                format!("{{name: r{}, namespace: {}}}", r.name, NSS[n]),
+            ),
             None => ("ClusterRole", format!("{{name: r{}}}", r.name)),
         };
-        let mut s = format!("apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {md}\nrules:\n");
+        let mut s = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {md}\nrules:\n"
+        );
         for x in &r.rules {
             s.push_str(&format!(
                 "- {{verbs: {}, apiGroups: {}, resources: {}, resourceNames: {}}}\n",
@@ -268,11 +382,22 @@ fn yaml(roles: &[GRole], bindings: &[GBinding]) -> String {
     }
     for (i, b) in bindings.iter().enumerate() {
         let (kind, md) = match b.ns {
-            Some(n) => ("RoleBinding", format!("{{name: b{i}, namespace: {}}}", NSS[n])),
+            Some(n) => (
+                "RoleBinding",
+                format!("{{name: b{i}, namespace: {}}}", NSS[n]),
+            ),
             None => ("ClusterRoleBinding", format!("{{name: b{i}}}")),
         };
-        let rk = if b.cluster_role || b.ns.is_none() { "ClusterRole" } else { "Role" };
-        let subs: Vec<String> = b.subjects.iter().map(|s| format!("- {}\n", subject(*s).1)).collect();
+        let rk = if b.cluster_role || b.ns.is_none() {
+            "ClusterRole"
+        } else {
+            "Role"
+        };
+        let subs: Vec<String> = b
+            .subjects
+            .iter()
+            .map(|s| format!("- {}\n", subject(*s).1))
+            .collect();
         docs.push(format!(
             "apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\nmetadata: {md}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: {rk}, name: r{}}}\nsubjects:\n{}",
             b.role,
@@ -297,12 +422,24 @@ fn brute(roles: &[GRole], bindings: &[GBinding], req: &Request) -> BTreeSet<Subj
                 continue;
             }
         }
-        let want_ns = if b.cluster_role || b.ns.is_none() { None } else { b.ns };
+        let want_ns = if b.cluster_role || b.ns.is_none() {
+            None
+        } else {
+            b.ns
+        };
         // First definition of a name wins.
-        let Some(role) = roles.iter().find(|r| r.ns == want_ns && r.name == b.role) else { continue };
+        let Some(role) = roles.iter().find(|r| r.ns == want_ns && r.name == b.role) else {
+            continue;
+        };
         let ok = role.rules.iter().any(|x| {
-            let verb = x.verbs.iter().any(|v| VERBS[*v] == "*" || VERBS[*v] == req.verb);
-            let group = x.groups.iter().any(|g| GROUPS[*g] == "*" || GROUPS[*g] == req.group);
+            let verb = x
+                .verbs
+                .iter()
+                .any(|v| VERBS[*v] == "*" || VERBS[*v] == req.verb);
+            let group = x
+                .groups
+                .iter()
+                .any(|g| GROUPS[*g] == "*" || GROUPS[*g] == req.group);
             let res = x.resources.iter().any(|r| {
                 let r = RESOURCES[*r];
                 r == "*"
@@ -310,7 +447,10 @@ fn brute(roles: &[GRole], bindings: &[GBinding], req: &Request) -> BTreeSet<Subj
                     || (!req.subresource.is_empty() && r == format!("*/{}", req.subresource))
             });
             let name = x.names.is_empty()
-                || req.name.as_ref().is_some_and(|n| x.names.iter().any(|i| NAMES[*i] == n));
+                || req
+                    .name
+                    .as_ref()
+                    .is_some_and(|n| x.names.iter().any(|i| NAMES[*i] == n));
             verb && group && res && name
         });
         if ok {
@@ -325,7 +465,13 @@ fn brute(roles: &[GRole], bindings: &[GBinding], req: &Request) -> BTreeSet<Subj
 fn requests() -> Vec<Request> {
     let mut v = Vec::new();
     for verb in ["get", "list", "create", "delete"] {
-        for (g, r, s) in [("", "pods", ""), ("", "secrets", ""), ("", "pods", "exec"), ("apps", "deployments", ""), ("apps", "deployments", "exec")] {
+        for (g, r, s) in [
+            ("", "pods", ""),
+            ("", "secrets", ""),
+            ("", "pods", "exec"),
+            ("apps", "deployments", ""),
+            ("apps", "deployments", "exec"),
+        ] {
             for n in [None, Some("n0"), Some("n1")] {
                 for name in [None, Some("a")] {
                     v.push(Request {
@@ -349,18 +495,42 @@ fn idx_set(max: usize, len: std::ops::Range<usize>) -> impl Strategy<Value = Vec
 }
 
 fn rule() -> impl Strategy<Value = GRule> {
-    (idx_set(VERBS.len(), 1..3), idx_set(GROUPS.len(), 1..3), idx_set(RESOURCES.len(), 1..3), idx_set(NAMES.len(), 0..2))
-        .prop_map(|(verbs, groups, resources, names)| GRule { verbs, groups, resources, names })
+    (
+        idx_set(VERBS.len(), 1..3),
+        idx_set(GROUPS.len(), 1..3),
+        idx_set(RESOURCES.len(), 1..3),
+        idx_set(NAMES.len(), 0..2),
+    )
+        .prop_map(|(verbs, groups, resources, names)| GRule {
+            verbs,
+            groups,
+            resources,
+            names,
+        })
 }
 
 fn role() -> impl Strategy<Value = GRole> {
-    (proptest::option::of(0..NSS.len()), 0..3usize, proptest::collection::vec(rule(), 1..3))
+    (
+        proptest::option::of(0..NSS.len()),
+        0..3usize,
+        proptest::collection::vec(rule(), 1..3),
+    )
         .prop_map(|(ns, name, rules)| GRole { ns, name, rules })
 }
 
 fn binding() -> impl Strategy<Value = GBinding> {
-    (proptest::option::of(0..NSS.len()), any::<bool>(), 0..3usize, idx_set(5, 1..3))
-        .prop_map(|(ns, cluster_role, role, subjects)| GBinding { ns, cluster_role, role, subjects })
+    (
+        proptest::option::of(0..NSS.len()),
+        any::<bool>(),
+        0..3usize,
+        idx_set(5, 1..3),
+    )
+        .prop_map(|(ns, cluster_role, role, subjects)| GBinding {
+            ns,
+            cluster_role,
+            role,
+            subjects,
+        })
 }
 
 fn reachable_accesses(g: &RbacGraph, reqs: &[Request]) -> BTreeSet<(usize, Subject)> {

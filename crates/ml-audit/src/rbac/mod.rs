@@ -141,7 +141,9 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Subject(s) => write!(f, "{s}"),
-            Target::Namespace { namespace } => write!(f, "any ServiceAccount of namespace {namespace}"),
+            Target::Namespace { namespace } => {
+                write!(f, "any ServiceAccount of namespace {namespace}")
+            }
             Target::AllNamespaces => f.write_str("any ServiceAccount of any namespace"),
             Target::NodeRoot => f.write_str("root on a node"),
             Target::ClusterAdmin => f.write_str("cluster-admin"),
@@ -401,7 +403,9 @@ struct Caps {
 }
 
 fn verb_in(rule: &PolicyRule, verbs: &[&str]) -> bool {
-    rule.verbs.iter().any(|v| v == "*" || verbs.contains(&v.as_str()))
+    rule.verbs
+        .iter()
+        .any(|v| v == "*" || verbs.contains(&v.as_str()))
 }
 
 fn group_in(rule: &PolicyRule, g: &str) -> bool {
@@ -468,12 +472,25 @@ fn caps_of(rule: &PolicyRule, pod_kinds: &[(String, String)]) -> Caps {
         || grant(rule, &["update", "patch"], RBAC_GROUP, "rolebindings", "").is_some();
     c.write_clusterrolebindings =
         grant_all(rule, &["create"], RBAC_GROUP, "clusterrolebindings", "")
-            || grant(rule, &["update", "patch"], RBAC_GROUP, "clusterrolebindings", "").is_some();
+            || grant(
+                rule,
+                &["update", "patch"],
+                RBAC_GROUP,
+                "clusterrolebindings",
+                "",
+            )
+            .is_some();
     c.exec = if grant_all(rule, &["create", "get"], "", "pods", "exec") {
         Some("pods/exec")
     } else if grant_all(rule, &["create", "get"], "", "pods", "attach") {
         Some("pods/attach")
-    } else if grant_all(rule, &["update", "patch"], "", "pods", "ephemeralcontainers") {
+    } else if grant_all(
+        rule,
+        &["update", "patch"],
+        "",
+        "pods",
+        "ephemeralcontainers",
+    ) {
         Some("pods/ephemeralcontainers")
     } else {
         None
@@ -489,9 +506,9 @@ fn caps_of(rule: &PolicyRule, pod_kinds: &[(String, String)]) -> Caps {
     .is_some();
     c.signer_approve = match grant(rule, &["approve"], "certificates.k8s.io", "signers", "") {
         Some(Names::All) => true,
-        Some(Names::Only(v)) => v.iter().any(|s| {
-            s == "kubernetes.io/kube-apiserver-client" || s == "kubernetes.io/*"
-        }),
+        Some(Names::Only(v)) => v
+            .iter()
+            .any(|s| s == "kubernetes.io/kube-apiserver-client" || s == "kubernetes.io/*"),
         None => false,
     };
     c.mutating_webhook = grant_all(
@@ -643,8 +660,18 @@ impl RbacGraph {
                 } else {
                     o.effective_namespace().map(str::to_string)
                 };
-                let rk = o.root.field("roleRef").field("kind").scalar_text().unwrap_or_default();
-                let rn = o.root.field("roleRef").field("name").scalar_text().unwrap_or_default();
+                let rk = o
+                    .root
+                    .field("roleRef")
+                    .field("kind")
+                    .scalar_text()
+                    .unwrap_or_default();
+                let rn = o
+                    .root
+                    .field("roleRef")
+                    .field("name")
+                    .scalar_text()
+                    .unwrap_or_default();
                 let role = match rk.as_str() {
                     "ClusterRole" => role_index.get(&(true, String::new(), rn.clone())).copied(),
                     "Role" if !cluster => role_index
@@ -693,7 +720,9 @@ impl RbacGraph {
             name: "cluster-admin (built-in: system:masters)".into(),
             object: None,
             role_ref: ("ClusterRole".into(), "cluster-admin".into()),
-            role: role_index.get(&(true, String::new(), "cluster-admin".into())).copied(),
+            role: role_index
+                .get(&(true, String::new(), "cluster-admin".into()))
+                .copied(),
             subjects: vec![(Subject::group(MASTERS), Pointer::root())],
         });
 
@@ -827,7 +856,14 @@ impl RbacGraph {
                 namespace: ns.clone(),
             });
             let s = self.node(Target::Subject(Subject::sa(ns, name)));
-            self.add(n, s, EdgeKind::AnyServiceAccount, vec![], String::new(), None);
+            self.add(
+                n,
+                s,
+                EdgeKind::AnyServiceAccount,
+                vec![],
+                String::new(),
+                None,
+            );
         }
 
         // Every subject that holds a grant, then membership edges.
@@ -852,7 +888,11 @@ impl RbacGraph {
                 }
             }
         }
-        if let Some(m) = self.index.get(&Target::Subject(Subject::group(MASTERS))).copied() {
+        if let Some(m) = self
+            .index
+            .get(&Target::Subject(Subject::group(MASTERS)))
+            .copied()
+        {
             let admin = self.admin;
             self.add(m, admin, EdgeKind::Masters, vec![], String::new(), None);
         }
@@ -900,51 +940,131 @@ impl RbacGraph {
                     };
                     let cl = scope.is_none();
                     if c.superuser && cl {
-                        out.push((Target::ClusterAdmin, EdgeKind::Wildcard, vec![cause], "* on * cluster-wide".into(), None));
+                        out.push((
+                            Target::ClusterAdmin,
+                            EdgeKind::Wildcard,
+                            vec![cause],
+                            "* on * cluster-wide".into(),
+                            None,
+                        ));
                     }
                     if let Some(r) = &c.create_pods {
-                        out.push((scope_target(), EdgeKind::CreatePods, vec![cause], format!("create {r} {}", where_()), None));
+                        out.push((
+                            scope_target(),
+                            EdgeKind::CreatePods,
+                            vec![cause],
+                            format!("create {r} {}", where_()),
+                            None,
+                        ));
                         pods.push((scope.clone(), cause));
                     }
                     if c.read_secrets {
-                        out.push((scope_target(), EdgeKind::ReadSecrets, vec![cause], format!("read secrets {}", where_()), None));
+                        out.push((
+                            scope_target(),
+                            EdgeKind::ReadSecrets,
+                            vec![cause],
+                            format!("read secrets {}", where_()),
+                            None,
+                        ));
                     }
                     if let Some(n) = &c.token {
-                        sa_edges(&mut out, n, &scope, &sa_by_name, EdgeKind::CreateToken, cause, "create serviceaccounts/token");
+                        sa_edges(
+                            &mut out,
+                            n,
+                            &scope,
+                            &sa_by_name,
+                            EdgeKind::CreateToken,
+                            cause,
+                            "create serviceaccounts/token",
+                        );
                     }
                     if let Some(n) = &c.imp_sas {
-                        sa_edges(&mut out, n, &scope, &sa_by_name, EdgeKind::Impersonate, cause, "impersonate serviceaccounts");
+                        sa_edges(
+                            &mut out,
+                            n,
+                            &scope,
+                            &sa_by_name,
+                            EdgeKind::Impersonate,
+                            cause,
+                            "impersonate serviceaccounts",
+                        );
                     }
                     if cl {
                         if let Some(n) = &c.imp_users {
                             match n {
-                                Names::All => out.push((Target::ClusterAdmin, EdgeKind::Impersonate, vec![cause], "impersonate any user".into(), None)),
+                                Names::All => out.push((
+                                    Target::ClusterAdmin,
+                                    EdgeKind::Impersonate,
+                                    vec![cause],
+                                    "impersonate any user".into(),
+                                    None,
+                                )),
                                 Names::Only(v) => {
                                     for u in v {
-                                        out.push((Target::Subject(Subject::user(u)), EdgeKind::Impersonate, vec![cause], format!("impersonate user {u}"), None));
+                                        out.push((
+                                            Target::Subject(Subject::user(u)),
+                                            EdgeKind::Impersonate,
+                                            vec![cause],
+                                            format!("impersonate user {u}"),
+                                            None,
+                                        ));
                                     }
                                 }
                             }
                         }
                         if let Some(n) = &c.imp_groups {
                             match n {
-                                Names::All => out.push((Target::ClusterAdmin, EdgeKind::Impersonate, vec![cause], "impersonate any group (system:masters included)".into(), None)),
+                                Names::All => out.push((
+                                    Target::ClusterAdmin,
+                                    EdgeKind::Impersonate,
+                                    vec![cause],
+                                    "impersonate any group (system:masters included)".into(),
+                                    None,
+                                )),
                                 Names::Only(v) => {
                                     for gname in v {
-                                        let t = if gname == MASTERS { Target::ClusterAdmin } else { Target::Subject(Subject::group(gname)) };
-                                        out.push((t, EdgeKind::Impersonate, vec![cause], format!("impersonate group {gname}"), None));
+                                        let t = if gname == MASTERS {
+                                            Target::ClusterAdmin
+                                        } else {
+                                            Target::Subject(Subject::group(gname))
+                                        };
+                                        out.push((
+                                            t,
+                                            EdgeKind::Impersonate,
+                                            vec![cause],
+                                            format!("impersonate group {gname}"),
+                                            None,
+                                        ));
                                     }
                                 }
                             }
                         }
                         if c.nodes_proxy {
-                            out.push((Target::NodeRoot, EdgeKind::NodesProxy, vec![cause], "nodes/proxy".into(), None));
+                            out.push((
+                                Target::NodeRoot,
+                                EdgeKind::NodesProxy,
+                                vec![cause],
+                                "nodes/proxy".into(),
+                                None,
+                            ));
                         }
                         if c.mutating_webhook {
-                            out.push((Target::ClusterAdmin, EdgeKind::MutatingWebhook, vec![cause], "write mutatingwebhookconfigurations".into(), None));
+                            out.push((
+                                Target::ClusterAdmin,
+                                EdgeKind::MutatingWebhook,
+                                vec![cause],
+                                "write mutatingwebhookconfigurations".into(),
+                                None,
+                            ));
                         }
                         if c.pv_create {
-                            out.push((Target::NodeRoot, EdgeKind::CreatePersistentVolume, vec![cause], "create persistentvolumes (hostPath)".into(), None));
+                            out.push((
+                                Target::NodeRoot,
+                                EdgeKind::CreatePersistentVolume,
+                                vec![cause],
+                                "create persistentvolumes (hostPath)".into(),
+                                None,
+                            ));
                         }
                         if c.csr_approval {
                             csr.0.get_or_insert(cause);
@@ -954,7 +1074,13 @@ impl RbacGraph {
                         }
                     }
                     if let Some(e) = c.exec {
-                        out.push((scope_target(), EdgeKind::PodExec, vec![cause], format!("{e} {}", where_()), None));
+                        out.push((
+                            scope_target(),
+                            EdgeKind::PodExec,
+                            vec![cause],
+                            format!("{e} {}", where_()),
+                            None,
+                        ));
                     }
                     if let Some(n) = &c.ns_patch {
                         nsp.push((scope.clone(), cause, n.clone()));
@@ -1004,7 +1130,14 @@ impl RbacGraph {
                 }
             }
             if let (Some(a), Some(b)) = csr {
-                out.push((Target::ClusterAdmin, EdgeKind::ApproveCsr, vec![a, b], "approve certificatesigningrequests for kubernetes.io/kube-apiserver-client".into(), None));
+                out.push((
+                    Target::ClusterAdmin,
+                    EdgeKind::ApproveCsr,
+                    vec![a, b],
+                    "approve certificatesigningrequests for kubernetes.io/kube-apiserver-client"
+                        .into(),
+                    None,
+                ));
             }
             // bind + write bindings; escalate + write roles.
             for (bscope, bc, names, on_cluster_roles) in &bind_c {
@@ -1017,10 +1150,18 @@ impl RbacGraph {
                     let Some(target) = target else { continue };
                     let strong = match names {
                         Names::All => true,
-                        Names::Only(v) => v.iter().any(|n| powerful.contains(&(*on_cluster_roles, n.clone()))),
+                        Names::Only(v) => v
+                            .iter()
+                            .any(|n| powerful.contains(&(*on_cluster_roles, n.clone()))),
                     };
                     if strong {
-                        out.push((target, EdgeKind::Bind, vec![*bc, *wc], "bind roles and write bindings".into(), None));
+                        out.push((
+                            target,
+                            EdgeKind::Bind,
+                            vec![*bc, *wc],
+                            "bind roles and write bindings".into(),
+                            None,
+                        ));
                     }
                 }
             }
@@ -1029,9 +1170,19 @@ impl RbacGraph {
                     if cl != wcl {
                         continue;
                     }
-                    let target = if *cl { Some(Target::ClusterAdmin) } else { meet(escope, wscope) };
+                    let target = if *cl {
+                        Some(Target::ClusterAdmin)
+                    } else {
+                        meet(escope, wscope)
+                    };
                     if let Some(t) = target {
-                        out.push((t, EdgeKind::Escalate, vec![*ec, *wc], "escalate and write roles".into(), None));
+                        out.push((
+                            t,
+                            EdgeKind::Escalate,
+                            vec![*ec, *wc],
+                            "escalate and write roles".into(),
+                            None,
+                        ));
                     }
                 }
             }
@@ -1046,7 +1197,13 @@ impl RbacGraph {
                         (Some(a), None) => names.has(a),
                     };
                     if ok {
-                        out.push((Target::NodeRoot, EdgeKind::PatchNamespace, vec![*nc, *pc], "patch namespaces and create pods".into(), None));
+                        out.push((
+                            Target::NodeRoot,
+                            EdgeKind::PatchNamespace,
+                            vec![*nc, *pc],
+                            "patch namespaces and create pods".into(),
+                            None,
+                        ));
                         break;
                     }
                 }
@@ -1079,8 +1236,25 @@ impl RbacGraph {
             .collect()
     }
 
-    fn add(&mut self, a: NodeIndex, b: NodeIndex, kind: EdgeKind, causes: Vec<Cause>, detail: String, object: Option<ObjectId>) {
-        self.graph.add_edge(a, b, Edge { kind, causes, detail, object });
+    fn add(
+        &mut self,
+        a: NodeIndex,
+        b: NodeIndex,
+        kind: EdgeKind,
+        causes: Vec<Cause>,
+        detail: String,
+        object: Option<ObjectId>,
+    ) {
+        self.graph.add_edge(
+            a,
+            b,
+            Edge {
+                kind,
+                causes,
+                detail,
+                object,
+            },
+        );
     }
 
     /// For every node, the first edge of a shortest path to one of `targets`
@@ -1284,7 +1458,11 @@ impl RbacGraph {
                     for (si, (s, _)) in b.subjects.iter().enumerate() {
                         out.push(DirectGrant {
                             subject: s.clone(),
-                            cause: Cause { binding: bi, subject: si, rule: ri },
+                            cause: Cause {
+                                binding: bi,
+                                subject: si,
+                                rule: ri,
+                            },
                         });
                     }
                 }
@@ -1421,8 +1599,12 @@ impl Closure {
 fn meet(a: &Option<String>, b: &Option<String>) -> Option<Target> {
     match (a, b) {
         (None, None) => Some(Target::AllNamespaces),
-        (None, Some(ns)) | (Some(ns), None) => Some(Target::Namespace { namespace: ns.clone() }),
-        (Some(x), Some(y)) if x == y => Some(Target::Namespace { namespace: x.clone() }),
+        (None, Some(ns)) | (Some(ns), None) => Some(Target::Namespace {
+            namespace: ns.clone(),
+        }),
+        (Some(x), Some(y)) if x == y => Some(Target::Namespace {
+            namespace: x.clone(),
+        }),
         _ => None,
     }
 }
@@ -1437,9 +1619,17 @@ fn sa_edges(
     what: &str,
 ) {
     match (n, scope) {
-        (Names::All, None) => out.push((Target::AllNamespaces, kind, vec![cause], format!("{what} cluster-wide"), None)),
+        (Names::All, None) => out.push((
+            Target::AllNamespaces,
+            kind,
+            vec![cause],
+            format!("{what} cluster-wide"),
+            None,
+        )),
         (Names::All, Some(ns)) => out.push((
-            Target::Namespace { namespace: ns.clone() },
+            Target::Namespace {
+                namespace: ns.clone(),
+            },
             kind,
             vec![cause],
             format!("{what} in {ns}"),
@@ -1447,13 +1637,25 @@ fn sa_edges(
         )),
         (Names::Only(v), Some(ns)) => {
             for name in v {
-                out.push((Target::Subject(Subject::sa(ns, name)), kind, vec![cause], format!("{what} {ns}/{name}"), None));
+                out.push((
+                    Target::Subject(Subject::sa(ns, name)),
+                    kind,
+                    vec![cause],
+                    format!("{what} {ns}/{name}"),
+                    None,
+                ));
             }
         }
         (Names::Only(v), None) => {
             for name in v {
                 for ns in sa_by_name.get(name.as_str()).into_iter().flatten() {
-                    out.push((Target::Subject(Subject::sa(ns, name)), kind, vec![cause], format!("{what} {ns}/{name}"), None));
+                    out.push((
+                        Target::Subject(Subject::sa(ns, name)),
+                        kind,
+                        vec![cause],
+                        format!("{what} {ns}/{name}"),
+                        None,
+                    ));
                 }
             }
         }
@@ -1473,7 +1675,12 @@ fn aggregate(roles: &mut [RoleDef]) {
         .map(|&i| {
             (0..roles.len())
                 .filter(|&j| {
-                    j != i && roles[j].cluster && roles[i].selectors.iter().any(|s| s.matches(&roles[j].labels))
+                    j != i
+                        && roles[j].cluster
+                        && roles[i]
+                            .selectors
+                            .iter()
+                            .any(|s| s.matches(&roles[j].labels))
                 })
                 .collect()
         })
@@ -1505,7 +1712,10 @@ struct DefaultRole {
 }
 
 fn defaults() -> Vec<DefaultRole> {
-    let (docs, _) = crate::yaml::parse_stream(include_str!("defaults.yaml"), crate::yaml::Limits::default());
+    let (docs, _) = crate::yaml::parse_stream(
+        include_str!("defaults.yaml"),
+        crate::yaml::Limits::default(),
+    );
     let Some(doc) = docs.into_iter().next() else {
         return Vec::new();
     };

@@ -60,9 +60,7 @@ impl PolicyRule {
         if let Some(url) = &r.non_resource_url {
             return has(&self.verbs, &r.verb)
                 && self.non_resource_urls.iter().any(|u| {
-                    u == "*"
-                        || u == url
-                        || u.strip_suffix('*').is_some_and(|p| url.starts_with(p))
+                    u == "*" || u == url || u.strip_suffix('*').is_some_and(|p| url.starts_with(p))
                 });
         }
         if !has(&self.verbs, &r.verb) || !has(&self.api_groups, &r.group) {
@@ -136,7 +134,10 @@ pub(crate) fn strings(node: &Node) -> Vec<String> {
             return vec![s];
         }
     }
-    node.items().iter().filter_map(|n| n.scalar_text()).collect()
+    node.items()
+        .iter()
+        .filter_map(|n| n.scalar_text())
+        .collect()
 }
 
 /// The rules of a Role or ClusterRole object.
@@ -231,8 +232,14 @@ const KNOWN: &[(&str, &str)] = &[
     ("rolebindings", "rbac.authorization.k8s.io"),
     ("clusterroles", "rbac.authorization.k8s.io"),
     ("clusterrolebindings", "rbac.authorization.k8s.io"),
-    ("mutatingwebhookconfigurations", "admissionregistration.k8s.io"),
-    ("validatingwebhookconfigurations", "admissionregistration.k8s.io"),
+    (
+        "mutatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+    ),
+    (
+        "validatingwebhookconfigurations",
+        "admissionregistration.k8s.io",
+    ),
     ("certificatesigningrequests", "certificates.k8s.io"),
     ("signers", "certificates.k8s.io"),
     ("customresourcedefinitions", "apiextensions.k8s.io"),

@@ -49,7 +49,10 @@ pub fn cite(g: &RbacGraph, inv: &Inventory, c: &Cause) -> [Citation; 2] {
     let (file, line) = match r.object {
         Some(o) => {
             let obj = inv.object(o);
-            (inv.file_of(obj).to_string(), obj.locate(r.pointer.as_str()).line)
+            (
+                inv.file_of(obj).to_string(),
+                obj.locate(r.pointer.as_str()).line,
+            )
         }
         None => ("<built-in>".to_string(), 0),
     };
@@ -108,7 +111,14 @@ pub fn path_text(g: &RbacGraph, inv: &Inventory, p: &Path) -> String {
             detail
         );
         for c in citations(g, inv, &st.edge) {
-            let _ = writeln!(s, "       {} ({}) {}: {}", c.object, loc(&c), c.pointer, c.text);
+            let _ = writeln!(
+                s,
+                "       {} ({}) {}: {}",
+                c.object,
+                loc(&c),
+                c.pointer,
+                c.text
+            );
         }
     }
     s

@@ -26,7 +26,9 @@ impl Rule for ClusterAdminEquivalent {
             if s.is_masters() || exempt(cx, &META, &s) {
                 continue;
             }
-            let Some(first) = p.steps.first() else { continue };
+            let Some(first) = p.steps.first() else {
+                continue;
+            };
             // Members of a group that escalates are reported once, at the group.
             if first.edge.kind == EdgeKind::Member {
                 continue;
@@ -38,7 +40,9 @@ impl Rule for ClusterAdminEquivalent {
                     continue;
                 }
             }
-            let Some(c) = first.edge.causes.first() else { continue };
+            let Some(c) = first.edge.causes.first() else {
+                continue;
+            };
             let msg = format!(
                 "{s} can reach cluster-admin in {} step{}: {}",
                 p.steps.len(),

@@ -25,9 +25,10 @@ fn dangerous(kind: EdgeKind, to: &Target) -> bool {
         | EdgeKind::MutatingWebhook
         | EdgeKind::CreatePersistentVolume
         | EdgeKind::PatchNamespace => true,
-        EdgeKind::CreatePods | EdgeKind::ReadSecrets | EdgeKind::CreateToken | EdgeKind::PodExec => {
-            *to == Target::AllNamespaces
-        }
+        EdgeKind::CreatePods
+        | EdgeKind::ReadSecrets
+        | EdgeKind::CreateToken
+        | EdgeKind::PodExec => *to == Target::AllNamespaces,
         _ => false,
     }
 }
@@ -48,7 +49,9 @@ impl Rule for DangerousPermission {
             if s.is_masters() || !dangerous(edge.kind, to) || exempt(cx, &META, s) {
                 continue;
             }
-            let Some(c) = edge.causes.first() else { continue };
+            let Some(c) = edge.causes.first() else {
+                continue;
+            };
             let msg = format!("{s} {} {to} ({})", edge.kind.describe(), edge.detail);
             if let Some(mut f) = at_cause(cx, &META, &g, c, msg) {
                 for c2 in edge.causes.iter().skip(1) {

@@ -45,10 +45,16 @@ impl Rule for MlWorkloadServiceAccount {
         }
         let g = graph(cx);
         for (to, e) in g.edges_from(&sa) {
-            if *to != Target::AllNamespaces || !matches!(e.kind, EdgeKind::CreatePods | EdgeKind::ReadSecrets) {
+            if *to != Target::AllNamespaces
+                || !matches!(e.kind, EdgeKind::CreatePods | EdgeKind::ReadSecrets)
+            {
                 continue;
             }
-            let what = if e.kind == EdgeKind::CreatePods { "can create pods in every namespace" } else { "can read every Secret in the cluster" };
+            let what = if e.kind == EdgeKind::CreatePods {
+                "can create pods in every namespace"
+            } else {
+                "can read every Secret in the cluster"
+            };
             let ptr = if w.spec.service_account_name.is_some() {
                 w.field_pointer("serviceAccountName")
             } else {
@@ -62,7 +68,11 @@ impl Rule for MlWorkloadServiceAccount {
                 let b = &g.bindings[c.binding];
                 if let Some(o) = b.object {
                     let (_, sp) = &b.subjects[c.subject];
-                    f = f.with_related(cx.related(cx.inventory.object(o), sp, format!("granted by {}", b.display())));
+                    f = f.with_related(cx.related(
+                        cx.inventory.object(o),
+                        sp,
+                        format!("granted by {}", b.display()),
+                    ));
                 }
                 if let Some(r) = rule_related(cx, &g, c.rule, "through this rule") {
                     f = f.with_related(r);

@@ -64,10 +64,19 @@ pub(crate) fn at_cause(
 }
 
 /// The role rule as a related location (`None` for built-in roles).
-pub(crate) fn rule_related(cx: &Context<'_>, g: &RbacGraph, rule: usize, msg: &str) -> Option<Related> {
+pub(crate) fn rule_related(
+    cx: &Context<'_>,
+    g: &RbacGraph,
+    rule: usize,
+    msg: &str,
+) -> Option<Related> {
     let r = &g.rules[rule];
     let obj = cx.inventory.object(r.object?);
-    Some(cx.related(obj, &r.pointer, format!("{msg}: {} ({})", r.summary(), r.source)))
+    Some(cx.related(
+        obj,
+        &r.pointer,
+        format!("{msg}: {} ({})", r.summary(), r.source),
+    ))
 }
 
 /// Every step of a path as related locations: binding subjects, role
@@ -75,7 +84,13 @@ pub(crate) fn rule_related(cx: &Context<'_>, g: &RbacGraph, rule: usize, msg: &s
 pub(crate) fn path_related(cx: &Context<'_>, g: &RbacGraph, p: &Path) -> Vec<Related> {
     let mut out = Vec::new();
     for (i, st) in p.steps.iter().enumerate() {
-        let what = format!("step {}: {} {} {}", i + 1, st.from, st.edge.kind.describe(), st.to);
+        let what = format!(
+            "step {}: {} {} {}",
+            i + 1,
+            st.from,
+            st.edge.kind.describe(),
+            st.to
+        );
         for c in &st.edge.causes {
             let b = &g.bindings[c.binding];
             if let Some(o) = b.object {
@@ -87,7 +102,11 @@ pub(crate) fn path_related(cx: &Context<'_>, g: &RbacGraph, p: &Path) -> Vec<Rel
             }
         }
         if let Some(o) = st.edge.object {
-            out.push(cx.related(cx.inventory.object(o), &Pointer::root(), format!("{what} (workload)")));
+            out.push(cx.related(
+                cx.inventory.object(o),
+                &Pointer::root(),
+                format!("{what} (workload)"),
+            ));
         }
     }
     out

@@ -29,7 +29,24 @@ impl Rule for PublicSubjectBinding {
                     continue;
                 }
                 let mut f = cx
-                    .finding(&META, obj, &sp.key("name"), format!("{} grants {}/{} to {s}: anyone who can reach the API server{}", b.display(), b.role_ref.0, b.role_ref.1, if s.to_string().ends_with("authenticated") && !s.to_string().contains("unauth") { " with any credential (every ServiceAccount included)" } else { ", without credentials" }))
+                    .finding(
+                        &META,
+                        obj,
+                        &sp.key("name"),
+                        format!(
+                            "{} grants {}/{} to {s}: anyone who can reach the API server{}",
+                            b.display(),
+                            b.role_ref.0,
+                            b.role_ref.1,
+                            if s.to_string().ends_with("authenticated")
+                                && !s.to_string().contains("unauth")
+                            {
+                                " with any credential (every ServiceAccount included)"
+                            } else {
+                                ", without credentials"
+                            }
+                        ),
+                    )
                     .help("Bind the role to the users, groups or ServiceAccounts that need it.");
                 if let Some(r) = b.role {
                     for &ri in g.roles[r].rules.iter().take(5) {
