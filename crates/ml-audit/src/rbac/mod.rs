@@ -548,6 +548,9 @@ pub struct RbacGraph {
     to_admin: Vec<Option<EdgeIndex>>,
 }
 
+/// An edge about to be drawn: target, kind, causes, detail, workload.
+type PendingEdge = (Target, EdgeKind, Vec<Cause>, String, Option<ObjectId>);
+
 /// The (group, resource) of every kind that creates pods.
 pub fn pod_creating_resources() -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = KindTable::builtin()
@@ -908,7 +911,7 @@ impl RbacGraph {
         for s in subjects {
             let grants = self.by_subject[&s].clone();
             let from = self.index[&Target::Subject(s.clone())];
-            let mut out: Vec<(Target, EdgeKind, Vec<Cause>, String, Option<ObjectId>)> = Vec::new();
+            let mut out: Vec<PendingEdge> = Vec::new();
             // Partial grants that escalate only together.
             let mut bind_c: Vec<(Option<String>, Cause, Names, bool)> = Vec::new();
             let mut writeb: Vec<(Option<String>, Cause, bool)> = Vec::new();
@@ -1610,7 +1613,7 @@ fn meet(a: &Option<String>, b: &Option<String>) -> Option<Target> {
 }
 
 fn sa_edges(
-    out: &mut Vec<(Target, EdgeKind, Vec<Cause>, String, Option<ObjectId>)>,
+    out: &mut Vec<PendingEdge>,
     n: &Names,
     scope: &Option<String>,
     sa_by_name: &HashMap<&str, Vec<&str>>,
