@@ -28,6 +28,8 @@ impl Rule for PublicSubjectBinding {
                 if !s.is_public() {
                     continue;
                 }
+                // What the group can reach decides how bad it is.
+                let escalates = !g.edges_from(s).is_empty();
                 let mut f = cx
                     .finding(
                         &META,
@@ -48,6 +50,9 @@ impl Rule for PublicSubjectBinding {
                         ),
                     )
                     .help("Bind the role to the users, groups or ServiceAccounts that need it.");
+                if !escalates {
+                    f = f.severity(crate::finding::Severity::Low);
+                }
                 if let Some(r) = b.role {
                     for &ri in g.roles[r].rules.iter().take(5) {
                         if let Some(rel) = rule_related(cx, &g, ri, "grants") {
