@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ml_audit::rbac::{render, RbacGraph, Request, Subject, Target};
+use ml_audit::rbac::{render, Goal, RbacGraph, Request, Subject, Target};
 use ml_audit::Inventory;
 use serde_json::json;
 
@@ -103,7 +103,7 @@ pub fn who_can(a: WhoCanArgs) -> u8 {
         a.namespace.as_deref(),
         a.resource_name.as_deref(),
     );
-    let ans = g.who_can(&req);
+    let ans = g.who_can_request(&req);
     match a.format {
         TableFormat::Json => {
             let direct: Vec<_> = ans
@@ -227,31 +227,19 @@ fn paths(a: PathsArgs) -> u8 {
         Err(c) => return c,
     };
     let g = RbacGraph::build(&inv);
-    let found: Vec<(Target, ml_audit::rbac::Path)> = match a.to.as_deref() {
-        None => g.reachable(&from),
-        Some("cluster-admin") => g
-            .path(&from, &Target::ClusterAdmin)
-            .map(|p| vec![(Target::ClusterAdmin, p)])
-            .unwrap_or_default(),
+    let goal = match a.to.as_deref() {
+        None => Goal::Everything,
+        Some("cluster-admin") => Goal::ClusterAdmin,
         Some(t) => {
             let Some((verb, resource)) = t.split_once('/') else {
                 return usage_error(&format!(
                     "bad --to `{t}`: expected cluster-admin or VERB/RESOURCE (get/secrets)"
                 ));
             };
-            let req = Request::new(verb, resource, a.namespace.as_deref(), None);
-            g.path_to_request(&from, &req)
-                .map(|p| {
-                    let end = p
-                        .steps
-                        .last()
-                        .map(|s| s.to.clone())
-                        .unwrap_or(Target::Subject(from.clone()));
-                    vec![(end, p)]
-                })
-                .unwrap_or_default()
+            Goal::Request(Request::new(verb, resource, a.namespace.as_deref(), None))
         }
     };
+    let found: Vec<(Target, ml_audit::rbac::Path)> = g.paths(&from, &goal);
     match a.format {
         PathFormat::Text => {
             let mut s = String::new();

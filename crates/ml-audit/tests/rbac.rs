@@ -291,7 +291,7 @@ fn rolebinding_to_clusterrole() {
     ));
     assert!(!g.allowed(&u("rb-metrics"), &metrics));
     // who-can: dev and bot directly; by escalation, nobody else here.
-    let w = g.who_can(&Request::new("create", "pods", Some("p"), None));
+    let w = g.who_can_request(&Request::new("create", "pods", Some("p"), None));
     let direct: BTreeSet<String> = w.direct.iter().map(|d| d.subject.to_string()).collect();
     assert!(
         direct.contains("User:dev") && direct.contains("ServiceAccount:q/bot"),
@@ -536,7 +536,7 @@ fn binding() -> impl Strategy<Value = GBinding> {
 fn reachable_accesses(g: &RbacGraph, reqs: &[Request]) -> BTreeSet<(usize, Subject)> {
     let mut out = BTreeSet::new();
     for (i, r) in reqs.iter().enumerate() {
-        let w = g.who_can(r);
+        let w = g.who_can_request(r);
         for d in w.direct {
             out.insert((i, d.subject));
         }

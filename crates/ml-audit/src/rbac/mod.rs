@@ -14,12 +14,12 @@
 //!
 //! ```
 //! use ml_audit::{Input, Inventory, LoadOptions};
-//! use ml_audit::rbac::{RbacGraph, Request, Subject};
+//! use ml_audit::rbac::{RbacGraph, Subject};
 //!
 //! let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: devs, namespace: team-a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects:\n- {kind: User, name: alice}\n";
 //! let inv = Inventory::new(ml_audit::load(&[Input::Text { name: "rb.yaml".into(), text: yaml.into() }], &LoadOptions::default()));
 //! let g = RbacGraph::build(&inv);
-//! let answer = g.who_can(&Request::new("create", "pods", Some("team-a"), None));
+//! let answer = g.who_can("create", "pods", Some("team-a"), None);
 //! assert!(answer.direct.iter().any(|d| d.subject == Subject::user("alice")));
 //! // edit can create pods, so alice can act as the default ServiceAccount of team-a.
 //! let path = g.path(&Subject::user("alice"), &ml_audit::rbac::Target::Subject(Subject::sa("team-a", "default"))).unwrap();
@@ -289,6 +289,17 @@ pub struct Step {
 pub struct Path {
     /// The steps, in order.
     pub steps: Vec<Step>,
+}
+
+/// Where [`RbacGraph::paths`] should go.
+#[derive(Clone, Debug)]
+pub enum Goal {
+    /// Cluster-admin equivalence.
+    ClusterAdmin,
+    /// Being allowed a request.
+    Request(Request),
+    /// Every node the subject reaches.
+    Everything,
 }
 
 /// A direct grant of a request.
@@ -1475,9 +1486,45 @@ impl RbacGraph {
         out
     }
 
+    /// Who can do `verb` on `resource` (as `kubectl auth can-i` writes it:
+    /// `pods`, `pods/exec`, `deployments.apps`, `/metrics`) in `namespace`
+    /// (`None`: cluster-wide), optionally on one named object.
+    pub fn who_can(
+        &self,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        resource_name: Option<&str>,
+    ) -> WhoCan {
+        self.who_can_request(&Request::new(verb, resource, namespace, resource_name))
+    }
+
+    /// Escalation paths from a subject: the shortest path to cluster-admin,
+    /// to a request, or to every node it reaches.
+    pub fn paths(&self, from: &Subject, to: &Goal) -> Vec<(Target, Path)> {
+        match to {
+            Goal::ClusterAdmin => self
+                .path(from, &Target::ClusterAdmin)
+                .map(|p| vec![(Target::ClusterAdmin, p)])
+                .unwrap_or_default(),
+            Goal::Request(req) => self
+                .path_to_request(from, req)
+                .map(|p| {
+                    let end = p
+                        .steps
+                        .last()
+                        .map(|s| s.to.clone())
+                        .unwrap_or(Target::Subject(from.clone()));
+                    vec![(end, p)]
+                })
+                .unwrap_or_default(),
+            Goal::Everything => self.reachable(from),
+        }
+    }
+
     /// Who can do this: directly (binding + role + rule) and by escalation
     /// (the shortest path to a subject that can, or to cluster-admin).
-    pub fn who_can(&self, req: &Request) -> WhoCan {
+    pub fn who_can_request(&self, req: &Request) -> WhoCan {
         let direct = self.direct(req);
         let allowed: BTreeSet<&Subject> = direct.iter().map(|d| &d.subject).collect();
         let mut targets: Vec<NodeIndex> = allowed
