@@ -912,8 +912,8 @@ impl RbacGraph {
         }
 
         // Escalation edges from each subject's own grants.
-        let by_sa_ns: HashMap<&str, Vec<&RunsAs>> = {
-            let mut m: HashMap<&str, Vec<&RunsAs>> = HashMap::new();
+        let by_sa_ns: BTreeMap<&str, Vec<&RunsAs>> = {
+            let mut m: BTreeMap<&str, Vec<&RunsAs>> = BTreeMap::new();
             for r in &runs_as {
                 m.entry(r.namespace.as_str()).or_default().push(r);
             }
