@@ -52,6 +52,11 @@ impl Rule for DangerousPermission {
             let Some(c) = edge.causes.first() else {
                 continue;
             };
+            // `*` on `*` is reported as such (rbac-cluster-admin-binding,
+            // rbac-wildcard-rule), not once per permission it implies.
+            if edge.causes.iter().all(|c| g.rules[c.rule].is_superuser()) {
+                continue;
+            }
             let msg = format!("{s} {} {to} ({})", edge.kind.describe(), edge.detail);
             if let Some(mut f) = at_cause(cx, &META, &g, c, msg) {
                 for c2 in edge.causes.iter().skip(1) {
