@@ -17,7 +17,8 @@ pub struct DangerousPermission;
 
 fn dangerous(kind: EdgeKind, to: &Target) -> bool {
     match kind {
-        EdgeKind::Impersonate => !matches!(to, Target::Subject(_)),
+        // Named or namespaced impersonation is what `edit` grants a tenant.
+        EdgeKind::Impersonate => matches!(to, Target::ClusterAdmin | Target::AllNamespaces),
         EdgeKind::Bind
         | EdgeKind::Escalate
         | EdgeKind::NodesProxy
