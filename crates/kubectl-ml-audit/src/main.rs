@@ -5,9 +5,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use ml_audit::Audit;
+use ml_audit::{Audit, Input, Inventory, LoadOptions};
 
 mod cmd_completions;
+mod cmd_rbac;
 mod kube;
 mod output;
 mod scan;
@@ -57,6 +58,13 @@ enum Command {
     },
     /// Print the man page (roff).
     Man,
+    /// Who can do VERB on RESOURCE: directly, and by escalation.
+    WhoCan(cmd_rbac::WhoCanArgs),
+    /// Query the RBAC privilege graph.
+    Rbac {
+        #[command(subcommand)]
+        command: cmd_rbac::RbacCommand,
+    },
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -75,6 +83,8 @@ fn main() -> ExitCode {
         Some(Command::Explain { rule }) => explain(&rule),
         Some(Command::Completions { shell }) => cmd_completions::completions(shell, Cli::command()),
         Some(Command::Man) => cmd_completions::man(Cli::command()),
+        Some(Command::WhoCan(args)) => cmd_rbac::who_can(args),
+        Some(Command::Rbac { command }) => cmd_rbac::rbac(command),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         eprintln!(
@@ -109,6 +119,33 @@ pub fn emit(text: &str) {
 pub fn usage_error(msg: &str) -> u8 {
     eprintln!("error: {msg}");
     2
+}
+
+/// Loads PATHs and `-f` files (`-` is standard input) into an inventory;
+/// a usage error (exit code 2) when there is nothing to read.
+pub(crate) fn read_inputs(paths: &[std::path::PathBuf], files: &[String]) -> Result<Inventory, u8> {
+    let mut inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
+    for f in files {
+        if f == "-" {
+            let mut text = String::new();
+            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
+                return Err(usage_error(&format!("cannot read standard input: {e}")));
+            }
+            inputs.push(Input::Text {
+                name: "-".into(),
+                text,
+            });
+        } else {
+            inputs.push(Input::Path(f.into()));
+        }
+    }
+    if inputs.is_empty() {
+        return Err(usage_error(
+            "nothing to audit: give a PATH, -f FILE or -f - (see --help)",
+        ));
+    }
+    let loaded = ml_audit::load(&inputs, &LoadOptions::default());
+    Ok(Inventory::new(loaded))
 }
 
 fn rules(format: ListFormat) -> u8 {

@@ -26,6 +26,7 @@ pub mod kinds;
 pub mod load;
 pub mod node;
 pub mod object;
+pub mod rbac;
 pub mod report;
 pub mod rule;
 pub mod rules;

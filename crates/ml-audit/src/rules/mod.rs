@@ -9,6 +9,7 @@ pub mod images;
 pub mod jupyter;
 pub mod pss;
 pub mod ray;
+pub mod rbac;
 pub mod resources;
 pub mod secrets;
 pub mod serviceaccount;
@@ -83,5 +84,6 @@ pub fn builtin() -> Vec<Box<dyn Rule>> {
         hygiene::mutable_tag_pull_policy::MutableTagPullPolicy,
     ));
     v.extend(suppression::rules());
+    v.extend(rbac::rules());
     v
 }

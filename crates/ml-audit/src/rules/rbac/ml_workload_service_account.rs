@@ -1,0 +1,84 @@
+//! ServiceAccounts of ML workloads with cluster-wide secret read or pod creation.
+use super::{exempt, graph, rule_related};
+use crate::finding::{Finding, Severity};
+use crate::rbac::{EdgeKind, Subject, Target};
+use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule_doc;
+use crate::workload::Workload;
+
+pub static META: RuleMeta = RuleMeta::builtin(
+    "rbac-ml-workload-powerful-service-account",
+    "rbac",
+    Severity::High,
+    "ML workloads must not run as a ServiceAccount that reads every Secret or creates pods everywhere",
+    rule_doc!("rbac-ml-workload-powerful-service-account"),
+);
+
+pub struct MlWorkloadServiceAccount;
+
+/// Kinds of the core groups are platform plumbing; the rest (RayCluster,
+/// PyTorchJob, Notebook, InferenceService, Workflow, ...) are ML workloads.
+fn is_ml(group: &str) -> bool {
+    !matches!(group, "" | "apps" | "batch")
+}
+
+impl Rule for MlWorkloadServiceAccount {
+    fn meta(&self) -> &RuleMeta {
+        &META
+    }
+
+    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+        let obj = cx.inventory.object(w.object);
+        if !is_ml(obj.group()) {
+            return;
+        }
+        let Some(ns) = &w.namespace else { return };
+        let name = w
+            .spec
+            .service_account_name
+            .clone()
+            .or_else(|| w.spec.service_account.clone())
+            .unwrap_or_else(|| "default".into());
+        let sa = Subject::sa(ns, &name);
+        if exempt(cx, &META, &sa) {
+            return;
+        }
+        let g = graph(cx);
+        for (to, e) in g.edges_from(&sa) {
+            if *to != Target::AllNamespaces
+                || !matches!(e.kind, EdgeKind::CreatePods | EdgeKind::ReadSecrets)
+            {
+                continue;
+            }
+            let what = if e.kind == EdgeKind::CreatePods {
+                "can create pods in every namespace"
+            } else {
+                "can read every Secret in the cluster"
+            };
+            let ptr = if w.spec.service_account_name.is_some() {
+                w.field_pointer("serviceAccountName")
+            } else {
+                w.pod_pointer.clone()
+            };
+            let mut f = cx
+                .finding(&META, obj, &ptr, format!("{}: runs as {sa}, which {what} ({})", w.describe(obj), e.detail))
+                .context(w.role.clone())
+                .help("Run the workload as a ServiceAccount of its own with only namespaced permissions.");
+            for c in &e.causes {
+                let b = &g.bindings[c.binding];
+                if let Some(o) = b.object {
+                    let (_, sp) = &b.subjects[c.subject];
+                    f = f.with_related(cx.related(
+                        cx.inventory.object(o),
+                        sp,
+                        format!("granted by {}", b.display()),
+                    ));
+                }
+                if let Some(r) = rule_related(cx, &g, c.rule, "through this rule") {
+                    f = f.with_related(r);
+                }
+            }
+            out.push(f);
+        }
+    }
+}
