@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
 
+mod cmd_reach;
 mod output;
 
 /// Audit the Kubernetes manifests of machine-learning platforms.
@@ -40,6 +41,9 @@ enum Command {
         /// The rule id.
         rule: String,
     },
+    /// Which workloads can reach which, on which ports (NetworkPolicy,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy), and what is exposed.
+    Reach(cmd_reach::ReachArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         None => scan(cli.scan),
         Some(Command::Rules { format }) => rules(format),
         Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Reach(args)) => cmd_reach::run(args),
     };
     ExitCode::from(code)
 }
