@@ -295,7 +295,7 @@ impl Oracle for NaiveOracle<'_> {
 fn owner_of(obj: &crate::object::Object) -> Option<(String, String)> {
     let o = obj.root.pointer("/metadata/ownerReferences/0")?;
     Some((
-        o.field("kind").as_str()?.to_string(),
+        o.field("kind").as_str().unwrap_or("Pod").to_string(),
         o.field("name").as_str()?.to_string(),
     ))
 }
