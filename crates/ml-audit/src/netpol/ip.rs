@@ -81,21 +81,31 @@ impl IpSet {
     }
 }
 
-/// Splits the IPv4 space at every boundary of the given sets: each range of
-/// the result is either inside or outside each set.
+/// Splits the IPv4 space into the ranges the given sets distinguish: two
+/// addresses are in the same range when every set holds both or neither and
+/// no address between them is distinguished (the maximal intervals of the
+/// disjoint blocks, as netpol-analyzer lists them).
 pub fn partition<'a>(sets: impl Iterator<Item = &'a IpSet>) -> Vec<IpRange> {
+    let sets: Vec<&IpSet> = sets.collect();
     let mut cuts = vec![0u64, 1u64 << 32];
-    for s in sets {
+    for s in &sets {
         s.cuts(&mut cuts);
     }
     cuts.sort_unstable();
     cuts.dedup();
-    cuts.windows(2)
-        .map(|w| IpRange {
+    let mut out: Vec<(IpRange, Vec<bool>)> = Vec::new();
+    for w in cuts.windows(2) {
+        let r = IpRange {
             lo: w[0] as u32,
             hi: (w[1] - 1) as u32,
-        })
-        .collect()
+        };
+        let sig: Vec<bool> = sets.iter().map(|s| s.covers(&r)).collect();
+        match out.last_mut() {
+            Some((last, lsig)) if *lsig == sig => last.hi = r.hi,
+            _ => out.push((r, sig)),
+        }
+    }
+    out.into_iter().map(|(r, _)| r).collect()
 }
 
 #[cfg(test)]
