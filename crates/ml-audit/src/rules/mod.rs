@@ -3,6 +3,7 @@
 
 use crate::rule::Rule;
 
+pub mod network;
 pub mod pss;
 
 /// Every built-in rule, in catalogue order.
@@ -11,5 +12,6 @@ pub fn builtin() -> Vec<Box<dyn Rule>> {
     for r in pss::rules() {
         v.push(Box::new(r));
     }
+    v.extend(network::rules());
     v
 }
