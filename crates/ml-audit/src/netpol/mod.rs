@@ -42,6 +42,7 @@ pub mod eval;
 pub mod exposure;
 pub mod ip;
 pub mod policy;
+mod rows;
 pub mod selector;
 
 use std::borrow::Cow;
@@ -501,23 +502,7 @@ impl Reachability {
         let o = ClassOracle { r: self };
         let pol = &self.policies;
         let n = self.classes.len();
-        let rows: Vec<Row> = (0..n)
-            .into_par_iter()
-            .map(|s| {
-                let mut ids = Vec::with_capacity(n);
-                let mut table: Vec<Verdict> = Vec::new();
-                let mut seen: HashMap<Verdict, u32> = HashMap::new();
-                for d in 0..n {
-                    let v = verdict(pol, &o, Ep::Pod(s), Ep::Pod(d));
-                    let id = *seen.entry(v.clone()).or_insert_with(|| {
-                        table.push(v);
-                        (table.len() - 1) as u32
-                    });
-                    ids.push(id);
-                }
-                Row { ids, table }
-            })
-            .collect();
+        let rows = rows::compute_rows(self);
         let in_blocks = ip::partition(pol.ip_sets(true).into_iter());
         let out_blocks = ip::partition(pol.ip_sets(false).into_iter());
         let ext_in: Vec<Vec<Verdict>> = (0..n)
