@@ -91,7 +91,10 @@ fn sel_matches(sel: &Option<Sel>, r: &Reachability, e: Endpoint) -> bool {
         (Sel::Workload(ns, w), Endpoint::Peer(p)) => {
             let p = &r.peers[p];
             p.namespace == *ns
-                && (p.name == *w || p.name.strip_prefix(w.as_str()).is_some_and(|x| x.starts_with('(')))
+                && (p.name == *w
+                    || p.name
+                        .strip_prefix(w.as_str())
+                        .is_some_and(|x| x.starts_with('(')))
         }
         (Sel::Label(ns, k, v), Endpoint::Peer(p)) => {
             let p = &r.peers[p];
@@ -236,7 +239,10 @@ pub fn run(args: ReachArgs) -> u8 {
             let mut s = String::new();
             for l in &shown {
                 if !l.allowed.is_empty() {
-                    s.push_str(&format!("{} => {} : {}\n", l.src_name, l.dst_name, l.allowed));
+                    s.push_str(&format!(
+                        "{} => {} : {}\n",
+                        l.src_name, l.dst_name, l.allowed
+                    ));
                 }
                 if !l.unknown.is_empty() {
                     eprintln!(
@@ -251,7 +257,12 @@ pub fn run(args: ReachArgs) -> u8 {
             let mut s = String::from("digraph reach {\n  rankdir=LR;\n  node [shape=box];\n");
             for l in &shown {
                 if !l.allowed.is_empty() {
-                    s.push_str(&format!("  {:?} -> {:?} [label={:?}];\n", l.src_name, l.dst_name, l.allowed.to_string()));
+                    s.push_str(&format!(
+                        "  {:?} -> {:?} [label={:?}];\n",
+                        l.src_name,
+                        l.dst_name,
+                        l.allowed.to_string()
+                    ));
                 }
                 if !l.unknown.is_empty() {
                     s.push_str(&format!(
@@ -303,7 +314,10 @@ pub fn run(args: ReachArgs) -> u8 {
                 "classes": r.classes.len(),
                 "peers": r.peers.iter().filter(|p| !p.synthetic).count(),
             });
-            emit(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
         ReachFormat::Table => {
             let mut rows: Vec<[String; 5]> = vec![[
@@ -335,12 +349,26 @@ pub fn run(args: ReachArgs) -> u8 {
                     String::new()
                 };
                 let (verdict, conns) = match (l.allowed.is_empty(), l.unknown.is_empty()) {
-                    (true, true) => ("denied", port.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "All Connections".into())),
+                    (true, true) => (
+                        "denied",
+                        port.as_ref()
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "All Connections".into()),
+                    ),
                     (false, true) => ("allowed", l.allowed.to_string()),
                     (true, false) => ("unknown", l.unknown.to_string()),
-                    (false, false) => ("allowed+unknown", format!("{} (unknown: {})", l.allowed, l.unknown)),
+                    (false, false) => (
+                        "allowed+unknown",
+                        format!("{} (unknown: {})", l.allowed, l.unknown),
+                    ),
                 };
-                rows.push([l.src_name.clone(), l.dst_name.clone(), verdict.into(), conns, by]);
+                rows.push([
+                    l.src_name.clone(),
+                    l.dst_name.clone(),
+                    verdict.into(),
+                    conns,
+                    by,
+                ]);
             }
             let mut s = String::new();
             let w: Vec<usize> = (0..4)
@@ -349,8 +377,15 @@ pub fn run(args: ReachArgs) -> u8 {
             for row in &rows {
                 s.push_str(&format!(
                     "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
-                    row[0], row[1], row[2], row[3], row[4],
-                    w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3]
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    w0 = w[0],
+                    w1 = w[1],
+                    w2 = w[2],
+                    w3 = w[3]
                 ));
             }
             if !r.exposures.is_empty() && to.is_none() {

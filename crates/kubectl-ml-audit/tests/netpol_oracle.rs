@@ -17,7 +17,10 @@ use ml_audit::{Input, LoadOptions};
 const UNSUPPORTED: &[(&str, &str)] = &[
     ("Route", "OpenShift Routes"),
     ("UserDefinedNetwork", "OVN user-defined networks"),
-    ("ClusterUserDefinedNetwork", "OVN cluster user-defined networks"),
+    (
+        "ClusterUserDefinedNetwork",
+        "OVN cluster user-defined networks",
+    ),
     ("NetworkAttachmentDefinition", "Multus secondary networks"),
     ("MultiNetworkPolicy", "MultiNetworkPolicy"),
     ("VirtualMachine", "KubeVirt virtual machines"),
@@ -74,12 +77,19 @@ fn netpol_analyzer_cases_agree() {
         }
         run += 1;
         let out = Command::new(env!("CARGO_BIN_EXE_kubectl-ml_audit"))
-            .args(["reach", "--format", "connlist", "--missing-namespaces", "name-label-only"])
+            .args([
+                "reach",
+                "--format",
+                "connlist",
+                "--missing-namespaces",
+                "name-label-only",
+            ])
             .arg(&input)
             .output()
             .expect("run kubectl-ml_audit");
         let got = sorted_lines(&String::from_utf8_lossy(&out.stdout));
-        let want = sorted_lines(&std::fs::read_to_string(case.join("expected_connlist.txt")).unwrap());
+        let want =
+            sorted_lines(&std::fs::read_to_string(case.join("expected_connlist.txt")).unwrap());
         if got == want {
             agree += 1;
             println!("agree {name} ({} lines)", want.len());

@@ -41,7 +41,10 @@ fn corpus(workloads: usize) -> String {
         let np = |name: &str, spec: &str| {
             format!("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: {name}, namespace: ns{n}}}\nspec:\n{spec}---\n")
         };
-        s.push_str(&np("default-deny", "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n"));
+        s.push_str(&np(
+            "default-deny",
+            "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+        ));
         s.push_str(&np("dns", "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}}]\n    ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]\n"));
         s.push_str(&np("web", "  podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]\n    ports: [{port: main}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: api}}}]\n"));
         s.push_str(&np("api", "  podSelector: {matchLabels: {app: api}}\n  ingress:\n  - from: [{podSelector: {matchLabels: {app: web}}}]\n    ports: [{port: 8080}]\n  egress:\n  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{port: 5432}]\n"));
@@ -54,15 +57,18 @@ fn corpus(workloads: usize) -> String {
 fn inventory(workloads: usize) -> Inventory {
     let text = corpus(workloads);
     Inventory::new(ml_audit::load(
-        &[Input::Text { name: "scale.yaml".into(), text }],
+        &[Input::Text {
+            name: "scale.yaml".into(),
+            text,
+        }],
         &LoadOptions::default(),
     ))
 }
 
-fn peak_rss_mib() -> f64 {
+fn rss_mib(field: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|k| k.parse::<f64>().ok())
         .map_or(0.0, |k| k / 1024.0)
@@ -72,17 +78,21 @@ fn bench(c: &mut Criterion) {
     let sizes = [1_000usize, 2_500, 5_000, 10_000];
     let invs: Vec<(usize, Inventory)> = sizes.iter().map(|&n| (n, inventory(n))).collect();
     for (n, inv) in &invs {
+        let before = rss_mib("VmRSS:");
         let t = Instant::now();
         let r = Reachability::build(inv, &Options::default());
         let dt = t.elapsed();
+        let after = rss_mib("VmRSS:");
         let policies = r.policies.netpols.len();
         eprintln!(
-            "netpol scale: {n} workloads, {} namespaces, {policies} policies -> {} classes, {} class pairs; one build {:.3} s; peak RSS so far {:.0} MiB",
+            "netpol scale: {n} workloads, {} namespaces, {policies} policies -> {} classes, {} class pairs; one build {:.3} s; RSS {:.0} -> {:.0} MiB with the model; peak RSS of the process so far {:.0} MiB",
             n / 20,
             r.classes.len(),
             r.class_pairs(),
             dt.as_secs_f64(),
-            peak_rss_mib()
+            before,
+            after,
+            rss_mib("VmHWM:")
         );
     }
     let mut g = c.benchmark_group("netpol-reachability");

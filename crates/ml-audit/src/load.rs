@@ -329,7 +329,10 @@ fn to_objects(
                                         es.push(Entry {
                                             key: key.into(),
                                             key_span: item.span,
-                                            value: Node { value: Value::Str(val.into()), span: item.span },
+                                            value: Node {
+                                                value: Value::Str(val.into()),
+                                                span: item.span,
+                                            },
                                         });
                                     }
                                 }

@@ -32,10 +32,18 @@ impl Gen {
             let v = self.pick(&["a", "b", "c"]);
             match self.n(5) {
                 0 => parts.push(format!("matchLabels: {{{k}: {v}}}")),
-                1 => parts.push(format!("matchExpressions: [{{key: {k}, operator: In, values: [{v}, b]}}]")),
-                2 => parts.push(format!("matchExpressions: [{{key: {k}, operator: NotIn, values: [{v}]}}]")),
-                3 => parts.push(format!("matchExpressions: [{{key: {k}, operator: Exists}}]")),
-                _ => parts.push(format!("matchExpressions: [{{key: {k}, operator: DoesNotExist}}]")),
+                1 => parts.push(format!(
+                    "matchExpressions: [{{key: {k}, operator: In, values: [{v}, b]}}]"
+                )),
+                2 => parts.push(format!(
+                    "matchExpressions: [{{key: {k}, operator: NotIn, values: [{v}]}}]"
+                )),
+                3 => parts.push(format!(
+                    "matchExpressions: [{{key: {k}, operator: Exists}}]"
+                )),
+                _ => parts.push(format!(
+                    "matchExpressions: [{{key: {k}, operator: DoesNotExist}}]"
+                )),
             }
         }
         // one of each key kind at most
@@ -48,8 +56,15 @@ impl Gen {
             let proto = self.pick(&["TCP", "UDP", "SCTP"]);
             match self.n(4) {
                 0 => ps.push(format!("{{protocol: {proto}, port: {}}}", 50 + self.n(40))),
-                1 => ps.push(format!("{{protocol: {proto}, port: {}, endPort: {}}}", 50 + self.n(20), 70 + self.n(20))),
-                2 => ps.push(format!("{{protocol: {proto}, port: {}}}", self.pick(&["http", "dns", "metrics"]))),
+                1 => ps.push(format!(
+                    "{{protocol: {proto}, port: {}, endPort: {}}}",
+                    50 + self.n(20),
+                    70 + self.n(20)
+                )),
+                2 => ps.push(format!(
+                    "{{protocol: {proto}, port: {}}}",
+                    self.pick(&["http", "dns", "metrics"])
+                )),
                 _ => ps.push(format!("{{protocol: {proto}}}")),
             }
         }
@@ -63,8 +78,14 @@ impl Gen {
         let mut ps = Vec::new();
         for _ in 0..self.n(3) {
             match self.n(4) {
-                0 => ps.push(format!("{{podSelector: {}}}", self.selector(&["app", "tier"]))),
-                1 => ps.push(format!("{{namespaceSelector: {}}}", self.selector(&["team", "env"]))),
+                0 => ps.push(format!(
+                    "{{podSelector: {}}}",
+                    self.selector(&["app", "tier"])
+                )),
+                1 => ps.push(format!(
+                    "{{namespaceSelector: {}}}",
+                    self.selector(&["team", "env"])
+                )),
                 2 => ps.push(format!(
                     "{{namespaceSelector: {}, podSelector: {}}}",
                     self.selector(&["team", "env"]),
@@ -87,7 +108,11 @@ impl Gen {
     fn admin_rules(&mut self, key: &str, pass: bool) -> String {
         let mut rules = Vec::new();
         for i in 0..self.n(3) {
-            let action = if pass { self.pick(&["Allow", "Deny", "Pass"]) } else { self.pick(&["Allow", "Deny"]) };
+            let action = if pass {
+                self.pick(&["Allow", "Deny", "Pass"])
+            } else {
+                self.pick(&["Allow", "Deny"])
+            };
             let peer = match self.n(3) {
                 0 => format!("{{namespaces: {}}}", self.selector(&["team", "env"])),
                 1 => format!(
@@ -99,12 +124,22 @@ impl Gen {
                 _ => "{namespaces: {}}".to_string(),
             };
             let ports = match self.n(4) {
-                0 => format!(", ports: [{{portNumber: {{protocol: {}, port: {}}}}}]", self.pick(&["TCP", "UDP"]), 50 + self.n(40)),
+                0 => format!(
+                    ", ports: [{{portNumber: {{protocol: {}, port: {}}}}}]",
+                    self.pick(&["TCP", "UDP"]),
+                    50 + self.n(40)
+                ),
                 1 => format!(", ports: [{{namedPort: {}}}]", self.pick(&["http", "dns"])),
-                2 => format!(", ports: [{{portRange: {{protocol: TCP, start: {}, end: {}}}}}]", 50 + self.n(20), 70 + self.n(20)),
+                2 => format!(
+                    ", ports: [{{portRange: {{protocol: TCP, start: {}, end: {}}}}}]",
+                    50 + self.n(20),
+                    70 + self.n(20)
+                ),
                 _ => String::new(),
             };
-            rules.push(format!("  - {{name: r{i}, action: {action}, {key}: [{peer}]{ports}}}"));
+            rules.push(format!(
+                "  - {{name: r{i}, action: {action}, {key}: [{peer}]{ports}}}"
+            ));
         }
         rules.join("\n")
     }
@@ -131,10 +166,16 @@ fn inventory(seed: Vec<u32>) -> String {
         }
         let mut ports = Vec::new();
         if g.n(2) == 0 {
-            ports.push(format!("{{name: http, containerPort: {}, protocol: TCP}}", 50 + g.n(40)));
+            ports.push(format!(
+                "{{name: http, containerPort: {}, protocol: TCP}}",
+                50 + g.n(40)
+            ));
         }
         if g.n(2) == 0 {
-            ports.push(format!("{{name: dns, containerPort: {}, protocol: UDP}}", 50 + g.n(40)));
+            ports.push(format!(
+                "{{name: dns, containerPort: {}, protocol: UDP}}",
+                50 + g.n(40)
+            ));
         }
         docs.push(format!(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{i}, namespace: {ns}}}\nspec:\n  template:\n    metadata: {{labels: {{{}}}}}\n    spec: {{containers: [{{name: c, image: i, ports: [{}]}}]}}",
@@ -174,7 +215,11 @@ fn inventory(seed: Vec<u32>) -> String {
         let subject = if g.n(2) == 0 {
             format!("{{namespaces: {}}}", g.selector(&["team", "env"]))
         } else {
-            format!("{{pods: {{namespaceSelector: {}, podSelector: {}}}}}", g.selector(&["team", "env"]), g.selector(&["app", "tier"]))
+            format!(
+                "{{pods: {{namespaceSelector: {}, podSelector: {}}}}}",
+                g.selector(&["team", "env"]),
+                g.selector(&["app", "tier"])
+            )
         };
         let ing = g.admin_rules("from", true);
         let egr = g.admin_rules("to", true);
@@ -196,19 +241,43 @@ fn inventory(seed: Vec<u32>) -> String {
 
 fn check(text: &str, missing: MissingNamespaces) -> Result<(), TestCaseError> {
     let loaded = ml_audit::load(
-        &[Input::Text { name: "gen.yaml".into(), text: text.into() }],
+        &[Input::Text {
+            name: "gen.yaml".into(),
+            text: text.into(),
+        }],
         &LoadOptions::default(),
     );
     let inv = Inventory::new(loaded);
-    let errors: Vec<_> = inv.diagnostics.iter().filter(|d| d.level == ml_audit::Level::Error).collect();
-    prop_assert!(errors.is_empty(), "generated input does not load: {:?}\n{}", errors, text);
-    let r = Reachability::build(&inv, &Options { missing_namespaces: missing });
+    let errors: Vec<_> = inv
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == ml_audit::Level::Error)
+        .collect();
+    prop_assert!(
+        errors.is_empty(),
+        "generated input does not load: {:?}\n{}",
+        errors,
+        text
+    );
+    let r = Reachability::build(
+        &inv,
+        &Options {
+            missing_namespaces: missing,
+        },
+    );
     let naive = NaiveOracle { r: &r };
     let n = r.peers.len();
     for s in 0..n {
         for d in 0..n {
             let want = verdict(&r.policies, &naive, Ep::Pod(s), Ep::Pod(d));
-            prop_assert_eq!(r.between(s, d), &want, "{} -> {}\n{}", r.peers[s].display(), r.peers[d].display(), text);
+            prop_assert_eq!(
+                r.between(s, d),
+                &want,
+                "{} -> {}\n{}",
+                r.peers[s].display(),
+                r.peers[d].display(),
+                text
+            );
         }
         for (b, ip) in r.out_blocks.iter().enumerate() {
             let want = verdict(&r.policies, &naive, Ep::Pod(s), Ep::Ip(*ip));

@@ -99,7 +99,15 @@ impl<'a, O: Oracle> Eval<'a, O> {
         }
     }
 
-    fn step(&self, direction: &'static str, tier: &'static str, policy: String, rule: Option<usize>, verdict: &'static str, conns: &ConnSet) {
+    fn step(
+        &self,
+        direction: &'static str,
+        tier: &'static str,
+        policy: String,
+        rule: Option<usize>,
+        verdict: &'static str,
+        conns: &ConnSet,
+    ) {
         if let Some(t) = &self.trace {
             if !conns.is_empty() {
                 t.borrow_mut().push(Step {
@@ -224,7 +232,14 @@ impl<'a, O: Oracle> Eval<'a, O> {
                 if self.rule_peers_match(r, other, home) {
                     let c = self.rule_ports(r, dst).intersect(&lower);
                     if self.trace.is_some() {
-                        self.step(dir, "NetworkPolicy", format!("{}/{}", np.namespace, np.name), Some(i), "allow", &c);
+                        self.step(
+                            dir,
+                            "NetworkPolicy",
+                            format!("{}/{}", np.namespace, np.name),
+                            Some(i),
+                            "allow",
+                            &c,
+                        );
                     }
                     np_allowed.union_with(&c);
                 }
@@ -238,7 +253,13 @@ impl<'a, O: Oracle> Eval<'a, O> {
                     .netpols_of(pod)
                     .iter()
                     .map(|&n| &self.pol.netpols[n])
-                    .filter(|np| if ingress { np.ingress.is_some() } else { np.egress.is_some() })
+                    .filter(|np| {
+                        if ingress {
+                            np.ingress.is_some()
+                        } else {
+                            np.egress.is_some()
+                        }
+                    })
                     .map(|np| format!("{}/{}", np.namespace, np.name))
                     .collect();
                 self.step(dir, "NetworkPolicy", names.join(","), None, "deny", &denied);
@@ -266,7 +287,14 @@ impl<'a, O: Oracle> Eval<'a, O> {
                     } else {
                         "deny"
                     };
-                    self.step(dir, "BaselineAdminNetworkPolicy", b.name.clone(), Some(i), v, &c);
+                    self.step(
+                        dir,
+                        "BaselineAdminNetworkPolicy",
+                        b.name.clone(),
+                        Some(i),
+                        v,
+                        &c,
+                    );
                 }
             }
         }

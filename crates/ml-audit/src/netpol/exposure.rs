@@ -104,9 +104,7 @@ fn service_peers(r: &Reachability, svc: &Object) -> Vec<usize> {
         .iter()
         .enumerate()
         .filter(|(_, p)| {
-            !p.synthetic
-                && p.namespace == ns
-                && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
+            !p.synthetic && p.namespace == ns && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
         })
         .map(|(i, _)| i)
         .collect()
@@ -139,7 +137,13 @@ fn external_reach(r: &Reachability, peer: usize) -> ConnSet {
 pub fn compute(inv: &Inventory, r: &Reachability) -> Vec<Exposure> {
     let mut out = Vec::new();
     let ic = r.peers.iter().position(|p| p.synthetic);
-    let backend = |via: ExposureVia, obj: &Object, ptr: Pointer, svc_name: &str, number: Option<i64>, name: Option<&str>, out: &mut Vec<Exposure>| {
+    let backend = |via: ExposureVia,
+                   obj: &Object,
+                   ptr: Pointer,
+                   svc_name: &str,
+                   number: Option<i64>,
+                   name: Option<&str>,
+                   out: &mut Vec<Exposure>| {
         let ns = obj.effective_namespace().unwrap_or("default");
         let Some(svc) = inv.lookup("Service", ns, svc_name).next() else {
             return;
@@ -201,28 +205,60 @@ pub fn compute(inv: &Inventory, r: &Reachability) -> Vec<Exposure> {
                 }
                 for (i, rule) in spec.field("rules").items().iter().enumerate() {
                     for (j, path) in rule.field("http").field("paths").items().iter().enumerate() {
-                        let ptr = sp.key("rules").idx(i).keys(&["http", "paths"]).idx(j).key("backend");
+                        let ptr = sp
+                            .key("rules")
+                            .idx(i)
+                            .keys(&["http", "paths"])
+                            .idx(j)
+                            .key("backend");
                         backends.push((ptr, path.field("backend")));
                     }
                 }
                 for (ptr, b) in backends {
                     let s = b.field("service");
-                    let Some(name) = s.field("name").as_str() else { continue };
+                    let Some(name) = s.field("name").as_str() else {
+                        continue;
+                    };
                     let port = s.field("port");
-                    backend(ExposureVia::Ingress, o, ptr, name, port.field("number").as_i64(), port.field("name").as_str(), &mut out);
+                    backend(
+                        ExposureVia::Ingress,
+                        o,
+                        ptr,
+                        name,
+                        port.field("number").as_i64(),
+                        port.field("name").as_str(),
+                        &mut out,
+                    );
                 }
             }
             ("gateway.networking.k8s.io", "HTTPRoute") => {
                 let sp = Pointer::root().key("spec");
-                for (i, rule) in o.root.field("spec").field("rules").items().iter().enumerate() {
+                for (i, rule) in o
+                    .root
+                    .field("spec")
+                    .field("rules")
+                    .items()
+                    .iter()
+                    .enumerate()
+                {
                     for (j, b) in rule.field("backendRefs").items().iter().enumerate() {
                         let kind = b.field("kind").as_str().unwrap_or("Service");
-                        let Some(name) = b.field("name").as_str() else { continue };
+                        let Some(name) = b.field("name").as_str() else {
+                            continue;
+                        };
                         if kind != "Service" {
                             continue;
                         }
                         let ptr = sp.key("rules").idx(i).key("backendRefs").idx(j);
-                        backend(ExposureVia::HttpRoute, o, ptr, name, b.field("port").as_i64(), None, &mut out);
+                        backend(
+                            ExposureVia::HttpRoute,
+                            o,
+                            ptr,
+                            name,
+                            b.field("port").as_i64(),
+                            None,
+                            &mut out,
+                        );
                     }
                 }
             }

@@ -14,7 +14,10 @@ pub struct IpRange {
 
 impl IpRange {
     /// The whole IPv4 space.
-    pub const ALL: IpRange = IpRange { lo: 0, hi: u32::MAX };
+    pub const ALL: IpRange = IpRange {
+        lo: 0,
+        hi: u32::MAX,
+    };
 
     /// Parses `a.b.c.d/n` (or a bare address). IPv6 gives `None`.
     pub fn parse_cidr(s: &str) -> Option<IpRange> {
@@ -65,10 +68,7 @@ impl IpSet {
     /// are either wholly in or wholly out).
     pub fn covers(&self, r: &IpRange) -> bool {
         self.include.iter().any(|i| i.contains(r))
-            && !self
-                .except
-                .iter()
-                .any(|e| e.lo <= r.hi && r.lo <= e.hi)
+            && !self.except.iter().any(|e| e.lo <= r.hi && r.lo <= e.hi)
     }
 
     /// Every boundary of the set: the first address of each range and the

@@ -403,7 +403,9 @@ impl Reachability {
                         .as_deref()
                         .and_then(Protocol::parse)
                         .unwrap_or(Protocol::Tcp);
-                    let Ok(port) = u16::try_from(p.container_port) else { continue };
+                    let Ok(port) = u16::try_from(p.container_port) else {
+                        continue;
+                    };
                     container_ports.push((proto, port));
                     if let Some(n) = &p.name {
                         ports.push((n.clone(), proto, port));
@@ -632,13 +634,20 @@ impl Reachability {
         }
         if let Some(ic) = self.peers.iter().position(|p| p.synthetic) {
             let mut per_peer: BTreeMap<usize, ConnSet> = BTreeMap::new();
-            for x in self.exposures.iter().filter(|x| x.via.through_ingress_controller()) {
+            for x in self
+                .exposures
+                .iter()
+                .filter(|x| x.via.through_ingress_controller())
+            {
                 per_peer.entry(x.peer).or_default().union_with(&x.ports);
             }
             for (p, ports) in per_peer {
                 let c = pick(self.between(ic, p)).intersect(&ports);
                 if !c.is_empty() {
-                    out.push(format!("{INGRESS_CONTROLLER} => {} : {c}", self.peers[p].display()));
+                    out.push(format!(
+                        "{INGRESS_CONTROLLER} => {} : {c}",
+                        self.peers[p].display()
+                    ));
                 }
             }
         }

@@ -244,7 +244,9 @@ impl Policies {
                 }
             } else if nss.is_some() || pods.is_some() {
                 let ns = nss.map(|n| self.ns_sels.intern(Selector::parse(n)));
-                let pod = self.pod_sels.intern(pods.map(Selector::parse).unwrap_or_default());
+                let pod = self
+                    .pod_sels
+                    .intern(pods.map(Selector::parse).unwrap_or_default());
                 out.push(PeerSpec::Pods { ns, pod });
             } else {
                 out.push(PeerSpec::Unsupported("empty peer".into()));
@@ -256,7 +258,9 @@ impl Policies {
     fn read_netpol(&mut self, o: &Object) {
         let spec = o.root.field("spec");
         let sp = Pointer::root().key("spec");
-        let pod = self.pod_sels.intern(Selector::parse(spec.field("podSelector")));
+        let pod = self
+            .pod_sels
+            .intern(Selector::parse(spec.field("podSelector")));
         let types: Vec<&str> = spec
             .field("policyTypes")
             .items()
@@ -300,15 +304,20 @@ impl Policies {
             (ns, self.pod_sels.intern(Selector::default()))
         } else if let Some(p) = n.get("pods") {
             (
-                self.ns_sels.intern(Selector::parse(p.field("namespaceSelector"))),
-                self.pod_sels.intern(Selector::parse(p.field("podSelector"))),
+                self.ns_sels
+                    .intern(Selector::parse(p.field("namespaceSelector"))),
+                self.pod_sels
+                    .intern(Selector::parse(p.field("podSelector"))),
             )
         } else {
             let none = Selector {
                 reqs: Vec::new(),
                 invalid: true,
             };
-            (self.ns_sels.intern(none.clone()), self.pod_sels.intern(none))
+            (
+                self.ns_sels.intern(none.clone()),
+                self.pod_sels.intern(none),
+            )
         }
     }
 
@@ -327,7 +336,9 @@ impl Policies {
             } else if let Some(r) = pn.get("portRange") {
                 let proto = Protocol::parse(r.field("protocol").as_str().unwrap_or("TCP"))
                     .unwrap_or(Protocol::Tcp);
-                if let (Some(a), Some(b)) = (port_number(r.field("start")), port_number(r.field("end"))) {
+                if let (Some(a), Some(b)) =
+                    (port_number(r.field("start")), port_number(r.field("end")))
+                {
                     out.push(PortSpec::Range(proto, a, b));
                 }
             }
@@ -343,8 +354,13 @@ impl Policies {
                 let pod = self.pod_sels.intern(Selector::default());
                 out.push(PeerSpec::Pods { ns, pod });
             } else if let Some(p) = pn.get("pods") {
-                let ns = Some(self.ns_sels.intern(Selector::parse(p.field("namespaceSelector"))));
-                let pod = self.pod_sels.intern(Selector::parse(p.field("podSelector")));
+                let ns = Some(
+                    self.ns_sels
+                        .intern(Selector::parse(p.field("namespaceSelector"))),
+                );
+                let pod = self
+                    .pod_sels
+                    .intern(Selector::parse(p.field("podSelector")));
                 out.push(PeerSpec::Pods { ns, pod });
             } else if let Some(nets) = pn.get("networks") {
                 let mut set = IpSet::default();

@@ -69,7 +69,9 @@ impl Reachability {
             return b;
         };
         for p in peers {
-            let PeerSpec::Pods { ns, pod } = p else { continue };
+            let PeerSpec::Pods { ns, pod } = p else {
+                continue;
+            };
             for (n, classes) in by_ns.iter().enumerate() {
                 let tri = match ns {
                     Some(s) => self.ns_table[n][*s],
@@ -101,7 +103,11 @@ impl Reachability {
         for (ai, a) in pol.anps.iter().enumerate() {
             if ok(self.tri_subject(a.subject_ns, a.subject_pod, c)) {
                 for (ri, r) in a.egress.iter().enumerate() {
-                    rules.push(Applied { tier: Tier::Admin, rule: r, bits: ids.anp[ai] + ri });
+                    rules.push(Applied {
+                        tier: Tier::Admin,
+                        rule: r,
+                        bits: ids.anp[ai] + ri,
+                    });
                 }
             }
         }
@@ -110,14 +116,22 @@ impl Reachability {
             if let Some(rs) = &pol.netpols[ni].egress {
                 isolated = true;
                 for (ri, r) in rs.iter().enumerate() {
-                    rules.push(Applied { tier: Tier::Net, rule: r, bits: ids.np[ni] + ri });
+                    rules.push(Applied {
+                        tier: Tier::Net,
+                        rule: r,
+                        bits: ids.np[ni] + ri,
+                    });
                 }
             }
         }
         if let Some(b) = &pol.banp {
             if ok(self.tri_subject(b.subject_ns, b.subject_pod, c)) {
                 for (ri, r) in b.egress.iter().enumerate() {
-                    rules.push(Applied { tier: Tier::Baseline, rule: r, bits: ids.banp + ri });
+                    rules.push(Applied {
+                        tier: Tier::Baseline,
+                        rule: r,
+                        bits: ids.banp + ri,
+                    });
                 }
             }
         }
@@ -128,7 +142,11 @@ impl Reachability {
                 .flatten()
                 .any(|p| matches!(p, PortSpec::Named(..)))
         });
-        Plan { rules, isolated, named }
+        Plan {
+            rules,
+            isolated,
+            named,
+        }
     }
 }
 
@@ -143,7 +161,9 @@ struct Ids {
 fn egress_side<O: Oracle>(e: &Eval<'_, O>, plan: &Plan<'_>, mask: u64, d: usize) -> ConnSet {
     let dst = Ep::Pod(d);
     let ports = |r: &RuleSpec| -> ConnSet {
-        let Some(ps) = &r.ports else { return ConnSet::all() };
+        let Some(ps) = &r.ports else {
+            return ConnSet::all();
+        };
         let mut c = ConnSet::none();
         for p in ps {
             match p {
@@ -223,7 +243,11 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
     }
     // egress rule bitsets, laid out ANPs, NetworkPolicies, then the BANP
     let mut bits: Vec<Bits> = Vec::new();
-    let mut ids = Ids { anp: Vec::new(), np: Vec::new(), banp: 0 };
+    let mut ids = Ids {
+        anp: Vec::new(),
+        np: Vec::new(),
+        banp: 0,
+    };
     for a in &pol.anps {
         ids.anp.push(bits.len());
         for rule in &a.egress {
@@ -265,7 +289,11 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 .map(|(k, p)| {
                     let mut m = vec![0u64; n];
                     for (i, a) in p.rules.iter().enumerate() {
-                        let b = if k == 0 { &bits[a.bits].f } else { &bits[a.bits].t };
+                        let b = if k == 0 {
+                            &bits[a.bits].f
+                        } else {
+                            &bits[a.bits].t
+                        };
                         for (w, &word) in b.iter().enumerate() {
                             let mut x = word;
                             while x != 0 {
@@ -349,7 +377,10 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 });
                 ids_out.push(id);
             }
-            Row { ids: ids_out, table }
+            Row {
+                ids: ids_out,
+                table,
+            }
         })
         .collect()
 }

@@ -109,7 +109,11 @@ impl Selector {
     /// `Unknown` when it depends on any other label.
     pub fn matches_ns(&self, labels: &Labels, known: bool) -> Tri {
         if known {
-            return if self.matches(labels) { Tri::Yes } else { Tri::No };
+            return if self.matches(labels) {
+                Tri::Yes
+            } else {
+                Tri::No
+            };
         }
         if self.invalid {
             return Tri::No;

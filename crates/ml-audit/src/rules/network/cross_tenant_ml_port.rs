@@ -42,18 +42,25 @@ fn served(inv: &Inventory, p: &Peer, ports: &[u16]) -> BTreeMap<u16, Option<Poin
     for &wi in &p.workloads {
         for c in &inv.workloads[wi].containers {
             for (j, cp) in c.spec.ports.iter().flatten().enumerate() {
-                let proto = cp.protocol.as_deref().and_then(Protocol::parse).unwrap_or(Protocol::Tcp);
+                let proto = cp
+                    .protocol
+                    .as_deref()
+                    .and_then(Protocol::parse)
+                    .unwrap_or(Protocol::Tcp);
                 if let Ok(n) = u16::try_from(cp.container_port) {
                     if proto == Protocol::Tcp && ports.contains(&n) {
-                        out.entry(n)
-                            .or_insert_with(|| Some(c.pointer.key("ports").idx(j).key("containerPort")));
+                        out.entry(n).or_insert_with(|| {
+                            Some(c.pointer.key("ports").idx(j).key("containerPort"))
+                        });
                     }
                 }
             }
         }
     }
     let implied: &[u16] = match p.kind.as_str() {
-        "RayCluster" | "RayService" | "RayJob" if p.name.ends_with("(head)") => &[6379, 8265, 10001],
+        "RayCluster" | "RayService" | "RayJob" if p.name.ends_with("(head)") => {
+            &[6379, 8265, 10001]
+        }
         "Notebook" => &[8888],
         "InferenceService" => &[8080],
         _ => &[],
@@ -93,7 +100,10 @@ impl Rule for CrossTenantMlPort {
                 let mut maybe = Vec::new();
                 for class in &r.classes {
                     let v = r.between(class.rep, d);
-                    let (a, u) = (v.allowed.contains(Protocol::Tcp, port), v.unknown.contains(Protocol::Tcp, port));
+                    let (a, u) = (
+                        v.allowed.contains(Protocol::Tcp, port),
+                        v.unknown.contains(Protocol::Tcp, port),
+                    );
                     if !a && !u {
                         continue;
                     }
@@ -102,16 +112,30 @@ impl Rule for CrossTenantMlPort {
                         if s == d || sp.synthetic || tenant(&r, label.as_deref(), sp.ns) == dt {
                             continue;
                         }
-                        if a { sure.push(s) } else { maybe.push(s) }
+                        if a {
+                            sure.push(s)
+                        } else {
+                            maybe.push(s)
+                        }
                     }
                 }
-                let (srcs, certain) = if !sure.is_empty() { (sure, true) } else if !maybe.is_empty() { (maybe, false) } else { continue };
-                let Some((obj, pod_ptr)) = peer_site(inv, dp) else { continue };
+                let (srcs, certain) = if !sure.is_empty() {
+                    (sure, true)
+                } else if !maybe.is_empty() {
+                    (maybe, false)
+                } else {
+                    continue;
+                };
+                let Some((obj, pod_ptr)) = peer_site(inv, dp) else {
+                    continue;
+                };
                 let ptr = ptr.unwrap_or(pod_ptr);
-                let names: Vec<String> = srcs.iter().take(3).map(|&s| r.peers[s].display()).collect();
+                let names: Vec<String> =
+                    srcs.iter().take(3).map(|&s| r.peers[s].display()).collect();
                 let more = srcs.len().saturating_sub(3);
                 let e = r.explain(Endpoint::Peer(srcs[0]), Endpoint::Peer(d));
-                let msg = format!(
+                let msg =
+                    format!(
                     "{} {} TCP {port} from tenant `{}` ({}{}), not only from its own tenant `{dt}`",
                     dp.display(),
                     if certain { "accepts" } else { "may accept" },
@@ -128,10 +152,20 @@ impl Rule for CrossTenantMlPort {
                         f.message.push_str(&format!(": unknown because {reason}"));
                     }
                 }
-                for s in e.steps.iter().filter(|s| s.verdict == "allow" && s.direction == "ingress" && s.tier != "default") {
-                    if let Some(np) = r.policies.netpols.iter().find(|np| format!("{}/{}", np.namespace, np.name) == s.policy) {
+                for s in e.steps.iter().filter(|s| {
+                    s.verdict == "allow" && s.direction == "ingress" && s.tier != "default"
+                }) {
+                    if let Some(np) = r
+                        .policies
+                        .netpols
+                        .iter()
+                        .find(|np| format!("{}/{}", np.namespace, np.name) == s.policy)
+                    {
                         let o = inv.object(np.object);
-                        let rp = s.rule.map(|i| Pointer::root().keys(&["spec", "ingress"]).idx(i)).unwrap_or_else(|| Pointer::root().key("spec"));
+                        let rp = s
+                            .rule
+                            .map(|i| Pointer::root().keys(&["spec", "ingress"]).idx(i))
+                            .unwrap_or_else(|| Pointer::root().key("spec"));
                         f = f.with_related(cx.related(o, &rp, "allowed by this rule"));
                     }
                 }

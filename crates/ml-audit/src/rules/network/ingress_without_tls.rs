@@ -46,8 +46,14 @@ impl Rule for IngressWithoutTls {
             return;
         }
         for (i, r) in rules.iter().enumerate() {
-            let Some(host) = r.field("host").as_str() else { continue };
-            let ok = covered.iter().any(|c| *c == host || c.strip_prefix("*.").is_some_and(|d| host.split_once('.').is_some_and(|(_, rest)| rest == d)));
+            let Some(host) = r.field("host").as_str() else {
+                continue;
+            };
+            let ok = covered.iter().any(|c| {
+                *c == host
+                    || c.strip_prefix("*.")
+                        .is_some_and(|d| host.split_once('.').is_some_and(|(_, rest)| rest == d))
+            });
             if !ok {
                 let ptr = Pointer::root().keys(&["spec", "rules"]).idx(i).key("host");
                 out.push(

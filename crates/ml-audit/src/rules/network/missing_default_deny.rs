@@ -47,7 +47,9 @@ impl Rule for MissingDefaultDeny {
             if missing.is_empty() {
                 continue;
             }
-            let Some((obj, ptr)) = namespace_site(inv, &r, ns) else { continue };
+            let Some((obj, ptr)) = namespace_site(inv, &r, ns) else {
+                continue;
+            };
             out.push(
                 cx.finding(
                     &META,

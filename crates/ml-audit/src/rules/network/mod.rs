@@ -80,7 +80,11 @@ pub(crate) fn peer_site<'a>(inv: &'a Inventory, p: &Peer) -> Option<(&'a Object,
 /// Where to report something about a namespace: its Namespace object, or
 /// else the first object in it (at `metadata.namespace`), with the
 /// namespace's workload peers.
-pub(crate) fn namespace_site<'a>(inv: &'a Inventory, r: &Reachability, ns: &str) -> Option<(&'a Object, Pointer)> {
+pub(crate) fn namespace_site<'a>(
+    inv: &'a Inventory,
+    r: &Reachability,
+    ns: &str,
+) -> Option<(&'a Object, Pointer)> {
     if let Some(o) = inv.lookup("Namespace", "", ns).next() {
         return Some((o, Pointer::root().keys(&["metadata", "name"])));
     }

@@ -26,8 +26,14 @@ impl Rule for NamespaceWithoutNetworkPolicy {
             if r.policies.netpols.iter().any(|np| np.namespace == ns) {
                 continue;
             }
-            let Some((obj, ptr)) = namespace_site(inv, &r, ns) else { continue };
-            let names: Vec<String> = peers.iter().take(3).map(|&p| r.peers[p].display()).collect();
+            let Some((obj, ptr)) = namespace_site(inv, &r, ns) else {
+                continue;
+            };
+            let names: Vec<String> = peers
+                .iter()
+                .take(3)
+                .map(|&p| r.peers[p].display())
+                .collect();
             let more = peers.len().saturating_sub(3);
             let mut msg = format!(
                 "namespace `{ns}` runs {} workload(s) ({}{}) and no NetworkPolicy selects any of them: every pod accepts and sends any traffic",

@@ -24,7 +24,11 @@ impl Rule for NetworkPolicySelectsNoPod {
         let r = reach(cx);
         let inv = cx.inventory;
         for np in &r.policies.netpols {
-            let in_ns: Vec<_> = r.peers.iter().filter(|p| !p.synthetic && p.namespace == np.namespace).collect();
+            let in_ns: Vec<_> = r
+                .peers
+                .iter()
+                .filter(|p| !p.synthetic && p.namespace == np.namespace)
+                .collect();
             // a namespace with no workload in the input says nothing: the
             // policy may be meant for pods deployed from elsewhere
             if in_ns.is_empty() {

@@ -42,14 +42,17 @@ impl Rule for NetworkPolicyUnknownNamedPort {
                             if dir == "ingress" {
                                 return p.namespace == np.namespace && sel.matches(&p.labels);
                             }
-                            let Some(peers) = &rule.peers else { return true };
+                            let Some(peers) = &rule.peers else {
+                                return true;
+                            };
                             peers.iter().any(|ps| match ps {
                                 PeerSpec::Pods { ns, pod } => {
                                     let ns_ok = match ns {
                                         None => p.namespace == np.namespace,
                                         Some(s) => {
                                             let n = &r.namespaces[p.ns];
-                                            pol.ns_sels.list[*s].matches_ns(&n.labels, n.known) != Tri::No
+                                            pol.ns_sels.list[*s].matches_ns(&n.labels, n.known)
+                                                != Tri::No
                                         }
                                     };
                                     ns_ok && pol.pod_sels.list[*pod].matches(&p.labels)
@@ -63,13 +66,34 @@ impl Rule for NetworkPolicyUnknownNamedPort {
                         continue;
                     }
                     let rp = crate::node::Pointer::root().keys(&["spec", dir]).idx(i);
-                    for (j, port) in o.root.field("spec").field(dir).items().get(i).map(|n| n.field("ports").items()).unwrap_or(&[]).iter().enumerate() {
-                        let Some(name) = port.field("port").as_str() else { continue };
+                    for (j, port) in o
+                        .root
+                        .field("spec")
+                        .field(dir)
+                        .items()
+                        .get(i)
+                        .map(|n| n.field("ports").items())
+                        .unwrap_or(&[])
+                        .iter()
+                        .enumerate()
+                    {
+                        let Some(name) = port.field("port").as_str() else {
+                            continue;
+                        };
                         if name.parse::<u16>().is_ok() {
                             continue;
                         }
-                        let proto = port.field("protocol").as_str().unwrap_or("TCP").to_ascii_uppercase();
-                        if dests.iter().any(|&d| r.peers[d].ports.iter().any(|(n, p, _)| n == name && p.as_str() == proto)) {
+                        let proto = port
+                            .field("protocol")
+                            .as_str()
+                            .unwrap_or("TCP")
+                            .to_ascii_uppercase();
+                        if dests.iter().any(|&d| {
+                            r.peers[d]
+                                .ports
+                                .iter()
+                                .any(|(n, p, _)| n == name && p.as_str() == proto)
+                        }) {
                             continue;
                         }
                         let ptr = rp.key("ports").idx(j).key("port");
