@@ -333,7 +333,9 @@ pub fn run(args: ReachArgs) -> u8 {
                     let mut by: Vec<String> = e
                         .steps
                         .iter()
-                        .filter(|s| s.tier != "default" || e.steps.iter().all(|x| x.tier == "default"))
+                        .filter(|s| {
+                            s.tier != "default" || e.steps.iter().all(|x| x.tier == "default")
+                        })
                         .map(|s| {
                             if s.tier == "default" {
                                 "no policy (default allow)".to_string()

@@ -91,7 +91,9 @@ fn netpol_analyzer_cases_agree() {
         let got = sorted_lines(&String::from_utf8_lossy(&out.stdout));
         let want =
             sorted_lines(&std::fs::read_to_string(case.join("expected_connlist.txt")).unwrap());
-        let unknown = String::from_utf8_lossy(&out.stderr).matches("warning: unknown").count();
+        let unknown = String::from_utf8_lossy(&out.stderr)
+            .matches("warning: unknown")
+            .count();
         if got == want {
             agree += 1;
             println!("agree {name} ({} lines, {unknown} unknown)", want.len());
