@@ -9,6 +9,7 @@ use ml_audit::{Audit, Input, Inventory, LoadOptions};
 
 mod cmd_completions;
 mod cmd_rbac;
+mod cmd_reach;
 mod kube;
 mod output;
 mod scan;
@@ -65,6 +66,9 @@ enum Command {
         #[command(subcommand)]
         command: cmd_rbac::RbacCommand,
     },
+    /// Which workloads can reach which, on which ports (NetworkPolicy,
+    /// AdminNetworkPolicy, BaselineAdminNetworkPolicy), and what is exposed.
+    Reach(cmd_reach::ReachArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Some(Command::Man) => cmd_completions::man(Cli::command()),
         Some(Command::WhoCan(args)) => cmd_rbac::who_can(args),
         Some(Command::Rbac { command }) => cmd_rbac::rbac(command),
+        Some(Command::Reach(args)) => cmd_reach::run(args),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         eprintln!(

@@ -24,6 +24,7 @@ pub mod finding;
 pub mod inventory;
 pub mod kinds;
 pub mod load;
+pub mod netpol;
 pub mod node;
 pub mod object;
 pub mod rbac;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::node::{Node, Value};
+use crate::node::{Entry, Node, Value};
 use crate::object::{string_map, FileId, Object, SourceFile};
 use crate::yaml::{parse_stream, Limits};
 
@@ -313,6 +313,7 @@ fn to_objects(
         return;
     };
     if kind.ends_with("List") && root.get("items").is_some() && depth == 0 {
+        let (api_version, kind) = (api_version.to_string(), kind.to_string());
         let Value::Map(entries) = root.value else {
             return;
         };
@@ -320,7 +321,25 @@ fn to_objects(
             if e.key == "items" {
                 match e.value.value {
                     Value::Seq(items) => {
-                        for item in items {
+                        // `kubectl get pods -o yaml` lists omit the items' apiVersion/kind:
+                        // a `PodList` of apiVersion v1 holds v1 Pods
+                        let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+                        let api_version = api_version.as_str();
+                        for mut item in items {
+                            if let (Some(k), Value::Map(es)) = (item_kind, &mut item.value) {
+                                for (key, val) in [("apiVersion", api_version), ("kind", k)] {
+                                    if !es.iter().any(|e| e.key == key) {
+                                        es.push(Entry {
+                                            key: key.into(),
+                                            key_span: item.span,
+                                            value: Node {
+                                                value: Value::Str(val.into()),
+                                                span: item.span,
+                                            },
+                                        });
+                                    }
+                                }
+                            }
                             to_objects(file, name, doc, item, objects, diags, 1);
                         }
                     }

@@ -7,6 +7,7 @@ pub mod gpu;
 pub mod hygiene;
 pub mod images;
 pub mod jupyter;
+pub mod network;
 pub mod pss;
 pub mod ray;
 pub mod rbac;
@@ -85,5 +86,6 @@ pub fn builtin() -> Vec<Box<dyn Rule>> {
     ));
     v.extend(suppression::rules());
     v.extend(rbac::rules());
+    v.extend(network::rules());
     v
 }

@@ -1,0 +1,411 @@
+//! `kubectl ml-audit reach`: which workloads can reach which, on which ports,
+//! and what is exposed outside the cluster.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use ml_audit::netpol::conn::{ConnSet, Protocol};
+use ml_audit::netpol::{Endpoint, MissingNamespaces, Options, Reachability};
+use ml_audit::{Input, Inventory, Level, LoadOptions};
+
+use crate::emit;
+
+/// Output formats of `reach`.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ReachFormat {
+    /// A table with the policies that decide each connection.
+    Table,
+    /// JSON: connections, explanations and exposures.
+    Json,
+    /// Graphviz.
+    Dot,
+    /// np-guard netpol-analyzer's line format (`src => dst : conns`).
+    Connlist,
+}
+
+/// How namespaces without a Namespace object are treated.
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
+pub enum MissingNs {
+    /// Verdicts that depend on their labels are reported as unknown.
+    Unknown,
+    /// They are taken to have only the `kubernetes.io/metadata.name` label.
+    NameLabelOnly,
+}
+
+/// Arguments of `reach`.
+#[derive(Args, Debug)]
+pub struct ReachArgs {
+    /// Manifests (files and directories).
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Only connections from these workloads: `namespace/workload`,
+    /// `namespace`, `namespace:label=value`, or `external`.
+    #[arg(long, value_name = "SEL")]
+    from: Option<String>,
+    /// Only connections to these workloads (same syntax as --from).
+    #[arg(long, value_name = "SEL")]
+    to: Option<String>,
+    /// Only this port: `8080` (TCP) or `udp/53`.
+    #[arg(long, value_name = "P")]
+    port: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReachFormat::Table)]
+    format: ReachFormat,
+    /// Namespaces the input declares no Namespace object for.
+    #[arg(long, value_enum, default_value_t = MissingNs::Unknown)]
+    missing_namespaces: MissingNs,
+}
+
+enum Sel {
+    External,
+    Ns(String),
+    Workload(String, String),
+    Label(String, String, String),
+}
+
+fn parse_sel(s: &str) -> Result<Sel, String> {
+    if s == "external" {
+        return Ok(Sel::External);
+    }
+    if let Some((ns, rest)) = s.split_once(':') {
+        let (k, v) = rest
+            .split_once('=')
+            .ok_or_else(|| format!("selector `{s}`: expected namespace:label=value"))?;
+        return Ok(Sel::Label(ns.into(), k.into(), v.into()));
+    }
+    if let Some((ns, w)) = s.split_once('/') {
+        return Ok(Sel::Workload(ns.into(), w.into()));
+    }
+    if s.is_empty() {
+        return Err("empty selector".into());
+    }
+    Ok(Sel::Ns(s.into()))
+}
+
+fn sel_matches(sel: &Option<Sel>, r: &Reachability, e: Endpoint) -> bool {
+    let Some(sel) = sel else { return true };
+    match (sel, e) {
+        (Sel::External, Endpoint::Ip(_)) => true,
+        (_, Endpoint::Ip(_)) | (Sel::External, _) => false,
+        (Sel::Ns(ns), Endpoint::Peer(p)) => r.peers[p].namespace == *ns,
+        (Sel::Workload(ns, w), Endpoint::Peer(p)) => {
+            let p = &r.peers[p];
+            p.namespace == *ns
+                && (p.name == *w
+                    || p.name
+                        .strip_prefix(w.as_str())
+                        .is_some_and(|x| x.starts_with('(')))
+        }
+        (Sel::Label(ns, k, v), Endpoint::Peer(p)) => {
+            let p = &r.peers[p];
+            p.namespace == *ns && p.labels.get(k) == Some(v)
+        }
+    }
+}
+
+fn parse_port(s: &str) -> Result<ConnSet, String> {
+    let (proto, n) = match s.split_once('/') {
+        Some((p, n)) => (
+            Protocol::parse(p).ok_or_else(|| format!("unknown protocol `{p}`"))?,
+            n,
+        ),
+        None => (Protocol::Tcp, s),
+    };
+    let n: u16 = n
+        .parse()
+        .map_err(|_| format!("port `{s}`: expected 1-65535 or proto/port"))?;
+    if n == 0 {
+        return Err("port 0".into());
+    }
+    Ok(ConnSet::range(proto, n, n))
+}
+
+struct Line {
+    src: Endpoint,
+    dst: Endpoint,
+    src_name: String,
+    dst_name: String,
+    allowed: ConnSet,
+    unknown: ConnSet,
+}
+
+fn endpoint_name(r: &Reachability, e: Endpoint) -> String {
+    match e {
+        Endpoint::Peer(p) => r.peers[p].display(),
+        Endpoint::Ip(ip) => format!("{ip}[External]"),
+    }
+}
+
+/// Runs `reach`.
+pub fn run(args: ReachArgs) -> u8 {
+    let (from, to) = match (
+        args.from.as_deref().map(parse_sel).transpose(),
+        args.to.as_deref().map(parse_sel).transpose(),
+    ) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let port = match args.port.as_deref().map(parse_port).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    if args.paths.is_empty() {
+        eprintln!("error: nothing to analyse: give a PATH (see --help)");
+        return 2;
+    }
+    let inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
+    let inv = Inventory::new(ml_audit::load(&inputs, &LoadOptions::default()));
+    let mut code = 0;
+    for d in &inv.diagnostics {
+        if d.level == Level::Error {
+            eprintln!("error: {}:{}: {}", d.file, d.line, d.message);
+            code = 2;
+        }
+    }
+    let options = Options {
+        missing_namespaces: match args.missing_namespaces {
+            MissingNs::Unknown => MissingNamespaces::Unknown,
+            MissingNs::NameLabelOnly => MissingNamespaces::NameLabelOnly,
+        },
+    };
+    let r = Reachability::build(&inv, &options);
+    for n in &r.policies.notes {
+        eprintln!("warning: {n}");
+    }
+
+    if args.format == ReachFormat::Connlist && from.is_none() && to.is_none() && port.is_none() {
+        let mut out = r.connlist().join("\n");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        emit(&out);
+        for u in r.unknown_list() {
+            eprintln!("warning: unknown (depends on undeclared namespace labels): {u}");
+        }
+        return code;
+    }
+
+    let mut lines = Vec::new();
+    let mut push = |src: Endpoint, dst: Endpoint, v: &ml_audit::netpol::eval::Verdict| {
+        if !sel_matches(&from, &r, src) || !sel_matches(&to, &r, dst) {
+            return;
+        }
+        let (mut a, mut u) = (v.allowed.clone(), v.unknown.clone());
+        if let Some(p) = &port {
+            a = a.intersect(p);
+            u = u.intersect(p);
+        }
+        lines.push(Line {
+            src,
+            dst,
+            src_name: endpoint_name(&r, src),
+            dst_name: endpoint_name(&r, dst),
+            allowed: a,
+            unknown: u,
+        });
+    };
+    for s in 0..r.peers.len() {
+        if r.peers[s].synthetic {
+            continue;
+        }
+        for d in 0..r.peers.len() {
+            if s != d && !r.peers[d].synthetic {
+                push(Endpoint::Peer(s), Endpoint::Peer(d), r.between(s, d));
+            }
+        }
+        for (b, ip) in r.out_blocks.iter().enumerate() {
+            push(Endpoint::Peer(s), Endpoint::Ip(*ip), r.to_external(s, b));
+        }
+        for (b, ip) in r.in_blocks.iter().enumerate() {
+            push(Endpoint::Ip(*ip), Endpoint::Peer(s), r.from_external(b, s));
+        }
+    }
+    lines.sort_by(|a, b| (&a.src_name, &a.dst_name).cmp(&(&b.src_name, &b.dst_name)));
+    // a pair asked for explicitly is shown even when denied
+    let explicit = matches!(from, Some(Sel::Workload(..))) && matches!(to, Some(Sel::Workload(..)));
+    let shown: Vec<&Line> = lines
+        .iter()
+        .filter(|l| explicit || !l.allowed.is_empty() || !l.unknown.is_empty())
+        .collect();
+    let explain = shown.len() <= 500;
+    match args.format {
+        ReachFormat::Connlist => {
+            let mut s = String::new();
+            for l in &shown {
+                if !l.allowed.is_empty() {
+                    s.push_str(&format!(
+                        "{} => {} : {}\n",
+                        l.src_name, l.dst_name, l.allowed
+                    ));
+                }
+                if !l.unknown.is_empty() {
+                    eprintln!(
+                        "warning: unknown (depends on undeclared namespace labels): {} => {} : {}",
+                        l.src_name, l.dst_name, l.unknown
+                    );
+                }
+            }
+            emit(&s);
+        }
+        ReachFormat::Dot => {
+            let mut s = String::from("digraph reach {\n  rankdir=LR;\n  node [shape=box];\n");
+            for l in &shown {
+                if !l.allowed.is_empty() {
+                    s.push_str(&format!(
+                        "  {:?} -> {:?} [label={:?}];\n",
+                        l.src_name,
+                        l.dst_name,
+                        l.allowed.to_string()
+                    ));
+                }
+                if !l.unknown.is_empty() {
+                    s.push_str(&format!(
+                        "  {:?} -> {:?} [label={:?}, style=dashed];\n",
+                        l.src_name,
+                        l.dst_name,
+                        format!("unknown: {}", l.unknown)
+                    ));
+                }
+            }
+            s.push_str("}\n");
+            emit(&s);
+        }
+        ReachFormat::Json => {
+            let conns: Vec<serde_json::Value> = shown
+                .iter()
+                .map(|l| {
+                    let mut v = serde_json::json!({
+                        "src": l.src_name,
+                        "dst": l.dst_name,
+                        "allowed": if l.allowed.is_empty() { String::new() } else { l.allowed.to_string() },
+                        "unknown": if l.unknown.is_empty() { String::new() } else { l.unknown.to_string() },
+                    });
+                    if explain {
+                        let e = r.explain(l.src, l.dst);
+                        v["steps"] = serde_json::to_value(&e.steps).unwrap_or_default();
+                        v["reasons"] = serde_json::to_value(&e.reasons).unwrap_or_default();
+                    }
+                    v
+                })
+                .collect();
+            let exposures: Vec<serde_json::Value> = r
+                .exposures
+                .iter()
+                .map(|x| {
+                    let o = inv.object(x.object);
+                    serde_json::json!({
+                        "workload": r.peers[x.peer].display(),
+                        "via": x.via,
+                        "object": o.display_name(),
+                        "ports": x.ports.to_string(),
+                        "reachable": x.reachable.to_string(),
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "connections": conns,
+                "exposures": exposures,
+                "classes": r.classes.len(),
+                "peers": r.peers.iter().filter(|p| !p.synthetic).count(),
+            });
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
+        }
+        ReachFormat::Table => {
+            let mut rows: Vec<[String; 5]> = vec![[
+                "SOURCE".into(),
+                "DESTINATION".into(),
+                "VERDICT".into(),
+                "CONNECTIONS".into(),
+                "DECIDED BY".into(),
+            ]];
+            for l in &shown {
+                let by = if explain {
+                    let e = r.explain(l.src, l.dst);
+                    let mut by: Vec<String> = e
+                        .steps
+                        .iter()
+                        .filter(|s| {
+                            s.tier != "default" || e.steps.iter().all(|x| x.tier == "default")
+                        })
+                        .map(|s| {
+                            if s.tier == "default" {
+                                "no policy (default allow)".to_string()
+                            } else {
+                                format!("{} {} {} ({})", s.direction, s.verdict, s.policy, s.tier)
+                            }
+                        })
+                        .collect();
+                    by.dedup();
+                    by.extend(e.reasons);
+                    by.join("; ")
+                } else {
+                    String::new()
+                };
+                let (verdict, conns) = match (l.allowed.is_empty(), l.unknown.is_empty()) {
+                    (true, true) => (
+                        "denied",
+                        port.as_ref()
+                            .map(|p| p.to_string())
+                            .unwrap_or_else(|| "All Connections".into()),
+                    ),
+                    (false, true) => ("allowed", l.allowed.to_string()),
+                    (true, false) => ("unknown", l.unknown.to_string()),
+                    (false, false) => (
+                        "allowed+unknown",
+                        format!("{} (unknown: {})", l.allowed, l.unknown),
+                    ),
+                };
+                rows.push([
+                    l.src_name.clone(),
+                    l.dst_name.clone(),
+                    verdict.into(),
+                    conns,
+                    by,
+                ]);
+            }
+            let mut s = String::new();
+            let w: Vec<usize> = (0..4)
+                .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+                .collect();
+            for row in &rows {
+                s.push_str(&format!(
+                    "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
+                    row[0],
+                    row[1],
+                    row[2],
+                    row[3],
+                    row[4],
+                    w0 = w[0],
+                    w1 = w[1],
+                    w2 = w[2],
+                    w3 = w[3]
+                ));
+            }
+            if !r.exposures.is_empty() && to.is_none() {
+                s.push_str("\nExposed outside the cluster:\n");
+                for x in &r.exposures {
+                    let o = inv.object(x.object);
+                    s.push_str(&format!(
+                        "  {} via {} ({:?}): ports {}, reachable {}\n",
+                        r.peers[x.peer].display(),
+                        o.display_name(),
+                        x.via,
+                        x.ports,
+                        x.reachable
+                    ));
+                }
+            }
+            emit(&s);
+        }
+    }
+    code
+}

@@ -1,0 +1,402 @@
+//! Computing the matrix of class pairs fast: a source class's egress side
+//! depends on a destination class only through which of its egress rules
+//! match it (a bitmask, from per-rule bitsets over classes computed once)
+//! and the destination's named ports, so it is computed once per distinct
+//! mask; the ingress side is evaluated only where the egress side lets
+//! something through. The proptest differential test checks the result
+//! against the naive pod-by-pod evaluation.
+
+use std::collections::HashMap;
+
+use super::conn::ConnSet;
+use super::eval::{Ep, Eval, Oracle, Verdict};
+use super::policy::{Action, PeerSpec, PortSpec, RuleSpec};
+use super::selector::Tri;
+use super::{ClassOracle, Reachability, Row};
+
+/// Bits over classes, for both assumptions about unknown namespace labels.
+struct Bits {
+    f: Vec<u64>,
+    t: Vec<u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tier {
+    Admin,
+    Net,
+    Baseline,
+}
+
+/// One egress rule that applies to a source class.
+#[derive(Clone, Copy)]
+struct Applied<'p> {
+    tier: Tier,
+    rule: &'p RuleSpec,
+    bits: usize,
+}
+
+struct Plan<'p> {
+    rules: Vec<Applied<'p>>,
+    isolated: bool,
+    named: bool,
+}
+
+fn set(bits: &mut [u64], i: usize) {
+    bits[i / 64] |= 1 << (i % 64);
+}
+
+impl Reachability {
+    fn tri_subject(&self, ns_sel: usize, pod_sel: usize, class: usize) -> Tri {
+        let c = &self.classes[class];
+        if c.pod_bits[pod_sel / 64] >> (pod_sel % 64) & 1 == 0 {
+            return Tri::No;
+        }
+        self.ns_table[c.ns][ns_sel]
+    }
+
+    /// Which classes a rule's peers match.
+    fn rule_bits(&self, r: &RuleSpec, home: Option<usize>, by_ns: &[Vec<usize>]) -> Bits {
+        let words = self.classes.len().div_ceil(64).max(1);
+        let mut b = Bits {
+            f: vec![0; words],
+            t: vec![0; words],
+        };
+        let Some(peers) = &r.peers else {
+            for c in 0..self.classes.len() {
+                set(&mut b.f, c);
+                set(&mut b.t, c);
+            }
+            return b;
+        };
+        for p in peers {
+            let PeerSpec::Pods { ns, pod } = p else {
+                continue;
+            };
+            for (n, classes) in by_ns.iter().enumerate() {
+                let tri = match ns {
+                    Some(s) => self.ns_table[n][*s],
+                    None if home == Some(n) => Tri::Yes,
+                    None => Tri::No,
+                };
+                if tri == Tri::No {
+                    continue;
+                }
+                for &c in classes {
+                    let cl = &self.classes[c];
+                    if cl.pod_bits[pod / 64] >> (pod % 64) & 1 == 1 {
+                        if tri == Tri::Yes {
+                            set(&mut b.f, c);
+                        }
+                        set(&mut b.t, c);
+                    }
+                }
+            }
+        }
+        b
+    }
+
+    /// The egress plan of a class under one assumption.
+    fn plan<'p>(&'p self, c: usize, assume: bool, ids: &Ids) -> Plan<'p> {
+        let pol = &self.policies;
+        let ok = |t: Tri| t == Tri::Yes || (assume && t == Tri::Unknown);
+        let mut rules = Vec::new();
+        for (ai, a) in pol.anps.iter().enumerate() {
+            if ok(self.tri_subject(a.subject_ns, a.subject_pod, c)) {
+                for (ri, r) in a.egress.iter().enumerate() {
+                    rules.push(Applied {
+                        tier: Tier::Admin,
+                        rule: r,
+                        bits: ids.anp[ai] + ri,
+                    });
+                }
+            }
+        }
+        let mut isolated = false;
+        for &ni in &self.classes[c].netpols {
+            if let Some(rs) = &pol.netpols[ni].egress {
+                isolated = true;
+                for (ri, r) in rs.iter().enumerate() {
+                    rules.push(Applied {
+                        tier: Tier::Net,
+                        rule: r,
+                        bits: ids.np[ni] + ri,
+                    });
+                }
+            }
+        }
+        if let Some(b) = &pol.banp {
+            if ok(self.tri_subject(b.subject_ns, b.subject_pod, c)) {
+                for (ri, r) in b.egress.iter().enumerate() {
+                    rules.push(Applied {
+                        tier: Tier::Baseline,
+                        rule: r,
+                        bits: ids.banp + ri,
+                    });
+                }
+            }
+        }
+        let named = rules.iter().any(|a| {
+            a.rule
+                .ports
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, PortSpec::Named(..)))
+        });
+        Plan {
+            rules,
+            isolated,
+            named,
+        }
+    }
+}
+
+/// Where each policy's egress rules start in the rule-bits table.
+struct Ids {
+    anp: Vec<usize>,
+    np: Vec<usize>,
+    banp: usize,
+}
+
+/// The egress side for one mask of matching rules, to destination class `d`.
+fn egress_side<O: Oracle>(e: &Eval<'_, O>, plan: &Plan<'_>, mask: u64, d: usize) -> ConnSet {
+    let dst = Ep::Pod(d);
+    let ports = |r: &RuleSpec| -> ConnSet {
+        let Some(ps) = &r.ports else {
+            return ConnSet::all();
+        };
+        let mut c = ConnSet::none();
+        for p in ps {
+            match p {
+                PortSpec::AllOf(proto) => c.union_with(&ConnSet::protocol(*proto)),
+                PortSpec::Range(proto, lo, hi) => c.union_with(&ConnSet::range(*proto, *lo, *hi)),
+                PortSpec::Named(name, proto) => {
+                    if let Ep::Pod(x) = dst {
+                        for (pp, n) in e.o.named_port(x, name) {
+                            if proto.is_none_or(|q| q == pp) {
+                                c.union_with(&ConnSet::range(pp, n, n));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        c
+    };
+    let mut allowed = ConnSet::none();
+    let mut open = ConnSet::all();
+    let mut passed = ConnSet::none();
+    let hit = |i: usize| mask >> i & 1 == 1;
+    for (i, a) in plan.rules.iter().enumerate() {
+        if a.tier != Tier::Admin || !hit(i) || open.is_empty() {
+            continue;
+        }
+        let c = ports(a.rule).intersect(&open);
+        if c.is_empty() {
+            continue;
+        }
+        open = open.minus(&c);
+        match a.rule.action {
+            Action::Allow => allowed.union_with(&c),
+            Action::Deny => {}
+            Action::Pass => passed.union_with(&c),
+        }
+    }
+    let lower = open.union(&passed);
+    if lower.is_empty() {
+        return allowed;
+    }
+    if plan.isolated {
+        for (i, a) in plan.rules.iter().enumerate() {
+            if a.tier == Tier::Net && hit(i) {
+                allowed.union_with(&ports(a.rule).intersect(&lower));
+            }
+        }
+        return allowed;
+    }
+    let mut open = lower;
+    for (i, a) in plan.rules.iter().enumerate() {
+        if a.tier != Tier::Baseline || !hit(i) {
+            continue;
+        }
+        let c = ports(a.rule).intersect(&open);
+        if c.is_empty() {
+            continue;
+        }
+        open = open.minus(&c);
+        if a.rule.action == Action::Allow {
+            allowed.union_with(&c);
+        }
+    }
+    allowed.union_with(&open);
+    allowed
+}
+
+/// Computes every row of the class matrix.
+pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
+    use rayon::prelude::*;
+    let o = ClassOracle { r };
+    let pol = &r.policies;
+    let n = r.classes.len();
+    let mut by_ns: Vec<Vec<usize>> = vec![Vec::new(); r.namespaces.len()];
+    for (c, cl) in r.classes.iter().enumerate() {
+        by_ns[cl.ns].push(c);
+    }
+    // egress rule bitsets, laid out ANPs, NetworkPolicies, then the BANP
+    let mut bits: Vec<Bits> = Vec::new();
+    let mut ids = Ids {
+        anp: Vec::new(),
+        np: Vec::new(),
+        banp: 0,
+    };
+    for a in &pol.anps {
+        ids.anp.push(bits.len());
+        for rule in &a.egress {
+            bits.push(r.rule_bits(rule, None, &by_ns));
+        }
+    }
+    for (ni, np) in pol.netpols.iter().enumerate() {
+        ids.np.push(bits.len());
+        for rule in np.egress.iter().flatten() {
+            bits.push(r.rule_bits(rule, r.np_ns[ni], &by_ns));
+        }
+    }
+    ids.banp = bits.len();
+    for rule in pol.banp.iter().flat_map(|b| b.egress.iter()) {
+        bits.push(r.rule_bits(rule, None, &by_ns));
+    }
+    let sig: Vec<usize> = {
+        let mut m: HashMap<&[(String, super::conn::Protocol, u16)], usize> = HashMap::new();
+        r.classes
+            .iter()
+            .map(|c| {
+                let k = r.peers[c.rep].ports.as_slice();
+                let l = m.len();
+                *m.entry(k).or_insert(l)
+            })
+            .collect()
+    };
+    (0..n)
+        .into_par_iter()
+        .map(|s| {
+            let plans = [r.plan(s, false, &ids), r.plan(s, true, &ids)];
+            if plans.iter().any(|p| p.rules.len() > 64) {
+                // too many rules for a mask: evaluate each pair
+                return generic_row(r, &o, s);
+            }
+            let masks: Vec<Vec<u64>> = plans
+                .iter()
+                .enumerate()
+                .map(|(k, p)| {
+                    let mut m = vec![0u64; n];
+                    for (i, a) in p.rules.iter().enumerate() {
+                        let b = if k == 0 {
+                            &bits[a.bits].f
+                        } else {
+                            &bits[a.bits].t
+                        };
+                        for (w, &word) in b.iter().enumerate() {
+                            let mut x = word;
+                            while x != 0 {
+                                let d = w * 64 + x.trailing_zeros() as usize;
+                                x &= x - 1;
+                                if d < n {
+                                    m[d] |= 1 << i;
+                                }
+                            }
+                        }
+                    }
+                    m
+                })
+                .collect();
+            let ef = Eval::new(pol, &o, false, false);
+            let et = Eval::new(pol, &o, true, false);
+            let same_plan = plans[0].rules.len() == plans[1].rules.len()
+                && plans[0].isolated == plans[1].isolated
+                && plans[0]
+                    .rules
+                    .iter()
+                    .zip(plans[1].rules.iter())
+                    .all(|(a, b)| a.bits == b.bits);
+            // no rule matching: the same for every destination
+            let zero = [
+                egress_side(&ef, &plans[0], 0, s),
+                egress_side(&et, &plans[1], 0, s),
+            ];
+            let mut memo: [HashMap<(u64, usize), usize>; 2] = [HashMap::new(), HashMap::new()];
+            let mut sets: Vec<ConnSet> = Vec::new();
+            let mut ids_out = Vec::with_capacity(n);
+            let mut table: Vec<Verdict> = vec![Verdict::default()];
+            let mut seen: HashMap<Verdict, u32> = HashMap::new();
+            seen.insert(Verdict::default(), 0);
+            for d in 0..n {
+                let (m0, m1) = (masks[0][d], masks[1][d]);
+                if m0 == 0 && m1 == 0 && zero[0].is_empty() && zero[1].is_empty() {
+                    ids_out.push(0);
+                    continue;
+                }
+                let mut eg = [ConnSet::none(), ConnSet::none()];
+                for k in 0..2 {
+                    let m = if k == 0 { m0 } else { m1 };
+                    if k == 1 && same_plan && m1 == m0 {
+                        eg[1] = eg[0].clone();
+                        continue;
+                    }
+                    if m == 0 {
+                        eg[k] = zero[k].clone();
+                        continue;
+                    }
+                    let key = (m, if plans[k].named { sig[d] } else { usize::MAX });
+                    let ev = if k == 0 { &ef } else { &et };
+                    let idx = *memo[k].entry(key).or_insert_with(|| {
+                        sets.push(egress_side(ev, &plans[k], m, d));
+                        sets.len() - 1
+                    });
+                    eg[k] = sets[idx].clone();
+                }
+                if eg[0].is_empty() && eg[1].is_empty() {
+                    ids_out.push(0);
+                    continue;
+                }
+                let e0 = Eval::new(pol, &o, false, false);
+                let i0 = e0.side(d, Ep::Pod(s), true);
+                let i1 = if e0.touched.get() {
+                    Eval::new(pol, &o, true, false).side(d, Ep::Pod(s), true)
+                } else {
+                    i0.clone()
+                };
+                let a = eg[0].intersect(&i0);
+                let b = eg[1].intersect(&i1);
+                let both = a.intersect(&b);
+                let v = Verdict {
+                    unknown: a.union(&b).minus(&both),
+                    allowed: both,
+                };
+                let id = *seen.entry(v.clone()).or_insert_with(|| {
+                    table.push(v);
+                    (table.len() - 1) as u32
+                });
+                ids_out.push(id);
+            }
+            Row {
+                ids: ids_out,
+                table,
+            }
+        })
+        .collect()
+}
+
+fn generic_row(r: &Reachability, o: &ClassOracle<'_>, s: usize) -> Row {
+    let n = r.classes.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut table: Vec<Verdict> = Vec::new();
+    let mut seen: HashMap<Verdict, u32> = HashMap::new();
+    for d in 0..n {
+        let v = super::eval::verdict(&r.policies, o, Ep::Pod(s), Ep::Pod(d));
+        let id = *seen.entry(v.clone()).or_insert_with(|| {
+            table.push(v);
+            (table.len() - 1) as u32
+        });
+        ids.push(id);
+    }
+    Row { ids, table }
+}

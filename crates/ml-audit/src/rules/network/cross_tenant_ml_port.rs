@@ -1,0 +1,176 @@
+//! Sensitive ML services reachable from another tenant.
+use std::collections::BTreeMap;
+
+use super::{peer_site, reach};
+use crate::finding::{Finding, Severity};
+use crate::inventory::Inventory;
+use crate::netpol::conn::Protocol;
+use crate::netpol::{Endpoint, Peer, Reachability};
+use crate::node::Pointer;
+use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule_doc;
+
+pub static META: RuleMeta = RuleMeta::builtin(
+    "cross-tenant-ml-port",
+    "network",
+    Severity::High,
+    "Sensitive ML services must not be reachable from other tenants",
+    rule_doc!("cross-tenant-ml-port"),
+);
+
+/// Ray head (GCS 6379, dashboard/jobs 8265, client 10001), Jupyter 8888,
+/// MLflow 5000, TensorBoard 6006, model servers (KServe/TorchServe 8080,
+/// 8081, 8082; Triton 8000-8002; TF Serving 8500, 8501).
+const DEFAULT_PORTS: &[u16] = &[
+    6379, 8265, 10001, 8888, 5000, 6006, 8080, 8081, 8082, 8000, 8001, 8002, 8500, 8501,
+];
+
+pub struct CrossTenantMlPort;
+
+fn tenant(r: &Reachability, label: Option<&str>, ns: usize) -> String {
+    let n = &r.namespaces[ns];
+    label
+        .and_then(|l| n.labels.get(l))
+        .cloned()
+        .unwrap_or_else(|| n.name.clone())
+}
+
+/// Sensitive ports the peer serves: declared container ports, plus the ports
+/// its kind implies (a Ray head, a Notebook, an InferenceService).
+fn served(inv: &Inventory, p: &Peer, ports: &[u16]) -> BTreeMap<u16, Option<Pointer>> {
+    let mut out = BTreeMap::new();
+    for &wi in &p.workloads {
+        for c in &inv.workloads[wi].containers {
+            for (j, cp) in c.spec.ports.iter().flatten().enumerate() {
+                let proto = cp
+                    .protocol
+                    .as_deref()
+                    .and_then(Protocol::parse)
+                    .unwrap_or(Protocol::Tcp);
+                if let Ok(n) = u16::try_from(cp.container_port) {
+                    if proto == Protocol::Tcp && ports.contains(&n) {
+                        out.entry(n).or_insert_with(|| {
+                            Some(c.pointer.key("ports").idx(j).key("containerPort"))
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let implied: &[u16] = match p.kind.as_str() {
+        "RayCluster" | "RayService" | "RayJob" if p.name.ends_with("(head)") => {
+            &[6379, 8265, 10001]
+        }
+        "Notebook" => &[8888],
+        "InferenceService" => &[8080],
+        _ => &[],
+    };
+    for n in implied {
+        if ports.contains(n) {
+            out.entry(*n).or_insert(None);
+        }
+    }
+    out
+}
+
+impl Rule for CrossTenantMlPort {
+    fn meta(&self) -> &RuleMeta {
+        &META
+    }
+
+    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let r = reach(cx);
+        let inv = cx.inventory;
+        let label: Option<String> = cx.settings.get(&META.id, "tenant-label");
+        let ports: Vec<u16> = cx
+            .settings
+            .get(&META.id, "ports")
+            .unwrap_or_else(|| DEFAULT_PORTS.to_vec());
+        for (d, dp) in r.peers.iter().enumerate() {
+            if dp.synthetic {
+                continue;
+            }
+            let sensitive = served(inv, dp, &ports);
+            if sensitive.is_empty() {
+                continue;
+            }
+            let dt = tenant(&r, label.as_deref(), dp.ns);
+            for (port, ptr) in sensitive {
+                let mut sure = Vec::new();
+                let mut maybe = Vec::new();
+                for class in &r.classes {
+                    let v = r.between(class.rep, d);
+                    let (a, u) = (
+                        v.allowed.contains(Protocol::Tcp, port),
+                        v.unknown.contains(Protocol::Tcp, port),
+                    );
+                    if !a && !u {
+                        continue;
+                    }
+                    for &s in &class.peers {
+                        let sp = &r.peers[s];
+                        if s == d || sp.synthetic || tenant(&r, label.as_deref(), sp.ns) == dt {
+                            continue;
+                        }
+                        if a {
+                            sure.push(s)
+                        } else {
+                            maybe.push(s)
+                        }
+                    }
+                }
+                let (srcs, certain) = if !sure.is_empty() {
+                    (sure, true)
+                } else if !maybe.is_empty() {
+                    (maybe, false)
+                } else {
+                    continue;
+                };
+                let Some((obj, pod_ptr)) = peer_site(inv, dp) else {
+                    continue;
+                };
+                let ptr = ptr.unwrap_or(pod_ptr);
+                let names: Vec<String> =
+                    srcs.iter().take(3).map(|&s| r.peers[s].display()).collect();
+                let more = srcs.len().saturating_sub(3);
+                let e = r.explain(Endpoint::Peer(srcs[0]), Endpoint::Peer(d));
+                let msg =
+                    format!(
+                    "{} {} TCP {port} from tenant `{}` ({}{}), not only from its own tenant `{dt}`",
+                    dp.display(),
+                    if certain { "accepts" } else { "may accept" },
+                    tenant(&r, label.as_deref(), r.peers[srcs[0]].ns),
+                    names.join(", "),
+                    if more > 0 { format!(", and {more} more") } else { String::new() },
+                );
+                let mut f = cx
+                    .finding(&META, obj, &ptr, msg)
+                    .help("restrict ingress to this port to the tenant's own namespaces (namespaceSelector on the tenant label), or deny it across tenants with an AdminNetworkPolicy");
+                if !certain {
+                    f = f.severity(Severity::Medium);
+                    if let Some(reason) = e.reasons.first() {
+                        f.message.push_str(&format!(": unknown because {reason}"));
+                    }
+                }
+                for s in e.steps.iter().filter(|s| {
+                    s.verdict == "allow" && s.direction == "ingress" && s.tier != "default"
+                }) {
+                    if let Some(np) = r
+                        .policies
+                        .netpols
+                        .iter()
+                        .find(|np| format!("{}/{}", np.namespace, np.name) == s.policy)
+                    {
+                        let o = inv.object(np.object);
+                        let rp = s
+                            .rule
+                            .map(|i| Pointer::root().keys(&["spec", "ingress"]).idx(i))
+                            .unwrap_or_else(|| Pointer::root().key("spec"));
+                        f = f.with_related(cx.related(o, &rp, "allowed by this rule"));
+                    }
+                }
+                out.push(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Network rules, over the reachability model ([`crate::netpol`]) computed
+//! once per audit and shared.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::inventory::Inventory;
+use crate::netpol::{Options, Peer, Reachability};
+use crate::node::Pointer;
+use crate::object::Object;
+use crate::rule::{Context, Rule};
+
+mod cross_tenant_ml_port;
+mod ingress_without_tls;
+mod missing_default_deny;
+mod ml_pod_unrestricted_egress;
+mod namespace_without_network_policy;
+mod network_policy_selects_no_pod;
+mod network_policy_unknown_named_port;
+
+/// Every network rule.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(namespace_without_network_policy::NamespaceWithoutNetworkPolicy),
+        Box::new(missing_default_deny::MissingDefaultDeny),
+        Box::new(cross_tenant_ml_port::CrossTenantMlPort),
+        Box::new(ml_pod_unrestricted_egress::MlPodUnrestrictedEgress),
+        Box::new(network_policy_selects_no_pod::NetworkPolicySelectsNoPod),
+        Box::new(network_policy_unknown_named_port::NetworkPolicyUnknownNamedPort),
+        Box::new(ingress_without_tls::IngressWithoutTls),
+    ]
+}
+
+/// The shared reachability model.
+pub(crate) fn reach(cx: &Context<'_>) -> Arc<Reachability> {
+    cx.analysis::<Reachability>(|inv| Reachability::build(inv, &Options::default()))
+}
+
+/// API groups of the ML platforms.
+const ML_GROUPS: &[&str] = &[
+    "kubeflow.org",
+    "ray.io",
+    "serving.kserve.io",
+    "trainer.kubeflow.org",
+    "jobset.x-k8s.io",
+    "leaderworkerset.x-k8s.io",
+    "machinelearning.seldon.io",
+    "batch.volcano.sh",
+];
+
+/// True for objects of an ML platform (Ray, Kubeflow, KServe, ...).
+pub(crate) fn is_ml(o: &Object) -> bool {
+    ML_GROUPS.contains(&o.group())
+}
+
+/// True for training jobs and notebooks.
+pub(crate) fn is_training_or_notebook(o: &Object) -> bool {
+    matches!(
+        o.kind.as_str(),
+        "PyTorchJob"
+            | "TFJob"
+            | "MPIJob"
+            | "XGBoostJob"
+            | "PaddleJob"
+            | "JAXJob"
+            | "TrainJob"
+            | "JobSet"
+            | "Notebook"
+            | "RayJob"
+            | "RayCluster"
+    ) && is_ml(o)
+}
+
+/// The object of a peer and the pointer of its pod spec.
+pub(crate) fn peer_site<'a>(inv: &'a Inventory, p: &Peer) -> Option<(&'a Object, Pointer)> {
+    let w = &inv.workloads[*p.workloads.first()?];
+    Some((inv.object(w.object), w.pod_pointer.clone()))
+}
+
+/// Where to report something about a namespace: its Namespace object, or
+/// else the first object in it (at `metadata.namespace`), with the
+/// namespace's workload peers.
+pub(crate) fn namespace_site<'a>(
+    inv: &'a Inventory,
+    r: &Reachability,
+    ns: &str,
+) -> Option<(&'a Object, Pointer)> {
+    if let Some(o) = inv.lookup("Namespace", "", ns).next() {
+        return Some((o, Pointer::root().keys(&["metadata", "name"])));
+    }
+    let p = r.peers.iter().find(|p| p.namespace == ns && !p.synthetic)?;
+    let o = inv.object(p.object?);
+    let ptr = if o.root.pointer("/metadata/namespace").is_some() {
+        Pointer::root().keys(&["metadata", "namespace"])
+    } else {
+        Pointer::root().keys(&["metadata", "name"])
+    };
+    Some((o, ptr))
+}
+
+/// Peers by namespace (real workloads only).
+pub(crate) fn peers_by_namespace(r: &Reachability) -> BTreeMap<&str, Vec<usize>> {
+    let mut m: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, p) in r.peers.iter().enumerate() {
+        if !p.synthetic {
+            m.entry(p.namespace.as_str()).or_default().push(i);
+        }
+    }
+    m
+}
