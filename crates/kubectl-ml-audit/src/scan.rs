@@ -102,6 +102,11 @@ pub struct ScanArgs {
     /// Colour text output.
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
     pub color: Option<ColorChoice>,
+    /// Load DIR too, as context for cross-object rules (RBAC, NetworkPolicy,
+    /// quota), but report only on the PATHs and files named (what the
+    /// pre-commit hook does with the staged files). Repeatable.
+    #[arg(long = "with-context", value_name = "DIR")]
+    pub with_context: Vec<PathBuf>,
     /// Also walk hidden files and directories (like `rg --hidden`).
     #[arg(long)]
     pub hidden: bool,
@@ -322,6 +327,20 @@ pub fn run(args: ScanArgs) -> u8 {
             "nothing to audit: give a PATH, -f FILE, -f -, -k DIR or --cluster (see --help)",
         );
     }
+    let reported: Vec<PathBuf> = if args.with_context.is_empty() {
+        Vec::new()
+    } else {
+        let named = args.paths.iter().cloned().chain(
+            args.files
+                .iter()
+                .filter(|f| f.as_str() != "-")
+                .map(PathBuf::from),
+        );
+        named
+            .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
+            .collect()
+    };
+    inputs.extend(args.with_context.iter().cloned().map(Input::Path));
     progress(show_progress, &format!("reading {} inputs", inputs.len()));
     let opts = LoadOptions {
         exclude: config.exclude.clone(),
@@ -341,6 +360,23 @@ pub fn run(args: ScanArgs) -> u8 {
     let mut report = audit.run(&inventory);
     if show_progress {
         eprint!("\r\x1b[2K");
+    }
+    if !args.with_context.is_empty() {
+        // Context files inform cross-object rules; only named inputs are reported.
+        let keep = |file: &str| {
+            file == "-"
+                || file.starts_with("kustomize:")
+                || std::fs::canonicalize(file)
+                    .is_ok_and(|c| reported.iter().any(|r| c.starts_with(r)))
+        };
+        report.findings.retain(|f| keep(&f.file));
+        report.diagnostics.retain(|d| keep(&d.file));
+        report.summary.errors = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == ml_audit::Level::Error)
+            .count();
+        recount(&mut report);
     }
     let known = match args.baseline.as_deref().map(read_baseline).transpose() {
         Ok(k) => k,

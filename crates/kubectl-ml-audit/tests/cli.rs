@@ -701,6 +701,13 @@ fn pre_commit_hook_passes_good_and_fails_bad_manifests() {
     git(&["init", "-q"]);
     std::fs::copy(testdata("good.yaml"), repo.path().join("good.yaml")).unwrap();
     std::fs::copy(testdata("bad.yaml"), repo.path().join("bad.yaml")).unwrap();
+    // Context the hook reads from the repository (`--with-context .`) but
+    // does not report on: the namespace's default-deny policy.
+    std::fs::write(
+        repo.path().join("netpol.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: default-deny, namespace: ml}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n",
+    )
+    .unwrap();
     git(&["add", "."]);
     git(&["commit", "-qm", "manifests"]);
     let try_repo = |file: &str| {

@@ -94,7 +94,19 @@ fn is_manifest(path: &Path) -> bool {
 }
 
 /// Expands inputs to the list of files (and texts) to read, sorted.
+/// A file reached twice (named, and again inside a walked directory) is
+/// read once, under the name it was first reached by.
 fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
+    let mut out = collect_all(inputs, opts, diags);
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|i| match i {
+        Input::Path(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        Input::Text { .. } => true,
+    });
+    out
+}
+
+fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
     let mut out = Vec::new();
     for input in inputs {
         match input {
