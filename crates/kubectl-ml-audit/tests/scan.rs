@@ -73,13 +73,46 @@ fn output_is_identical_across_thread_counts_and_runs() {
         println!("../shared/corpus absent: checking determinism on testdata only");
         "testdata".to_string()
     };
-    for format in ["json", "text"] {
+    // The corpus in JSON (every analysis on), every format on testdata.
+    let mut cases = vec![(target, "json")];
+    for format in ["text", "json", "sarif", "junit", "github"] {
+        cases.push(("testdata".to_string(), format));
+    }
+    for (target, format) in cases {
         let (_, one, _) = run(&[&target, "-j", "1", "--format", format]);
         let (_, two, _) = run(&[&target, "-j", "2", "--format", format]);
+        let (_, eight, _) = run(&[&target, "-j", "8", "--format", format]);
         let (_, again, _) = run(&[&target, "-j", "2", "--format", format]);
-        assert!(!one.is_empty());
-        assert!(one == two, "{format}: -j 1 and -j 2 differ");
-        assert!(two == again, "{format}: repeated runs differ");
+        assert!(!one.is_empty(), "{format}: no output");
+        assert!(one == two, "{target} {format}: -j 1 and -j 2 differ");
+        assert!(one == eight, "{target} {format}: -j 1 and -j 8 differ");
+        assert!(two == again, "{target} {format}: repeated runs differ");
+    }
+}
+
+#[test]
+fn output_does_not_depend_on_directory_order() {
+    // The same files, created in opposite orders in two directories.
+    let src = root().join("testdata/examples/team-a");
+    let mut names: Vec<_> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for n in &names {
+        std::fs::copy(src.join(n), a.path().join(n)).unwrap();
+    }
+    for n in names.iter().rev() {
+        std::fs::copy(src.join(n), b.path().join(n)).unwrap();
+    }
+    for format in ["json", "sarif", "text"] {
+        let (_, x, _) = run(&[a.path().to_str().unwrap(), "--format", format]);
+        let (_, y, _) = run(&[b.path().to_str().unwrap(), "--format", format]);
+        let x = x.replace(a.path().to_str().unwrap(), "DIR");
+        let y = y.replace(b.path().to_str().unwrap(), "DIR");
+        assert!(x == y, "{format}: output depends on directory order");
     }
 }
 
