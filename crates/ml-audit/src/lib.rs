@@ -25,6 +25,7 @@ pub mod kinds;
 pub mod load;
 pub mod node;
 pub mod object;
+pub mod quota;
 pub mod report;
 pub mod rule;
 pub mod rules;
