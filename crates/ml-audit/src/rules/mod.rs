@@ -4,6 +4,7 @@
 use crate::rule::Rule;
 
 pub mod pss;
+pub mod quota;
 
 /// Every built-in rule, in catalogue order.
 pub fn builtin() -> Vec<Box<dyn Rule>> {
@@ -11,5 +12,6 @@ pub fn builtin() -> Vec<Box<dyn Rule>> {
     for r in pss::rules() {
         v.push(Box::new(r));
     }
+    v.extend(quota::rules());
     v
 }
