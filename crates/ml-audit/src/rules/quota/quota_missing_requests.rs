@@ -1,7 +1,6 @@
 //! Workloads without requests under a quota that tracks them.
 use super::{context, ledger};
 use crate::finding::{Finding, Severity};
-use crate::quota::{limit_pointer, request_pointer};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
 
@@ -28,12 +27,22 @@ impl Rule for QuotaMissingRequests {
             let obj = cx.inventory.object(w.object);
             let quota = cx.inventory.object(m.quota);
             let (side, resource) = m.key.split_once('.').unwrap_or(("requests", &m.key));
-            let pointer = if side == "limits" {
-                limit_pointer(w, m.container, resource)
-            } else {
-                request_pointer(w, m.container, resource)
-            };
+            // Point at the missing map's parent: `resources.requests`,
+            // `resources`, or the container.
             let c = &w.containers[m.container];
+            let res = c.spec.resources.as_ref();
+            let has_side = res.is_some_and(|r| {
+                if side == "limits" {
+                    r.limits.is_some()
+                } else {
+                    r.requests.is_some()
+                }
+            });
+            let pointer = match res {
+                Some(_) if has_side => c.pointer.keys(&["resources", side]),
+                Some(_) => c.pointer.key("resources"),
+                None => c.pointer.clone(),
+            };
             let word = if side == "limits" { "limit" } else { "request" };
             out.push(
                 cx.finding(
