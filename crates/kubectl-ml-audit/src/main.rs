@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
 
+mod cmd_quota;
 mod output;
 
 /// Audit the Kubernetes manifests of machine-learning platforms.
@@ -40,6 +41,8 @@ enum Command {
         /// The rule id.
         rule: String,
     },
+    /// Requested vs allowed, per namespace and Kueue queue.
+    Quota(cmd_quota::QuotaArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         None => scan(cli.scan),
         Some(Command::Rules { format }) => rules(format),
         Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Quota(args)) => cmd_quota::run(args),
     };
     ExitCode::from(code)
 }

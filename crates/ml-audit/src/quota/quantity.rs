@@ -129,6 +129,12 @@ impl Quantity {
                 }
             }
         }
+        if self.0 % 1_000_000 == 0 && self.0 % NANO != 0 && self.0.abs() >= NANO {
+            // Whole millis above one unit: `48.5`, `5.35`.
+            let whole = self.0 / NANO;
+            let milli = (self.0 % NANO).abs() / 1_000_000;
+            return trim(format!("{whole}.{milli:03}"));
+        }
         self.to_string()
     }
 }
@@ -238,5 +244,8 @@ mod tests {
         assert_eq!(Quantity::parse("8Gi").unwrap().display_for("memory"), "8Gi");
         assert_eq!(Quantity::parse("1536Mi").unwrap().display_for("requests.memory"), "1.5Gi");
         assert_eq!(Quantity::parse("2").unwrap().display_for("nvidia.com/gpu"), "2");
+        assert_eq!(Quantity::parse("48500m").unwrap().display_for("cpu"), "48.5");
+        assert_eq!(Quantity::parse("5350m").unwrap().display_for("cpu"), "5.35");
+        assert_eq!(Quantity::parse("250m").unwrap().display_for("cpu"), "250m");
     }
 }
