@@ -115,15 +115,14 @@ impl Quantity {
             || r.ends_with("storage")
             || r.starts_with("hugepages-")
             || resource.ends_with("requests.storage");
-        if bytes && self.0 % NANO == 0 && self.0.abs() >= 1024 * NANO {
-            let b = self.0 / NANO;
+        if bytes && self.0.abs() >= 1024 * NANO {
             for (i, unit) in ["Ei", "Pi", "Ti", "Gi", "Mi", "Ki"].iter().enumerate() {
-                let size = 1i128 << (10 * (6 - i));
-                if b.abs() >= size {
-                    return if b % size == 0 {
-                        format!("{}{unit}", b / size)
+                let size = (1i128 << (10 * (6 - i))) * NANO;
+                if self.0.abs() >= size {
+                    return if self.0 % size == 0 {
+                        format!("{}{unit}", self.0 / size)
                     } else {
-                        let x = b as f64 / size as f64;
+                        let x = self.0 as f64 / size as f64;
                         format!("{}{unit}", trim(format!("{x:.2}")))
                     };
                 }
@@ -244,6 +243,7 @@ mod tests {
         assert_eq!(Quantity::parse("8Gi").unwrap().display_for("memory"), "8Gi");
         assert_eq!(Quantity::parse("1536Mi").unwrap().display_for("requests.memory"), "1.5Gi");
         assert_eq!(Quantity::parse("2").unwrap().display_for("nvidia.com/gpu"), "2");
+        assert_eq!(Quantity::parse("1.2Gi").unwrap().display_for("memory"), "1.2Gi");
         assert_eq!(Quantity::parse("48500m").unwrap().display_for("cpu"), "48.5");
         assert_eq!(Quantity::parse("5350m").unwrap().display_for("cpu"), "5.35");
         assert_eq!(Quantity::parse("250m").unwrap().display_for("cpu"), "250m");
