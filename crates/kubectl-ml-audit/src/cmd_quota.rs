@@ -76,38 +76,63 @@ fn q_text(q: Option<Quantity>, key: &str) -> String {
     q.map_or_else(|| "-".into(), |q| q.display_for(key))
 }
 
-fn rows(inv: &Inventory, l: &Ledger, ns: &str) -> Vec<Row> {
+fn rows(l: &Ledger, ns: &str) -> Vec<Row> {
     let nl = &l.namespaces[ns];
     let mut rows: Vec<Row> = Vec::new();
     for (r, q) in &nl.requests {
-        rows.push(Row { key: format!("requests.{r}"), requested: Some(*q), allowed: None, by: String::new() });
+        rows.push(Row {
+            key: format!("requests.{r}"),
+            requested: Some(*q),
+            allowed: None,
+            by: String::new(),
+        });
     }
     for (r, q) in &nl.limits {
-        rows.push(Row { key: format!("limits.{r}"), requested: Some(*q), allowed: None, by: String::new() });
+        rows.push(Row {
+            key: format!("limits.{r}"),
+            requested: Some(*q),
+            allowed: None,
+            by: String::new(),
+        });
     }
-    rows.push(Row { key: "pods".into(), requested: Some(Quantity::units(nl.pods as i64)), allowed: None, by: String::new() });
+    rows.push(Row {
+        key: "pods".into(),
+        requested: Some(Quantity::units(nl.pods as i64)),
+        allowed: None,
+        by: String::new(),
+    });
     for qu in &nl.quotas {
         let mut by = format!("ResourceQuota {}", qu.name);
         if !qu.scopes.is_empty() {
             let mut s: Vec<String> = qu.scopes.scopes.clone();
             for (name, op, values) in &qu.scopes.expressions {
-                s.push(format!("{name} {op} {}", values.join(",")).trim().to_string());
+                s.push(
+                    format!("{name} {op} {}", values.join(","))
+                        .trim()
+                        .to_string(),
+                );
             }
             by.push_str(&format!(" [{}]", s.join("; ")));
         }
         for h in &qu.hard {
             let key = normalize(&h.key);
-            let free = rows.iter_mut().find(|r| r.key == key && r.allowed.is_none() && r.by.is_empty());
+            let free = rows
+                .iter_mut()
+                .find(|r| r.key == key && r.allowed.is_none() && r.by.is_empty());
             match free {
                 Some(r) if qu.scopes.is_empty() && (h.used.is_none() || h.used == r.requested) => {
                     r.allowed = Some(h.allowed);
                     r.by = by.clone();
                 }
-                _ => rows.push(Row { key, requested: h.used, allowed: Some(h.allowed), by: by.clone() }),
+                _ => rows.push(Row {
+                    key,
+                    requested: h.used,
+                    allowed: Some(h.allowed),
+                    by: by.clone(),
+                }),
             }
         }
     }
-    let _ = inv;
     rows
 }
 
@@ -138,7 +163,11 @@ fn table(headers: &[&str], lines: &[Vec<String>]) -> String {
     out
 }
 
-fn queues_in_scope<'a>(inv: &Inventory, l: &'a Ledger, ns: Option<&str>) -> Vec<&'a ml_audit::quota::QueueLedger> {
+fn queues_in_scope<'a>(
+    inv: &Inventory,
+    l: &'a Ledger,
+    ns: Option<&str>,
+) -> Vec<&'a ml_audit::quota::QueueLedger> {
     l.kueue
         .queues
         .values()
@@ -162,7 +191,10 @@ pub fn run(args: QuotaArgs) -> u8 {
                 eprintln!("error: cannot read standard input: {e}");
                 return 2;
             }
-            inputs.push(Input::Text { name: "-".into(), text });
+            inputs.push(Input::Text {
+                name: "-".into(),
+                text,
+            });
         } else {
             inputs.push(Input::Path(f.into()));
         }
@@ -176,7 +208,9 @@ pub fn run(args: QuotaArgs) -> u8 {
     let ns_filter = args.namespace.as_deref();
     if let Some(ns) = ns_filter {
         if !l.namespaces.contains_key(ns) {
-            eprintln!("note: namespace {ns} has no workloads, ResourceQuotas or LimitRanges in the input");
+            eprintln!(
+                "note: namespace {ns} has no workloads, ResourceQuotas or LimitRanges in the input"
+            );
         }
     }
     let namespaces: Vec<&String> = l
@@ -187,10 +221,16 @@ pub fn run(args: QuotaArgs) -> u8 {
     let queues = queues_in_scope(&inv, &l, ns_filter);
     let mut over = false;
     for ns in &namespaces {
-        over |= l.namespaces[*ns].quotas.iter().any(|q| q.hard.iter().any(|h| h.exceeded()));
+        over |= l.namespaces[*ns]
+            .quotas
+            .iter()
+            .any(|q| q.hard.iter().any(|h| h.exceeded()));
     }
     for q in &queues {
-        over |= q.requested.iter().any(|(r, v)| *v > q.max_grant.get(r).copied().unwrap_or_default());
+        over |= q
+            .requested
+            .iter()
+            .any(|(r, v)| *v > q.max_grant.get(r).copied().unwrap_or_default());
     }
     match args.format {
         QuotaFormat::Table => {
@@ -204,7 +244,7 @@ pub fn run(args: QuotaArgs) -> u8 {
                     nl.quotas.len(),
                     nl.limit_ranges.len()
                 ));
-                let lines: Vec<Vec<String>> = rows(&inv, &l, ns)
+                let lines: Vec<Vec<String>> = rows(&l, ns)
                     .into_iter()
                     .map(|r| {
                         vec![
@@ -216,7 +256,10 @@ pub fn run(args: QuotaArgs) -> u8 {
                         ]
                     })
                     .collect();
-                out.push_str(&table(&["RESOURCE", "REQUESTED", "ALLOWED", "SHARE", "BY"], &lines));
+                out.push_str(&table(
+                    &["RESOURCE", "REQUESTED", "ALLOWED", "SHARE", "BY"],
+                    &lines,
+                ));
                 out.push('\n');
             }
             for q in &queues {
@@ -232,7 +275,11 @@ pub fn run(args: QuotaArgs) -> u8 {
                     "CLUSTERQUEUE {}  (cohort {}; LocalQueues {}; {} workloads)\n",
                     q.info.name,
                     q.info.cohort.as_deref().unwrap_or("-"),
-                    if lqs.is_empty() { "-".into() } else { lqs.join(", ") },
+                    if lqs.is_empty() {
+                        "-".into()
+                    } else {
+                        lqs.join(", ")
+                    },
                     q.workloads.len()
                 ));
                 let mut keys: Vec<&String> = q.nominal.keys().chain(q.requested.keys()).collect();
@@ -252,7 +299,16 @@ pub fn run(args: QuotaArgs) -> u8 {
                         ]
                     })
                     .collect();
-                out.push_str(&table(&["RESOURCE", "REQUESTED", "NOMINAL", "WITH BORROWING", "SHARE"], &lines));
+                out.push_str(&table(
+                    &[
+                        "RESOURCE",
+                        "REQUESTED",
+                        "NOMINAL",
+                        "WITH BORROWING",
+                        "SHARE",
+                    ],
+                    &lines,
+                ));
                 out.push('\n');
             }
             if out.is_empty() {
@@ -262,7 +318,10 @@ pub fn run(args: QuotaArgs) -> u8 {
         }
         QuotaFormat::Json => {
             let amounts = |m: &BTreeMap<String, Quantity>| -> Value {
-                m.iter().map(|(k, v)| (k.clone(), json!(v.to_string()))).collect::<serde_json::Map<_, _>>().into()
+                m.iter()
+                    .map(|(k, v)| (k.clone(), json!(v.to_string())))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
             };
             let nss: Vec<Value> = namespaces
                 .iter()
@@ -323,10 +382,17 @@ pub fn run(args: QuotaArgs) -> u8 {
                 })
                 .collect();
             let doc = json!({"namespaces": nss, "clusterQueues": qs});
-            emit(&format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()));
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ));
         }
     }
-    let errors: Vec<_> = inv.diagnostics.iter().filter(|d| d.level == Level::Error).collect();
+    let errors: Vec<_> = inv
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .collect();
     for d in &errors {
         eprintln!("error: {}:{}:{}: {}", d.file, d.line, d.col, d.message);
     }

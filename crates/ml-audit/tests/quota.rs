@@ -11,11 +11,7 @@ fn inventory(file: &str) -> Inventory {
         .join(file);
     let loaded = ml_audit::load(&[Input::Path(p)], &LoadOptions::default());
     let inv = Inventory::new(loaded);
-    assert!(
-        inv.diagnostics.is_empty(),
-        "{file}: {:?}",
-        inv.diagnostics
-    );
+    assert!(inv.diagnostics.is_empty(), "{file}: {:?}", inv.diagnostics);
     inv
 }
 
@@ -124,13 +120,21 @@ fn quota_scopes() {
     assert_eq!(used("all", "secrets"), (Some(q("1")), true));
     assert_eq!(used("besteffort", "pods"), (Some(q("3")), true));
     assert_eq!(used("notbesteffort", "requests.cpu"), (Some(q("3")), false));
-    assert_eq!(used("high", "requests.nvidia.com/gpu"), (Some(q("2")), false));
+    assert_eq!(
+        used("high", "requests.nvidia.com/gpu"),
+        (Some(q("2")), false)
+    );
     assert_eq!(used("terminating", "pods"), (Some(q("2")), false));
     // `all` tracks requests.cpu and the BestEffort Deployment requests none.
     let missing: Vec<_> = l
         .missing
         .iter()
-        .map(|m| (inv.object(inv.workloads[m.workload].object).name.as_str(), m.key.as_str()))
+        .map(|m| {
+            (
+                inv.object(inv.workloads[m.workload].object).name.as_str(),
+                m.key.as_str(),
+            )
+        })
         .collect();
     assert_eq!(missing, vec![("be", "requests.cpu")]);
 }
@@ -153,14 +157,28 @@ fn kueue_cohort_borrowing() {
     assert_eq!(grant("d"), q("1"));
     assert_eq!(k.flavors.len(), 2);
     // The RayCluster is admitted at declared replicas: 2 GPUs, 1 + 2 x 4 cpu.
-    let rc = k.workloads.iter().find(|w| inv.object(w.object).name == "rc").unwrap();
+    let rc = k
+        .workloads
+        .iter()
+        .find(|w| inv.object(w.object).name == "rc")
+        .unwrap();
     assert_eq!(rc.cluster_queue.as_deref(), Some("a"));
     assert_eq!(get(&rc.requests, "nvidia.com/gpu"), q("2"));
     assert_eq!(get(&rc.requests, "cpu"), q("9"));
     assert_eq!(get(&k.queues["a"].requested, "cpu"), q("9"));
     // ... while the namespace ledger counts its upper bound.
-    assert_eq!(get(&l.namespaces["team-a"].requests, "nvidia.com/gpu"), q("5"));
-    let lost = k.workloads.iter().find(|w| inv.object(w.object).name == "lost").unwrap();
+    assert_eq!(
+        get(&l.namespaces["team-a"].requests, "nvidia.com/gpu"),
+        q("5")
+    );
+    let lost = k
+        .workloads
+        .iter()
+        .find(|w| inv.object(w.object).name == "lost")
+        .unwrap();
     assert!(lost.local_queue.is_none());
-    assert_eq!(lost.label_pointer.as_str(), "/metadata/labels/kueue.x-k8s.io~1queue-name");
+    assert_eq!(
+        lost.label_pointer.as_str(),
+        "/metadata/labels/kueue.x-k8s.io~1queue-name"
+    );
 }

@@ -67,7 +67,11 @@ fn parse_queue(o: &Object) -> ClusterQueueInfo {
         for (fi, f) in g.field("flavors").items().iter().enumerate() {
             let flavor = f.field("name").as_str().unwrap_or("").to_string();
             for (ri, r) in f.field("resources").items().iter().enumerate() {
-                let q = |k: &str| r.get(k).and_then(Node::scalar_text).and_then(|t| Quantity::parse(&t));
+                let q = |k: &str| {
+                    r.get(k)
+                        .and_then(Node::scalar_text)
+                        .and_then(|t| Quantity::parse(&t))
+                };
                 let Some(resource) = r.field("name").as_str() else {
                     continue;
                 };
@@ -149,6 +153,9 @@ pub struct KueueLedger {
     pub flavors: BTreeSet<String>,
 }
 
+/// Who lends how much of one (cohort, flavor, resource).
+type Lenders<'a> = Vec<(&'a str, Quantity)>;
+
 fn is_kueue(o: &Object) -> bool {
     o.group() == "kueue.x-k8s.io"
 }
@@ -174,13 +181,16 @@ impl KueueLedger {
             .map(|o| (o.name.clone(), parse_queue(o)))
             .collect();
         // What each cohort lends per (flavor, resource), member by member.
-        let mut lent: HashMap<(&str, &str, &str), Vec<(&str, Quantity)>> = HashMap::new();
+        let mut lent: HashMap<(&str, &str, &str), Lenders<'_>> = HashMap::new();
         for cq in &cqs {
             if let Some(c) = &cq.cohort {
                 for q in &cq.quotas {
                     lent.entry((c.as_str(), q.flavor.as_str(), q.resource.as_str()))
                         .or_default()
-                        .push((cq.name.as_str(), q.lending_limit.unwrap_or(q.nominal).min(q.nominal)));
+                        .push((
+                            cq.name.as_str(),
+                            q.lending_limit.unwrap_or(q.nominal).min(q.nominal),
+                        ));
                 }
             }
         }
@@ -200,7 +210,12 @@ impl KueueLedger {
                     .cohort
                     .as_deref()
                     .and_then(|c| lent.get(&(c, q.flavor.as_str(), q.resource.as_str())))
-                    .map(|v| v.iter().filter(|(n, _)| *n != cq.name).map(|(_, x)| *x).sum())
+                    .map(|v| {
+                        v.iter()
+                            .filter(|(n, _)| *n != cq.name)
+                            .map(|(_, x)| *x)
+                            .sum()
+                    })
                     .unwrap_or_default();
                 let borrow = match q.borrowing_limit {
                     Some(b) => b.min(pool),
@@ -255,9 +270,7 @@ impl KueueLedger {
                 continue;
             };
             let ns = ledger.workloads[ws[0]].namespace.clone();
-            let local = inv
-                .lookup("LocalQueue", &ns, &queue)
-                .find(|o| is_kueue(o));
+            let local = inv.lookup("LocalQueue", &ns, &queue).find(|o| is_kueue(o));
             let cluster_queue = local.and_then(|l| {
                 l.root
                     .pointer("/spec/clusterQueue")

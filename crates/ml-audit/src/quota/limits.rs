@@ -110,7 +110,9 @@ impl LimitRange {
     pub(super) fn apply_defaults(&self, c: &mut ContainerUsage) {
         for item in self.items.iter().filter(|i| i.kind == "Container") {
             for (r, (q, _)) in &item.default {
-                c.limits.entry(r.clone()).or_insert(*q);
+                if !c.limits.contains_key(r) {
+                    c.limits.insert(r.clone(), *q);
+                }
             }
             for (r, (q, p)) in &item.default_request {
                 if !c.requests.contains_key(r) {
@@ -141,12 +143,32 @@ impl LimitRange {
                             LimitSide::Request => request_pointer(w, c.index, r),
                             _ => limit_pointer(w, c.index, r),
                         };
-                        self.check(item, index, Some(c.index), &what, "Container", &c.requests, &c.limits, &ptr, out);
+                        self.check(
+                            item,
+                            index,
+                            Some(c.index),
+                            &what,
+                            "Container",
+                            &c.requests,
+                            &c.limits,
+                            &ptr,
+                            out,
+                        );
                     }
                 }
                 "Pod" => {
                     let ptr = |_: LimitSide, _: &str| w.pod_pointer.key("containers");
-                    self.check(item, index, None, "the pod", "Pod", pod_requests, pod_limits, &ptr, out);
+                    self.check(
+                        item,
+                        index,
+                        None,
+                        "the pod",
+                        "Pod",
+                        pod_requests,
+                        pod_limits,
+                        &ptr,
+                        out,
+                    );
                 }
                 _ => {}
             }
@@ -181,22 +203,74 @@ impl LimitRange {
         for (r, (min, at)) in &item.min {
             let req = requests.get(r);
             match req {
-                None => push(r, LimitSide::Request, at, format!("{what} has no {r} request, but the minimum {r} per {per} is {}", min.display_for(r))),
-                Some(q) if q < min => push(r, LimitSide::Request, at, format!("{what} requests {} {r}, below the minimum {} per {per}", q.display_for(r), min.display_for(r))),
+                None => push(
+                    r,
+                    LimitSide::Request,
+                    at,
+                    format!(
+                        "{what} has no {r} request, but the minimum {r} per {per} is {}",
+                        min.display_for(r)
+                    ),
+                ),
+                Some(q) if q < min => push(
+                    r,
+                    LimitSide::Request,
+                    at,
+                    format!(
+                        "{what} requests {} {r}, below the minimum {} per {per}",
+                        q.display_for(r),
+                        min.display_for(r)
+                    ),
+                ),
                 _ => {
                     if let Some(l) = limits.get(r).filter(|l| *l < min) {
-                        push(r, LimitSide::Limit, at, format!("{what} has a {r} limit of {}, below the minimum {} per {per}", l.display_for(r), min.display_for(r)));
+                        push(
+                            r,
+                            LimitSide::Limit,
+                            at,
+                            format!(
+                                "{what} has a {r} limit of {}, below the minimum {} per {per}",
+                                l.display_for(r),
+                                min.display_for(r)
+                            ),
+                        );
                     }
                 }
             }
         }
         for (r, (max, at)) in &item.max {
             match limits.get(r) {
-                None => push(r, LimitSide::Limit, at, format!("{what} has no {r} limit, but the maximum {r} per {per} is {}", max.display_for(r))),
-                Some(l) if l > max => push(r, LimitSide::Limit, at, format!("{what} has a {r} limit of {}, above the maximum {} per {per}", l.display_for(r), max.display_for(r))),
+                None => push(
+                    r,
+                    LimitSide::Limit,
+                    at,
+                    format!(
+                        "{what} has no {r} limit, but the maximum {r} per {per} is {}",
+                        max.display_for(r)
+                    ),
+                ),
+                Some(l) if l > max => push(
+                    r,
+                    LimitSide::Limit,
+                    at,
+                    format!(
+                        "{what} has a {r} limit of {}, above the maximum {} per {per}",
+                        l.display_for(r),
+                        max.display_for(r)
+                    ),
+                ),
                 _ => {
                     if let Some(q) = requests.get(r).filter(|q| *q > max) {
-                        push(r, LimitSide::Request, at, format!("{what} requests {} {r}, above the maximum {} per {per}", q.display_for(r), max.display_for(r)));
+                        push(
+                            r,
+                            LimitSide::Request,
+                            at,
+                            format!(
+                                "{what} requests {} {r}, above the maximum {} per {per}",
+                                q.display_for(r),
+                                max.display_for(r)
+                            ),
+                        );
                     }
                 }
             }

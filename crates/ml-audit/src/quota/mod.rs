@@ -20,9 +20,10 @@
 //! TrainingRuntimes, Kueue Workloads) are not counted: the objects that use
 //! them are.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::core::v1::Container;
+use rayon::prelude::*;
 
 use crate::inventory::Inventory;
 use crate::node::{Node, Pointer};
@@ -108,7 +109,34 @@ pub fn times(a: &Amounts, n: u32) -> Amounts {
 /// Adds `b` into `a`.
 pub fn add_into(a: &mut Amounts, b: &Amounts) {
     for (k, v) in b {
-        *a.entry(k.clone()).or_default() += *v;
+        add_one(a, k, *v);
+    }
+}
+
+/// Adds one amount (the key is copied only when new).
+fn add_one(a: &mut Amounts, k: &str, v: Quantity) {
+    match a.get_mut(k) {
+        Some(x) => *x += v,
+        None => {
+            a.insert(k.to_string(), v);
+        }
+    }
+}
+
+/// Raises one amount to at least `v` (the key is copied only when new).
+fn max_one(a: &mut Amounts, k: &str, v: Quantity) {
+    match a.get_mut(k) {
+        Some(x) => *x = (*x).max(v),
+        None => {
+            a.insert(k.to_string(), v);
+        }
+    }
+}
+
+/// Sets an amount when absent.
+fn default_one(a: &mut Amounts, k: &str, v: Quantity) {
+    if !a.contains_key(k) {
+        a.insert(k.to_string(), v);
     }
 }
 
@@ -150,7 +178,10 @@ fn template_holder(obj: &Object) -> bool {
     matches!(
         (obj.group(), obj.kind.as_str()),
         ("", "PodTemplate")
-            | ("argoproj.io", "WorkflowTemplate" | "ClusterWorkflowTemplate")
+            | (
+                "argoproj.io",
+                "WorkflowTemplate" | "ClusterWorkflowTemplate"
+            )
             | (
                 "serving.kserve.io",
                 "ServingRuntime" | "ClusterServingRuntime"
@@ -192,13 +223,17 @@ pub fn declared(c: &Container) -> (Amounts, Amounts) {
     let mut requests = typed_amounts(r.and_then(|r| r.requests.as_ref()));
     let limits = typed_amounts(r.and_then(|r| r.limits.as_ref()));
     for (k, v) in &limits {
-        requests.entry(k.clone()).or_insert(*v);
+        default_one(&mut requests, k, *v);
     }
     (requests, limits)
 }
 
 /// Pod requests (or limits) from its containers, the scheduler's way.
-pub fn pod_amounts(containers: &[ContainerUsage], kinds: &[ContainerKind], limits: bool) -> Amounts {
+pub fn pod_amounts(
+    containers: &[ContainerUsage],
+    kinds: &[ContainerKind],
+    limits: bool,
+) -> Amounts {
     fn pick(c: &ContainerUsage, limits: bool) -> &Amounts {
         if limits {
             &c.limits
@@ -222,25 +257,29 @@ pub fn pod_amounts(containers: &[ContainerUsage], kinds: &[ContainerKind], limit
         if c.sidecar {
             add_into(&mut sidecars, own);
             for (r, v) in &sidecars {
-                let m = init_max.entry(r.clone()).or_default();
-                *m = (*m).max(*v);
+                max_one(&mut init_max, r, *v);
             }
         } else {
-            let mut keys: BTreeSet<&String> = own.keys().collect();
-            keys.extend(sidecars.keys());
-            for r in keys {
-                let v = own.get(r).copied().unwrap_or_default()
-                    + sidecars.get(r).copied().unwrap_or_default();
-                let m = init_max.entry(r.clone()).or_default();
-                *m = (*m).max(v);
+            for (r, v) in own {
+                max_one(
+                    &mut init_max,
+                    r,
+                    *v + sidecars.get(r).copied().unwrap_or_default(),
+                );
+            }
+            for (r, v) in &sidecars {
+                max_one(
+                    &mut init_max,
+                    r,
+                    *v + own.get(r).copied().unwrap_or_default(),
+                );
             }
         }
     }
     let mut out = app;
     add_into(&mut out, &sidecars);
-    for (r, v) in init_max {
-        let m = out.entry(r).or_default();
-        *m = (*m).max(v);
+    for (r, v) in &init_max {
+        max_one(&mut out, r, *v);
     }
     out
 }
@@ -274,31 +313,61 @@ impl Ledger {
                     .push(limits::LimitRange::parse(o));
             }
         }
-        for (i, w) in inv.workloads.iter().enumerate() {
-            let obj = inv.object(w.object);
-            let Some(ns) = w.namespace.clone() else {
-                continue;
+        // Per workload in parallel; then added up in inventory order.
+        let computed: Vec<Option<(WorkloadUsage, Vec<LimitRejection>)>> = inv
+            .workloads
+            .par_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let obj = inv.object(w.object);
+                let ns = w.namespace.as_deref()?;
+                if template_holder(obj) {
+                    return None;
+                }
+                let lrs = limit_ranges.get(ns).map(Vec::as_slice).unwrap_or_default();
+                let (hpa, hpa_max) = match hpas.get(&w.object) {
+                    Some((id, m)) => (Some(*id), *m),
+                    None => (None, 0),
+                };
+                let mut rejections = Vec::new();
+                let u = usage(
+                    i,
+                    w,
+                    obj,
+                    lrs,
+                    &runtime_overhead,
+                    hpa,
+                    hpa_max,
+                    &mut rejections,
+                );
+                Some((u, rejections))
+            })
+            .collect();
+        for (u, rejections) in computed.into_iter().flatten() {
+            ledger.rejections.extend(rejections);
+            ledger
+                .by_workload
+                .insert(u.workload, ledger.workloads.len());
+            let nl = match ledger.namespaces.get_mut(&u.namespace) {
+                Some(nl) => nl,
+                None => ledger.namespaces.entry(u.namespace.clone()).or_default(),
             };
-            if template_holder(obj) {
-                continue;
-            }
-            let lrs = limit_ranges.get(&ns).map(Vec::as_slice).unwrap_or_default();
-            let (hpa, hpa_max) = match hpas.get(&w.object) {
-                Some((id, m)) => (Some(*id), *m),
-                None => (None, 0),
-            };
-            let u = usage(i, w, obj, lrs, &runtime_overhead, hpa, hpa_max, &mut ledger.rejections);
-            ledger.by_workload.insert(i, ledger.workloads.len());
-            let nl = ledger.namespaces.entry(ns).or_default();
             nl.workloads.push(ledger.workloads.len());
-            add_into(&mut nl.requests, &u.total_requests());
-            add_into(&mut nl.limits, &u.total_limits());
+            for (k, v) in &u.pod_requests {
+                add_one(&mut nl.requests, k, *v * u.replicas);
+            }
+            for (k, v) in &u.pod_limits {
+                add_one(&mut nl.limits, k, *v * u.replicas);
+            }
             nl.pods += i128::from(u.replicas);
             ledger.workloads.push(u);
         }
         for (ns, lrs) in &limit_ranges {
-            ledger.namespaces.entry(ns.clone()).or_default().limit_ranges =
-                lrs.iter().map(|l| l.object).collect();
+            ledger
+                .namespaces
+                .entry(ns.clone())
+                .or_default()
+                .limit_ranges = lrs.iter().map(|l| l.object).collect();
         }
         resourcequota::account(inv, &mut ledger);
         ledger.kueue = kueue::KueueLedger::build(inv, &ledger);
@@ -383,7 +452,7 @@ fn usage(
         let lim = amounts(pr.get("limits"));
         let mut req = amounts(pr.get("requests"));
         for (k, v) in &lim {
-            req.entry(k.clone()).or_insert(*v);
+            default_one(&mut req, k, *v);
         }
         pod_requests.extend(req);
         pod_limits.extend(lim);
@@ -399,13 +468,20 @@ fn usage(
             .unwrap_or_default(),
     };
     for (k, v) in &overhead {
-        *pod_requests.entry(k.clone()).or_default() += *v;
+        add_one(&mut pod_requests, k, *v);
         if let Some(l) = pod_limits.get_mut(k) {
             *l += *v;
         }
     }
     for lr in lrs {
-        lr.validate(index, w, &containers, &pod_requests, &pod_limits, rejections);
+        lr.validate(
+            index,
+            w,
+            &containers,
+            &pod_requests,
+            &pod_limits,
+            rejections,
+        );
     }
     let compute = |c: &ContainerUsage| {
         ["cpu", "memory"]

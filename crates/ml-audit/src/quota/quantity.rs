@@ -38,16 +38,18 @@ impl Quantity {
         if (int.is_empty() && frac.is_empty()) || frac.contains('.') {
             return None;
         }
-        let digits = format!("{int}{frac}");
-        let digits = digits.trim_start_matches('0');
-        if digits.len() > 36 {
-            return None;
+        let mut mantissa: i128 = 0;
+        let mut significant = 0;
+        for b in int.bytes().chain(frac.bytes()) {
+            if mantissa == 0 && b == b'0' {
+                continue;
+            }
+            significant += 1;
+            if significant > 36 {
+                return None;
+            }
+            mantissa = mantissa * 10 + i128::from(b - b'0');
         }
-        let mantissa: i128 = if digits.is_empty() {
-            0
-        } else {
-            digits.parse().ok()?
-        };
         let (binary_pow, dec_exp): (u32, i32) = match suffix {
             "" => (0, 0),
             "n" => (0, -9),
@@ -231,7 +233,17 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        for s in ["", "abc", "1.2.3", "1Xi", "1e", "1e999", "m", "1 Gi", "99999999999999999999999999999999999999999"] {
+        for s in [
+            "",
+            "abc",
+            "1.2.3",
+            "1Xi",
+            "1e",
+            "1e999",
+            "m",
+            "1 Gi",
+            "99999999999999999999999999999999999999999",
+        ] {
             assert!(Quantity::parse(s).is_none(), "{s}");
         }
     }
@@ -241,10 +253,24 @@ mod tests {
         assert_eq!(Quantity::parse("500m").unwrap().to_string(), "500m");
         assert_eq!(Quantity::parse("4").unwrap().to_string(), "4");
         assert_eq!(Quantity::parse("8Gi").unwrap().display_for("memory"), "8Gi");
-        assert_eq!(Quantity::parse("1536Mi").unwrap().display_for("requests.memory"), "1.5Gi");
-        assert_eq!(Quantity::parse("2").unwrap().display_for("nvidia.com/gpu"), "2");
-        assert_eq!(Quantity::parse("1.2Gi").unwrap().display_for("memory"), "1.2Gi");
-        assert_eq!(Quantity::parse("48500m").unwrap().display_for("cpu"), "48.5");
+        assert_eq!(
+            Quantity::parse("1536Mi")
+                .unwrap()
+                .display_for("requests.memory"),
+            "1.5Gi"
+        );
+        assert_eq!(
+            Quantity::parse("2").unwrap().display_for("nvidia.com/gpu"),
+            "2"
+        );
+        assert_eq!(
+            Quantity::parse("1.2Gi").unwrap().display_for("memory"),
+            "1.2Gi"
+        );
+        assert_eq!(
+            Quantity::parse("48500m").unwrap().display_for("cpu"),
+            "48.5"
+        );
         assert_eq!(Quantity::parse("5350m").unwrap().display_for("cpu"), "5.35");
         assert_eq!(Quantity::parse("250m").unwrap().display_for("cpu"), "250m");
     }

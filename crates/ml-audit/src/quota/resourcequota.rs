@@ -2,7 +2,7 @@
 //! pod runs, with quota scopes and `scopeSelector`, and the containers the
 //! quota evaluator would refuse for lack of a request or limit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::{amounts, Ledger, Quantity, WorkloadUsage};
 use crate::inventory::Inventory;
@@ -203,7 +203,8 @@ fn count_name(o: &Object) -> String {
                 k
             } else if k.ends_with('y') && !k.ends_with("ay") && !k.ends_with("ey") {
                 format!("{}ies", &k[..k.len() - 1])
-            } else if k.ends_with('s') || k.ends_with('x') || k.ends_with("ch") || k.ends_with("sh") {
+            } else if k.ends_with('s') || k.ends_with('x') || k.ends_with("ch") || k.ends_with("sh")
+            {
                 format!("{k}es")
             } else {
                 format!("{k}s")
@@ -217,7 +218,11 @@ fn count_name(o: &Object) -> String {
 }
 
 /// A claim: storage, storage class, and how many (StatefulSet replicas).
-fn claims(inv: &Inventory, ledger: &Ledger, ns: &str) -> Vec<(usize, Option<String>, Quantity, u32)> {
+fn claims(
+    inv: &Inventory,
+    ledger: &Ledger,
+    ns: &str,
+) -> Vec<(usize, Option<String>, Quantity, u32)> {
     let mut out = Vec::new();
     for o in inv.in_namespace(ns) {
         if o.kind == "PersistentVolumeClaim" && o.group().is_empty() {
@@ -243,7 +248,10 @@ fn claim(spec: &Node, who: usize, n: u32) -> (usize, Option<String>, Quantity, u
         .get("storage")
         .copied()
         .unwrap_or_default();
-    let sc = spec.get("storageClassName").and_then(Node::as_str).map(str::to_string);
+    let sc = spec
+        .get("storageClassName")
+        .and_then(Node::as_str)
+        .map(str::to_string);
     (who, sc, storage, n)
 }
 
@@ -271,6 +279,7 @@ pub(super) fn account(inv: &Inventory, ledger: &mut Ledger) {
             .unwrap_or_default();
         let hard_ptr = Pointer::root().keys(&["spec", "hard"]);
         let mut hard = Vec::new();
+        let mut counts: Option<HashMap<String, i64>> = None;
         for e in o.root.field("spec").field("hard").entries() {
             let Some(allowed) = e.value.scalar_text().and_then(|t| Quantity::parse(&t)) else {
                 continue;
@@ -304,7 +313,8 @@ pub(super) fn account(inv: &Inventory, ledger: &mut Ledger) {
                 }
                 Measure::Pods => {
                     for &i in &members {
-                        contributors.push((i, Quantity::units(ledger.workloads[i].replicas.into())));
+                        contributors
+                            .push((i, Quantity::units(ledger.workloads[i].replicas.into())));
                     }
                 }
                 _ if !scopes.is_empty() => used = None,
@@ -327,18 +337,34 @@ pub(super) fn account(inv: &Inventory, ledger: &mut Ledger) {
                     used = Some(total);
                 }
                 Measure::Objects(name) => {
-                    let n = inv.in_namespace(ns).filter(|x| count_name(x) == name).count();
-                    used = Some(Quantity::units(n as i64));
+                    let counts = counts.get_or_insert_with(|| {
+                        let mut m: HashMap<String, i64> = HashMap::new();
+                        for x in inv.in_namespace(ns) {
+                            *m.entry(count_name(x)).or_default() += 1;
+                        }
+                        m
+                    });
+                    used = Some(Quantity::units(counts.get(&name).copied().unwrap_or(0)));
                 }
                 Measure::LoadBalancers | Measure::NodePorts => {
                     let lb = matches!(measure(&e.key), Measure::LoadBalancers);
                     let mut n = 0i64;
-                    for s in inv.in_namespace(ns).filter(|x| x.kind == "Service" && x.group().is_empty()) {
-                        let ty = s.root.pointer("/spec/type").and_then(Node::as_str).unwrap_or("ClusterIP");
+                    for s in inv
+                        .in_namespace(ns)
+                        .filter(|x| x.kind == "Service" && x.group().is_empty())
+                    {
+                        let ty = s
+                            .root
+                            .pointer("/spec/type")
+                            .and_then(Node::as_str)
+                            .unwrap_or("ClusterIP");
                         if lb && ty == "LoadBalancer" {
                             n += 1;
                         } else if !lb && (ty == "NodePort" || ty == "LoadBalancer") {
-                            n += s.root.pointer("/spec/ports").map_or(0, |p| p.items().len() as i64);
+                            n += s
+                                .root
+                                .pointer("/spec/ports")
+                                .map_or(0, |p| p.items().len() as i64);
                         }
                     }
                     used = Some(Quantity::units(n));
@@ -388,11 +414,14 @@ fn track_missing(
     }
     let u = &ledger.workloads[i];
     let side = if limits { "limits" } else { "requests" };
-    let norm = format!("{side}.{resource}");
     let mut found = Vec::new();
     for c in &u.containers {
         let m = if limits { &c.limits } else { &c.requests };
-        if !m.contains_key(resource) && seen.insert((u.workload, c.index, norm.clone())) {
+        if m.contains_key(resource) {
+            continue;
+        }
+        let norm = format!("{side}.{resource}");
+        if seen.insert((u.workload, c.index, norm.clone())) {
             found.push(MissingRequest {
                 workload: u.workload,
                 container: c.index,

@@ -28,7 +28,11 @@ impl Rule for GpuWithoutQuota {
         // Workloads whose ClusterQueue covers the GPU are capped by Kueue.
         let mut kueue_capped: BTreeMap<usize, Vec<String>> = BTreeMap::new();
         for q in &l.kueue.workloads {
-            if let Some(cq) = q.cluster_queue.as_deref().and_then(|c| l.kueue.queues.get(c)) {
+            if let Some(cq) = q
+                .cluster_queue
+                .as_deref()
+                .and_then(|c| l.kueue.queues.get(c))
+            {
                 for (i, _) in &q.podsets {
                     kueue_capped
                         .entry(*i)
@@ -38,18 +42,20 @@ impl Rule for GpuWithoutQuota {
             }
         }
         for (ns, nl) in &l.namespaces {
-            let capped = |r: &str| {
+            // A quota caps a workload's GPUs when its scopes take the workload in.
+            let capped = |u: &crate::quota::WorkloadUsage, r: &str| {
                 nl.quotas.iter().any(|q| {
-                    q.hard
-                        .iter()
-                        .any(|h| h.key == format!("requests.{r}") || h.key == r)
+                    q.scopes.matches(u)
+                        && q.hard
+                            .iter()
+                            .any(|h| h.key == format!("requests.{r}") || h.key == r)
                 })
             };
             for &i in &nl.workloads {
                 let u = &l.workloads[i];
                 let w = &cx.inventory.workloads[u.workload];
                 for (r, q) in &u.pod_requests {
-                    if !is_gpu(r) || q.is_zero() || capped(r) {
+                    if !is_gpu(r) || q.is_zero() || capped(u, r) {
                         continue;
                     }
                     if kueue_capped.get(&i).is_some_and(|c| c.contains(r)) {

@@ -33,7 +33,10 @@ impl Rule for KueueQueueNotFound {
             let hint = if elsewhere.is_empty() {
                 String::new()
             } else {
-                format!(" (a LocalQueue of that name exists in {})", elsewhere.join(", "))
+                format!(
+                    " (a LocalQueue of that name exists in {})",
+                    elsewhere.join(", ")
+                )
             };
             out.push(
                 cx.finding(

@@ -25,18 +25,20 @@ impl Rule for KueueWorkloadExceedsQueue {
     fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let l = ledger(cx);
         for q in &l.kueue.workloads {
-            let Some(cq) = q.cluster_queue.as_deref().and_then(|c| l.kueue.queues.get(c)) else {
+            let Some(cq) = q
+                .cluster_queue
+                .as_deref()
+                .and_then(|c| l.kueue.queues.get(c))
+            else {
                 continue;
             };
             let obj = cx.inventory.object(q.object);
             let cq_obj = cx.inventory.object(cq.info.object);
             for (r, want) in q.requests.iter().filter(|(_, v)| !v.is_zero()) {
                 // The pod set asking the most of it, and its first container asking for it.
-                let Some((i, set)) = q
-                    .podsets
-                    .iter()
-                    .max_by_key(|(i, a)| (a.get(r).copied().unwrap_or_default(), std::cmp::Reverse(*i)))
-                else {
+                let Some((i, set)) = q.podsets.iter().max_by_key(|(i, a)| {
+                    (a.get(r).copied().unwrap_or_default(), std::cmp::Reverse(*i))
+                }) else {
                     continue;
                 };
                 let u = &l.workloads[*i];

@@ -1,8 +1,8 @@
 //! `limits.<extended resource>` in a ResourceQuota.
-use crate::quota::is_extended;
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::object::Object;
+use crate::quota::is_extended;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
 

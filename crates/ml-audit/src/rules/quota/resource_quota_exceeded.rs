@@ -52,7 +52,11 @@ impl Rule for ResourceQuotaExceeded {
                         let w = &cx.inventory.workloads[u.workload];
                         let obj = cx.inventory.object(w.object);
                         let ctx = context(w, None);
-                        let role = if ctx.is_empty() { String::new() } else { format!(" ({ctx})") };
+                        let role = if ctx.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({ctx})")
+                        };
                         f = f.with_related(cx.related(
                             obj,
                             &w.pod_pointer,
