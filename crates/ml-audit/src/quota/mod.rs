@@ -330,16 +330,7 @@ impl Ledger {
                     None => (None, 0),
                 };
                 let mut rejections = Vec::new();
-                let u = usage(
-                    i,
-                    w,
-                    obj,
-                    lrs,
-                    &runtime_overhead,
-                    hpa,
-                    hpa_max,
-                    &mut rejections,
-                );
+                let u = usage(i, w, lrs, &runtime_overhead, hpa, hpa_max, &mut rejections);
                 Some((u, rejections))
             })
             .collect();
@@ -417,7 +408,6 @@ fn hpa_bounds(inv: &Inventory) -> HashMap<ObjectId, (ObjectId, u32)> {
 fn usage(
     index: usize,
     w: &Workload,
-    obj: &Object,
     lrs: &[limits::LimitRange],
     runtime_overhead: &HashMap<&str, Amounts>,
     hpa: Option<ObjectId>,
@@ -448,9 +438,9 @@ fn usage(
     let mut pod_requests = pod_amounts(&containers, &kinds, false);
     let mut pod_limits = pod_amounts(&containers, &kinds, true);
     // Pod-level resources (PodLevelResources) win where set.
-    if let Some(pr) = obj.root.pointer(w.pod_pointer.key("resources").as_str()) {
-        let lim = amounts(pr.get("limits"));
-        let mut req = amounts(pr.get("requests"));
+    if let Some(pr) = &w.spec.resources {
+        let lim = typed_amounts(pr.limits.as_ref());
+        let mut req = typed_amounts(pr.requests.as_ref());
         for (k, v) in &lim {
             default_one(&mut req, k, *v);
         }
