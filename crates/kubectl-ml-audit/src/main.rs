@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ml_audit::{Audit, Input, Inventory, LoadOptions};
 
 mod cmd_completions;
+mod cmd_quota;
 mod cmd_rbac;
 mod cmd_reach;
 mod kube;
@@ -69,6 +70,8 @@ enum Command {
     /// Which workloads can reach which, on which ports (NetworkPolicy,
     /// AdminNetworkPolicy, BaselineAdminNetworkPolicy), and what is exposed.
     Reach(cmd_reach::ReachArgs),
+    /// Requested vs allowed, per namespace and Kueue queue.
+    Quota(cmd_quota::QuotaArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Some(Command::WhoCan(args)) => cmd_rbac::who_can(args),
         Some(Command::Rbac { command }) => cmd_rbac::rbac(command),
         Some(Command::Reach(args)) => cmd_reach::run(args),
+        Some(Command::Quota(args)) => cmd_quota::run(args),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         eprintln!(

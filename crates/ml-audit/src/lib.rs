@@ -27,6 +27,7 @@ pub mod load;
 pub mod netpol;
 pub mod node;
 pub mod object;
+pub mod quota;
 pub mod rbac;
 pub mod report;
 pub mod rule;

@@ -9,6 +9,7 @@ pub mod images;
 pub mod jupyter;
 pub mod network;
 pub mod pss;
+pub mod quota;
 pub mod ray;
 pub mod rbac;
 pub mod resources;
@@ -87,5 +88,6 @@ pub fn builtin() -> Vec<Box<dyn Rule>> {
     v.extend(suppression::rules());
     v.extend(rbac::rules());
     v.extend(network::rules());
+    v.extend(quota::rules());
     v
 }
