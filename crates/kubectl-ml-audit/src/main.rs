@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
 
 mod output;
+mod plugins;
 
 /// Audit the Kubernetes manifests of machine-learning platforms.
 #[derive(Parser, Debug)]
@@ -34,11 +35,17 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        /// Also list the rules of this WebAssembly plugin. Repeatable.
+        #[arg(long = "plugin", value_name = "FILE.wasm")]
+        plugins: Vec<std::path::PathBuf>,
     },
     /// Print a rule's catalogue page.
     Explain {
         /// The rule id.
         rule: String,
+        /// Also know the rules of this WebAssembly plugin. Repeatable.
+        #[arg(long = "plugin", value_name = "FILE.wasm")]
+        plugins: Vec<std::path::PathBuf>,
     },
 }
 
@@ -81,6 +88,12 @@ pub struct ScanArgs {
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     jobs: Option<usize>,
+    /// Load rules from this WebAssembly plugin (sandboxed). Repeatable.
+    #[arg(long = "plugin", value_name = "FILE.wasm")]
+    plugins: Vec<std::path::PathBuf>,
+    /// Set a rule option: RULE.OPTION=VALUE (VALUE is JSON, or else a string). Repeatable.
+    #[arg(long = "set", value_name = "RULE.OPTION=VALUE")]
+    set: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -88,8 +101,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Some(Command::Scan(args)) => scan(args),
         None => scan(cli.scan),
-        Some(Command::Rules { format }) => rules(format),
-        Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Rules { format, plugins }) => rules(format, &plugins),
+        Some(Command::Explain { rule, plugins }) => explain(&rule, &plugins),
     };
     ExitCode::from(code)
 }
@@ -120,7 +133,13 @@ fn scan(args: ScanArgs) -> u8 {
             return usage_error(&format!("cannot set {n} threads: {e}"));
         }
     }
-    let mut audit = Audit::new();
+    let mut audit = match plugins::audit(&args.plugins) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
+    if let Err(e) = plugins::set(&mut audit, &args.set) {
+        return usage_error(&e);
+    }
     if !args.select.is_empty() {
         if let Err(e) = audit.select(&args.select) {
             return usage_error(&e);
@@ -166,8 +185,11 @@ fn scan(args: ScanArgs) -> u8 {
     }
 }
 
-fn rules(format: ListFormat) -> u8 {
-    let audit = Audit::new();
+fn rules(format: ListFormat, plugins: &[std::path::PathBuf]) -> u8 {
+    let audit = match plugins::audit(plugins) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
     let mut metas: Vec<_> = audit.rules().map(|r| r.meta().clone()).collect();
     metas.sort_by(|a, b| (&a.category, &a.id).cmp(&(&b.category, &b.id)));
     match format {
@@ -193,8 +215,11 @@ fn rules(format: ListFormat) -> u8 {
     0
 }
 
-fn explain(id: &str) -> u8 {
-    let audit = Audit::new();
+fn explain(id: &str, plugins: &[std::path::PathBuf]) -> u8 {
+    let audit = match plugins::audit(plugins) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
     match audit.rule(id) {
         Some(r) => {
             let m = r.meta();
