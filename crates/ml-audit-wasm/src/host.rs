@@ -593,7 +593,17 @@ fn classify(e: wasmtime::Error, budget: u64) -> CallError {
         Some(t) if e.to_string().contains("grow") => CallError::Memory(t.to_string()),
         Some(t) => CallError::Trap(t.to_string()),
         None => {
-            let m = format!("{e:#}");
+            // The innermost cause, on one line ("forcing trap when growing
+            // memory to ... bytes"), not the wasm backtrace.
+            let m = e
+                .chain()
+                .last()
+                .map(|c| c.to_string())
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string();
             if m.contains("memory") || m.contains("grow") {
                 CallError::Memory(m)
             } else {
