@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ml_audit::{Audit, Input, Inventory, LoadOptions, Severity};
+use ml_audit::{Input, Inventory, LoadOptions, Severity};
 
 mod output;
 mod plugins;

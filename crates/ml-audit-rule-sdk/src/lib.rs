@@ -52,9 +52,9 @@
 //!     id: "r", title: "t", severity: Severity::Low, kinds: &[],
 //!     doc: Doc { what: "", why: "", example: "", use_instead: "", references: &[] },
 //! };
-//! // Missing the `&Context` argument: error[E0277]: `fn(&Object) -> Vec<Finding> {bad}`
-//! // is not an ml-audit object rule ... write `fn bad(obj: &Object, cx: &Context) -> Vec<Finding>`
-//! fn bad(obj: &Object) -> Vec<Finding> { Vec::new() }
+//! // error[E0277]: `fn(&Object, usize) -> Vec<Finding> {bad}` is not an ml-audit object rule
+//! //   = note: write the rule as `fn my_rule(obj: &Object, cx: &Context) -> Vec<Finding>` ...
+//! fn bad(obj: &Object, n: usize) -> Vec<Finding> { Vec::new() }
 //! export_plugin!("p", [object(bad, R)]);
 //! ```
 #![deny(missing_docs)]
@@ -228,11 +228,7 @@ impl Object {
 
     /// A label of the object.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.json
-            .get("metadata")?
-            .get("labels")?
-            .get(key)?
-            .as_str()
+        self.json.get("metadata")?.get("labels")?.get(key)?.as_str()
     }
 
     /// The labels of the object.
@@ -411,37 +407,52 @@ pub fn pointer(tokens: &[&str]) -> String {
     tokens.iter().map(|t| format!("/{}", escape(t))).collect()
 }
 
-/// A rule over one object: `fn(&Object, &Context) -> Vec<Finding>`.
+/// A rule over one object: `fn(&Object, &Context) -> Vec<Finding>` (or
+/// `fn(&Object) -> Vec<Finding>` when it has no settings). `Args` tells the
+/// two apart; it is inferred.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ml-audit object rule",
     label = "expected `fn(&Object, &Context) -> Vec<Finding>`",
-    note = "write the rule as `fn my_rule(obj: &Object, cx: &Context) -> Vec<Finding>` (with `use ml_audit_rule_sdk::prelude::*;`), or export it with `inventory(..)` if it takes `&Inventory`"
+    note = "write the rule as `fn my_rule(obj: &Object, cx: &Context) -> Vec<Finding>` (or without `cx`), with `use ml_audit_rule_sdk::prelude::*;`; export a rule over `&Inventory` with `inventory(..)` instead of `object(..)`"
 )]
-pub trait ObjectRule {
+pub trait ObjectRule<Args> {
     /// Runs the rule.
     fn run(&self, obj: &Object, cx: &Context) -> Vec<Finding>;
 }
 
-impl<F: Fn(&Object, &Context) -> Vec<Finding>> ObjectRule for F {
+impl<F: Fn(&Object, &Context) -> Vec<Finding>> ObjectRule<(Object, Context)> for F {
     fn run(&self, obj: &Object, cx: &Context) -> Vec<Finding> {
         self(obj, cx)
     }
 }
 
-/// A rule over the whole inventory: `fn(&Inventory, &Context) -> Vec<Finding>`.
+impl<F: Fn(&Object) -> Vec<Finding>> ObjectRule<(Object,)> for F {
+    fn run(&self, obj: &Object, _cx: &Context) -> Vec<Finding> {
+        self(obj)
+    }
+}
+
+/// A rule over the whole inventory: `fn(&Inventory, &Context) -> Vec<Finding>`
+/// (or `fn(&Inventory) -> Vec<Finding>`).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an ml-audit inventory rule",
     label = "expected `fn(&Inventory, &Context) -> Vec<Finding>`",
-    note = "write the rule as `fn my_rule(inv: &Inventory, cx: &Context) -> Vec<Finding>` (with `use ml_audit_rule_sdk::prelude::*;`), or export it with `object(..)` if it takes `&Object`"
+    note = "write the rule as `fn my_rule(inv: &Inventory, cx: &Context) -> Vec<Finding>` (or without `cx`), with `use ml_audit_rule_sdk::prelude::*;`; export a rule over `&Object` with `object(..)` instead of `inventory(..)`"
 )]
-pub trait InventoryRule {
+pub trait InventoryRule<Args> {
     /// Runs the rule.
     fn run(&self, inv: &Inventory, cx: &Context) -> Vec<Finding>;
 }
 
-impl<F: Fn(&Inventory, &Context) -> Vec<Finding>> InventoryRule for F {
+impl<F: Fn(&Inventory, &Context) -> Vec<Finding>> InventoryRule<(Inventory, Context)> for F {
     fn run(&self, inv: &Inventory, cx: &Context) -> Vec<Finding> {
         self(inv, cx)
+    }
+}
+
+impl<F: Fn(&Inventory) -> Vec<Finding>> InventoryRule<(Inventory,)> for F {
+    fn run(&self, inv: &Inventory, _cx: &Context) -> Vec<Finding> {
+        self(inv)
     }
 }
 
@@ -511,7 +522,7 @@ pub mod __private {
     }
 
     /// An object rule.
-    pub fn object<R: ObjectRule + 'static>(rule: R, info: &'static RuleInfo) -> Registered {
+    pub fn object<A, R: ObjectRule<A> + 'static>(rule: R, info: &'static RuleInfo) -> Registered {
         Registered {
             info,
             run: Run::Object(Box::new(move |o, cx| rule.run(o, cx))),
@@ -519,7 +530,10 @@ pub mod __private {
     }
 
     /// An inventory rule.
-    pub fn inventory<R: InventoryRule + 'static>(rule: R, info: &'static RuleInfo) -> Registered {
+    pub fn inventory<A, R: InventoryRule<A> + 'static>(
+        rule: R,
+        info: &'static RuleInfo,
+    ) -> Registered {
         Registered {
             info,
             run: Run::Inventory(Box::new(move |i, cx| rule.run(i, cx))),
@@ -630,7 +644,9 @@ pub mod __private {
         let rule = rule.max(0) as usize;
         let cx = SETTINGS.with(|s| s.borrow().get(rule).cloned().unwrap_or_default());
         let result = with_registry(make, |rs| {
-            let r = rs.get(rule).ok_or_else(|| format!("no rule number {rule}"))?;
+            let r = rs
+                .get(rule)
+                .ok_or_else(|| format!("no rule number {rule}"))?;
             match &r.run {
                 Run::Object(f) => {
                     let obj: Object = serde_json::from_slice(bytes)
@@ -649,9 +665,9 @@ pub mod __private {
             }
         });
         match result {
-            Ok(findings) => output(
-                serde_json::to_vec(&json!({ "findings": findings })).unwrap_or_default(),
-            ),
+            Ok(findings) => {
+                output(serde_json::to_vec(&json!({ "findings": findings })).unwrap_or_default())
+            }
             Err(e) => error(e),
         }
     }

@@ -18,8 +18,17 @@ use ml_audit::{
 use ml_audit_wasm::{CacheMode, HostOptions, PluginHost};
 
 const KINDS: [&str; 11] = [
-    "Job", "JobSet", "RayJob", "RayCluster", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob",
-    "PaddleJob", "JAXJob", "TrainJob",
+    "Job",
+    "JobSet",
+    "RayJob",
+    "RayCluster",
+    "PyTorchJob",
+    "TFJob",
+    "MPIJob",
+    "XGBoostJob",
+    "PaddleJob",
+    "JAXJob",
+    "TrainJob",
 ];
 const QUEUE: &str = "kueue.x-k8s.io/queue-name";
 
@@ -34,38 +43,43 @@ static META: RuleMeta = RuleMeta::builtin(
 /// The plugin's rule, written natively the house way.
 struct Native;
 
+/// The workloads of each object, computed once per run.
+struct ByObject(Vec<Vec<usize>>);
+
+fn has_gpu(w: &Workload) -> bool {
+    w.containers.iter().any(|c| {
+        let r = c.spec.resources.as_ref();
+        [
+            r.and_then(|r| r.limits.as_ref()),
+            r.and_then(|r| r.requests.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|m| {
+            ["nvidia.com/gpu", "amd.com/gpu"]
+                .iter()
+                .any(|n| m.get(*n).is_some_and(|q| q.0 != "0"))
+        })
+    })
+}
+
 impl Rule for Native {
     fn meta(&self) -> &RuleMeta {
         &META
     }
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        let obj = cx.inventory.object(w.object);
+    fn check_object(&self, cx: &Context<'_>, obj: &ml_audit::Object, out: &mut Vec<Finding>) {
         if !KINDS.contains(&obj.kind.as_str()) || obj.labels.contains_key(QUEUE) {
             return;
         }
-        // One finding per object: only its first GPU workload reports.
-        let has_gpu = |w: &Workload| {
-            w.containers.iter().any(|c| {
-                let r = c.spec.resources.as_ref();
-                [r.and_then(|r| r.limits.as_ref()), r.and_then(|r| r.requests.as_ref())]
-                    .into_iter()
-                    .flatten()
-                    .any(|m| {
-                        ["nvidia.com/gpu", "amd.com/gpu"]
-                            .iter()
-                            .any(|n| m.get(*n).is_some_and(|q| q.0 != "0"))
-                    })
-            })
-        };
-        if !has_gpu(w) {
-            return;
-        }
-        let first = cx
-            .inventory
-            .workloads
-            .iter()
-            .find(|x| x.object == w.object && has_gpu(x));
-        if first.is_some_and(|f| std::ptr::eq(f, w)) {
+        let index = cx.analysis(|inv| {
+            let mut v = vec![Vec::new(); inv.objects.len()];
+            for (i, w) in inv.workloads.iter().enumerate() {
+                v[w.object].push(i);
+            }
+            ByObject(v)
+        });
+        let inv = cx.inventory;
+        if index.0[obj.id].iter().any(|&i| has_gpu(&inv.workloads[i])) {
             let at = if obj.root.pointer("/metadata/labels").is_some() {
                 Pointer::root().keys(&["metadata", "labels"])
             } else {
@@ -84,7 +98,11 @@ fn generated(n: usize) -> Inventory {
         } else {
             "  labels:\n    app: x\n".to_string()
         };
-        let gpu = if i % 2 == 0 { "nvidia.com/gpu: 1" } else { "cpu: 2" };
+        let gpu = if i % 2 == 0 {
+            "nvidia.com/gpu: 1"
+        } else {
+            "cpu: 2"
+        };
         let kind = ["Job", "Deployment", "PyTorchJob"][i % 3];
         let spec = if kind == "PyTorchJob" {
             format!("spec:\n  pytorchReplicaSpecs:\n    Worker:\n      replicas: 2\n      template:\n        spec:\n          containers:\n          - name: c\n            image: trainer:{i}\n            resources:\n              limits: {{{gpu}}}\n")

@@ -130,7 +130,9 @@ fn write(dir: &Path, path: &Path, compiled: &[u8]) -> std::io::Result<()> {
     data.extend_from_slice(&Sha256::digest(compiled));
     let tmp = dir.join(format!(
         ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("module"),
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("module"),
         std::process::id()
     ));
     std::fs::write(&tmp, &data)?;

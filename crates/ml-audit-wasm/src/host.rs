@@ -136,7 +136,8 @@ impl PluginHost {
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
         // The linker offers nothing: ABI v1 has no host functions.
         let linker = Linker::new(&engine);
-        let ticker = Ticker::start(engine.clone()).map_err(|e| PluginError::Engine(e.to_string()))?;
+        let ticker =
+            Ticker::start(engine.clone()).map_err(|e| PluginError::Engine(e.to_string()))?;
         Ok(PluginHost {
             inner: Arc::new(HostInner {
                 engine,
@@ -481,8 +482,8 @@ impl Sandbox {
 
     /// Writes `input` into the guest (through `mla_alloc`).
     fn send(&mut self, input: &[u8]) -> Result<i32, CallError> {
-        let len = i32::try_from(input.len())
-            .map_err(|_| CallError::Output("input over 2 GiB".into()))?;
+        let len =
+            i32::try_from(input.len()).map_err(|_| CallError::Output("input over 2 GiB".into()))?;
         let f = self.exports.alloc.clone();
         let ptr = f
             .call(&mut self.store, len)
@@ -564,8 +565,8 @@ impl Sandbox {
 }
 
 fn parse_reply(out: &[u8]) -> Result<serde_json::Value, CallError> {
-    let v: serde_json::Value = serde_json::from_slice(out)
-        .map_err(|e| CallError::Output(format!("not JSON ({e})")))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(out).map_err(|e| CallError::Output(format!("not JSON ({e})")))?;
     if !v.is_object() {
         return Err(CallError::Output("expected a JSON object".into()));
     }

@@ -95,7 +95,10 @@ fn doc_page(p: &Plugin, r: &PluginRuleMeta) -> String {
     s += &format!("## What it does\n\n{}\n\n", d.what.trim());
     s += &format!("## Why is this bad?\n\n{}\n\n", d.why.trim());
     s += &format!("## Example\n\n```yaml\n{}\n```\n\n", d.example.trim_end());
-    s += &format!("## Use instead\n\n```yaml\n{}\n```\n\n", d.use_instead.trim_end());
+    s += &format!(
+        "## Use instead\n\n```yaml\n{}\n```\n\n",
+        d.use_instead.trim_end()
+    );
     s += "## References\n\n";
     for link in &d.references {
         s += &format!("- {link}\n");
@@ -227,7 +230,11 @@ impl PluginRule {
 
     fn settings(&self, cx: &Context<'_>) -> Vec<u8> {
         let empty = BTreeMap::new();
-        let opts = cx.settings.options.get(self.meta.id.as_ref()).unwrap_or(&empty);
+        let opts = cx
+            .settings
+            .options
+            .get(self.meta.id.as_ref())
+            .unwrap_or(&empty);
         serde_json::to_vec(opts).unwrap_or_else(|_| b"{}".to_vec())
     }
 
@@ -299,7 +306,9 @@ impl PluginRule {
             truncate(message),
         );
         if let Some(h) = field("help") {
-            f = f.help(truncate(h.as_str().ok_or("finding `help` is not a string")?));
+            f = f.help(truncate(
+                h.as_str().ok_or("finding `help` is not a string")?,
+            ));
         }
         if let Some(s) = field("severity") {
             let s: Severity = s
@@ -483,7 +492,10 @@ impl PluginRule {
                         Ok(f) => found.push(f),
                         Err(e) => {
                             return out.push(
-                                self.error_finding(cx, &fail(format!("gave malformed output: {e}"))),
+                                self.error_finding(
+                                    cx,
+                                    &fail(format!("gave malformed output: {e}")),
+                                ),
                             )
                         }
                     }

@@ -19,7 +19,10 @@ fn host(limits: Limits) -> PluginHost {
 
 fn inventory() -> Inventory {
     let path = common::root().join("crates/ml-audit-wasm/testdata/mixed.yaml");
-    Inventory::new(ml_audit::load(&[Input::Path(path)], &LoadOptions::default()))
+    Inventory::new(ml_audit::load(
+        &[Input::Path(path)],
+        &LoadOptions::default(),
+    ))
 }
 
 fn load_error(name: &str) -> String {
@@ -110,10 +113,7 @@ fn contained(name: &str, limits: Limits, reason: &str) {
     // The first object in inventory order is named, with its place.
     assert_eq!(errors[0].object.name, "root-pod", "{name}");
     assert_eq!(errors[0].span.line, 1, "{name}");
-    assert!(
-        elapsed < Duration::from_secs(20),
-        "{name} took {elapsed:?}"
-    );
+    assert!(elapsed < Duration::from_secs(20), "{name} took {elapsed:?}");
     eprintln!("{name}: contained in {elapsed:?}: {m}");
 }
 
@@ -144,7 +144,11 @@ fn deep_recursion_traps() {
 
 #[test]
 fn output_that_is_not_json_is_an_error() {
-    contained("invalid-output", Limits::default(), "malformed output: not JSON");
+    contained(
+        "invalid-output",
+        Limits::default(),
+        "malformed output: not JSON",
+    );
 }
 
 #[test]
@@ -158,7 +162,11 @@ fn huge_output_is_refused() {
 
 #[test]
 fn output_outside_memory_is_refused() {
-    contained("out-of-bounds-output", Limits::default(), "outside its memory");
+    contained(
+        "out-of-bounds-output",
+        Limits::default(),
+        "outside its memory",
+    );
 }
 
 #[test]

@@ -85,8 +85,7 @@ fn example_plugins_pass_their_fixtures() {
             got.sort();
             let want = expected(&path);
             assert_eq!(
-                got,
-                want,
+                got, want,
                 "{name}/{fixture}: findings {:#?}",
                 report.findings
             );
@@ -133,7 +132,10 @@ fn plugin_rules_are_listed_explained_and_selected_like_builtin_ones() {
         .collect();
     assert_eq!(
         active,
-        ["image-from-unapproved-registry", "gpu-job-without-kueue-queue"]
+        [
+            "image-from-unapproved-registry",
+            "gpu-job-without-kueue-queue"
+        ]
     );
 }
 

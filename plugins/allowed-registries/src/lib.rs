@@ -16,7 +16,8 @@ const RULE: RuleInfo = RuleInfo {
                Without settings the rule reports nothing.",
         why: "An image from an unvetted registry runs code nobody reviewed, with the pod's \
               service account and GPU; a typo-squatted name is enough to pull it.",
-        example: "# settings: {\"image-from-unapproved-registry\": {\"allowed\": [\"ghcr.io/acme\"]}}\n\
+        example:
+            "# settings: {\"image-from-unapproved-registry\": {\"allowed\": [\"ghcr.io/acme\"]}}\n\
                   containers:\n- name: trainer\n  image: pytorch/pytorch:2.3.0",
         use_instead: "containers:\n- name: trainer\n  image: ghcr.io/acme/pytorch:2.3.0",
         references: &["https://kubernetes.io/docs/concepts/containers/images/"],
@@ -80,7 +81,10 @@ mod tests {
     #[test]
     fn docker_hub_defaults() {
         assert_eq!(normalize("ubuntu"), "docker.io/library/ubuntu");
-        assert_eq!(normalize("rayproject/ray:2.9"), "docker.io/rayproject/ray:2.9");
+        assert_eq!(
+            normalize("rayproject/ray:2.9"),
+            "docker.io/rayproject/ray:2.9"
+        );
         assert_eq!(normalize("localhost:5000/x"), "localhost:5000/x");
         let list = vec!["ghcr.io/acme".to_string()];
         assert!(allowed("ghcr.io/acme/x:1", &list));

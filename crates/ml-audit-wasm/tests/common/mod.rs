@@ -34,7 +34,12 @@ fn build(release: bool) -> PathBuf {
             .join("wasm-plugins");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let out = Command::new(cargo)
-            .args(["build", "--target", "wasm32-unknown-unknown", "--manifest-path"])
+            .args([
+                "build",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--manifest-path",
+            ])
             .arg(root().join("plugins/Cargo.toml"))
             .args(release.then_some("--release"))
             .env("CARGO_TARGET_DIR", &target)
@@ -45,7 +50,9 @@ fn build(release: bool) -> PathBuf {
             "building the plugins failed (is the target installed? `rustup target add wasm32-unknown-unknown`):\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        target.join("wasm32-unknown-unknown").join(if release { "release" } else { "debug" })
+        target
+            .join("wasm32-unknown-unknown")
+            .join(if release { "release" } else { "debug" })
     }
 }
 
