@@ -154,7 +154,7 @@ impl PluginHost {
         &self.inner.limits
     }
 
-    /// Loads a plugin from a `.wasm` file (`.wat` text is accepted too).
+    /// Loads a plugin from a `.wasm` file.
     pub fn load(&self, path: &Path) -> Result<Plugin, PluginError> {
         let bytes = std::fs::read(path).map_err(|source| PluginError::Read {
             path: path.display().to_string(),
