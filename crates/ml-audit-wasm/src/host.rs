@@ -74,10 +74,10 @@ impl Ticker {
         let (tx, rx) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("ml-audit-wasm-epoch".into())
-            .spawn(move || loop {
-                match rx.recv_timeout(TICK) {
-                    Err(RecvTimeoutError::Timeout) => engine.increment_epoch(),
-                    _ => break,
+            .spawn(move || {
+                // Stops when the host drops the sender.
+                while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(TICK) {
+                    engine.increment_epoch();
                 }
             })?;
         Ok(Ticker {

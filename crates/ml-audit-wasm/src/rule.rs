@@ -211,6 +211,10 @@ struct InventoryIn<'a> {
     namespaces: BTreeMap<&'a str, NamespaceIn<'a>>,
 }
 
+/// What one instance found (with each finding's position among the
+/// selected objects), and where it failed, if it did.
+type ChunkResult = (Vec<(usize, Finding)>, Option<Failure>);
+
 /// A failure of the rule: at which selected object (inventory order), and why.
 struct Failure {
     at: usize,
@@ -372,7 +376,7 @@ impl PluginRule {
         }
         let settings = self.settings(cx);
         let first_fail = AtomicUsize::new(usize::MAX);
-        let chunks: Vec<(Vec<(usize, Finding)>, Option<Failure>)> = selected
+        let chunks: Vec<ChunkResult> = selected
             .par_chunks(CHUNK)
             .enumerate()
             .map(|(ci, chunk)| {
