@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
-use ml_audit::{Audit, Input, Inventory, LoadOptions};
+use ml_audit::{Input, Inventory, LoadOptions};
 
 mod cmd_completions;
 mod cmd_quota;
@@ -13,6 +13,7 @@ mod cmd_rbac;
 mod cmd_reach;
 mod kube;
 mod output;
+mod plugins;
 mod scan;
 
 use scan::ScanArgs;
@@ -47,11 +48,17 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        /// Also list the rules of this WebAssembly plugin. Repeatable.
+        #[arg(long = "plugin", value_name = "FILE.wasm")]
+        plugins: Vec<std::path::PathBuf>,
     },
     /// Print a rule's catalogue page.
     Explain {
         /// The rule id.
         rule: String,
+        /// Also know the rules of this WebAssembly plugin. Repeatable.
+        #[arg(long = "plugin", value_name = "FILE.wasm")]
+        plugins: Vec<std::path::PathBuf>,
     },
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
@@ -86,8 +93,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Some(Command::Scan(args)) => scan::run(*args),
         None => scan::run(cli.scan),
-        Some(Command::Rules { format }) => rules(format),
-        Some(Command::Explain { rule }) => explain(&rule),
+        Some(Command::Rules { format, plugins }) => rules(format, &plugins),
+        Some(Command::Explain { rule, plugins }) => explain(&rule, &plugins),
         Some(Command::Completions { shell }) => cmd_completions::completions(shell, Cli::command()),
         Some(Command::Man) => cmd_completions::man(Cli::command()),
         Some(Command::WhoCan(args)) => cmd_rbac::who_can(args),
@@ -157,8 +164,11 @@ pub(crate) fn read_inputs(paths: &[std::path::PathBuf], files: &[String]) -> Res
     Ok(Inventory::new(loaded))
 }
 
-fn rules(format: ListFormat) -> u8 {
-    let audit = Audit::new();
+fn rules(format: ListFormat, plugins: &[std::path::PathBuf]) -> u8 {
+    let audit = match plugins::audit(plugins) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
     let mut metas: Vec<_> = audit.rules().map(|r| r.meta().clone()).collect();
     metas.sort_by(|a, b| (&a.category, &a.id).cmp(&(&b.category, &b.id)));
     match format {
@@ -184,8 +194,11 @@ fn rules(format: ListFormat) -> u8 {
     0
 }
 
-fn explain(id: &str) -> u8 {
-    let audit = Audit::new();
+fn explain(id: &str, plugins: &[std::path::PathBuf]) -> u8 {
+    let audit = match plugins::audit(plugins) {
+        Ok(a) => a,
+        Err(e) => return usage_error(&e),
+    };
     match audit.rule(id) {
         Some(r) => {
             let m = r.meta();

@@ -114,6 +114,10 @@ pub struct ScanArgs {
     /// `ghcr.io/acme`) for the image-untrusted-registry rule. Repeatable.
     #[arg(long = "trusted-registry", value_name = "PREFIX")]
     pub trusted_registry: Vec<String>,
+    /// Set a rule option: RULE.OPTION=VALUE (VALUE is JSON, or else a
+    /// string). Repeatable; wins over the config file.
+    #[arg(long = "set", value_name = "RULE.OPTION=VALUE")]
+    pub set: Vec<String>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -125,8 +129,6 @@ pub struct Plan {
     pub audit: Audit,
     /// The config file used, if any.
     pub config: Config,
-    /// WebAssembly modules to load (config, then `--plugin`).
-    pub plugins: Vec<PathBuf>,
     /// The `--fail-on` threshold.
     pub fail_on: Severity,
 }
@@ -155,7 +157,11 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
         Some(p) => Config::load(p).map_err(|e| print_config_errors(&e))?,
         None => Config::default(),
     };
-    let mut audit = Audit::new();
+    // Plugins first: their rule ids must be known when the config and the
+    // flags name rules.
+    let mut plugins = config.plugins.clone();
+    plugins.extend(args.plugin.iter().cloned());
+    let mut audit = crate::plugins::audit(&plugins).map_err(|e| usage_error(&e))?;
     if !args.trusted_registry.is_empty() {
         audit.settings.set(
             "image-untrusted-registry",
@@ -166,6 +172,7 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
     config
         .apply(&mut audit)
         .map_err(|e| print_config_errors(&e))?;
+    crate::plugins::set(&mut audit, &args.set).map_err(|e| usage_error(&e))?;
     if !args.select.is_empty() {
         audit.select(&args.select).map_err(|e| usage_error(&e))?;
     }
@@ -173,28 +180,12 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
     if args.no_annotation_exemptions {
         audit.suppression.exemptions = false;
     }
-    let mut plugins = config.plugins.clone();
-    plugins.extend(args.plugin.iter().cloned());
     let fail_on = args.fail_on.or(config.fail_on).unwrap_or(Severity::Low);
     Ok(Plan {
         audit,
         config,
-        plugins,
         fail_on,
     })
-}
-
-/// Loads WebAssembly rules into the audit. The host lives in its own crate
-/// (ml-audit-wasm); until it is wired here, plugins are refused loudly
-/// rather than skipped silently.
-pub fn load_plugins(_audit: &mut Audit, plugins: &[PathBuf]) -> Result<(), String> {
-    match plugins.first() {
-        None => Ok(()),
-        Some(p) => Err(format!(
-            "cannot load plugin {}: this build has no WebAssembly rule host",
-            p.display()
-        )),
-    }
 }
 
 /// A baseline: the fingerprints of accepted findings.
@@ -260,17 +251,13 @@ pub fn run(args: ScanArgs) -> u8 {
         }
     }
     let Plan {
-        mut audit,
+        audit,
         config,
-        plugins,
         fail_on,
     } = match plan(&args) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    if let Err(e) = load_plugins(&mut audit, &plugins) {
-        return usage_error(&e);
-    }
     let format = args.format.unwrap_or(Format::Text);
     let show_progress = format == Format::Text && std::io::stderr().is_terminal();
     let table = config.kind_table();

@@ -1,0 +1,703 @@
+//! # ml-audit-rule-sdk
+//!
+//! Write an [ml-audit](https://github.com/ml-audit/ml-audit) rule as a plain
+//! Rust function and build it to a sandboxed WebAssembly module
+//! (`wasm32-unknown-unknown`) that `kubectl ml-audit --plugin rule.wasm` runs.
+//!
+//! A rule is a function over one object, or over the whole inventory (for
+//! cross-object checks); [`export_plugin!`] exports it with its metadata and
+//! hides the ABI (`plugins/ABI.md` in the repository documents it).
+//!
+//! ```
+//! use ml_audit_rule_sdk::prelude::*;
+//!
+//! const NO_LATEST: RuleInfo = RuleInfo {
+//!     id: "acme-image-latest",
+//!     title: "Images must not use the `latest` tag",
+//!     severity: Severity::Medium,
+//!     kinds: &[], // every kind that has pods
+//!     doc: Doc {
+//!         what: "Flags container images tagged `latest` or untagged.",
+//!         why: "`latest` changes under your feet: two replicas may run different code.",
+//!         example: "image: pytorch/pytorch:latest",
+//!         use_instead: "image: pytorch/pytorch:2.3.0-cuda12.1-cudnn8-runtime",
+//!         references: &[],
+//!     },
+//! };
+//!
+//! fn no_latest(obj: &Object, _cx: &Context) -> Vec<Finding> {
+//!     obj.containers()
+//!         .filter(|c| c.image().is_some_and(|i| i.ends_with(":latest")))
+//!         .map(|c| obj.finding(c.pointer_to("image"), "image uses the `latest` tag"))
+//!         .collect()
+//! }
+//!
+//! export_plugin!("acme-images", [object(no_latest, NO_LATEST)]);
+//!
+//! // The rule is plain Rust: test it natively.
+//! let obj = Object::from_json(serde_json::json!({
+//!     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+//!     "spec": {"containers": [{"name": "c", "image": "x:latest"}]}
+//! }));
+//! let found = no_latest(&obj, &Context::default());
+//! assert_eq!(found[0].pointer, "/spec/containers/0/image");
+//! ```
+//!
+//! A function with another signature does not compile, and the error says
+//! which signature to write:
+//!
+//! ```compile_fail
+//! use ml_audit_rule_sdk::prelude::*;
+//! const R: RuleInfo = RuleInfo {
+//!     id: "r", title: "t", severity: Severity::Low, kinds: &[],
+//!     doc: Doc { what: "", why: "", example: "", use_instead: "", references: &[] },
+//! };
+//! // error[E0277]: `fn(&Object, usize) -> Vec<Finding> {bad}` is not an ml-audit object rule
+//! //   = note: write the rule as `fn my_rule(obj: &Object, cx: &Context) -> Vec<Finding>` ...
+//! fn bad(obj: &Object, n: usize) -> Vec<Finding> { Vec::new() }
+//! export_plugin!("p", [object(bad, R)]);
+//! ```
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+pub use serde_json::{self, json, Value};
+
+/// The ABI version this SDK speaks (see `plugins/ABI.md`).
+pub const ABI_VERSION: i32 = 1;
+
+/// Everything a rule author needs: `use ml_audit_rule_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        export_plugin, json, pointer, Context, Doc, Finding, Inventory, Namespace, Object, PodRef,
+        RuleInfo, Severity, Value,
+    };
+}
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information only.
+    Info,
+    /// Hygiene; low risk.
+    Low,
+    /// A weakness to fix.
+    Medium,
+    /// A serious weakness.
+    High,
+    /// Exploitable as is.
+    Critical,
+}
+
+/// The catalogue page of a rule, in the shape of the built-in ones.
+#[derive(Clone, Copy, Debug)]
+pub struct Doc {
+    /// `## What it does`.
+    pub what: &'static str,
+    /// `## Why is this bad?`.
+    pub why: &'static str,
+    /// `## Example` (YAML).
+    pub example: &'static str,
+    /// `## Use instead` (YAML).
+    pub use_instead: &'static str,
+    /// `## References` (links).
+    pub references: &'static [&'static str],
+}
+
+/// What a rule is: id, title, default severity, the kinds it looks at, and
+/// its documentation.
+#[derive(Clone, Copy, Debug)]
+pub struct RuleInfo {
+    /// Stable id, kebab-case; must not clash with a built-in rule.
+    pub id: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// Kinds the rule wants (`RayCluster`, or `ray.io/RayCluster`); empty:
+    /// every object.
+    pub kinds: &'static [&'static str],
+    /// The catalogue page.
+    pub doc: Doc,
+}
+
+/// A pod template inside an object, as the host found it (a Deployment's
+/// template, each RayCluster group, each PyTorchJob replica spec, ...).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct PodRef {
+    /// Role in the object (`head`, `worker gpu-group`, `Worker`); empty for
+    /// objects with one pod template.
+    #[serde(default)]
+    pub role: String,
+    /// JSON pointer of the pod spec inside the object.
+    pub pointer: String,
+}
+
+/// One Kubernetes object, with its identity and its whole JSON tree.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Object {
+    /// Its index in the inventory (findings name objects by it).
+    pub index: usize,
+    /// The file it was read from.
+    #[serde(default)]
+    pub file: String,
+    /// `apiVersion`.
+    #[serde(default)]
+    pub api_version: String,
+    /// `kind`.
+    #[serde(default)]
+    pub kind: String,
+    /// `metadata.name`.
+    #[serde(default)]
+    pub name: String,
+    /// The namespace it lives in (`default` when a namespaced object does
+    /// not say); `None` for cluster-scoped kinds.
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// Its pod templates.
+    #[serde(default)]
+    pub pods: Vec<PodRef>,
+    /// The object as JSON.
+    #[serde(rename = "object", default)]
+    pub json: Value,
+}
+
+/// A container of a pod template.
+#[derive(Clone, Copy, Debug)]
+pub struct ContainerAt<'a> {
+    /// The pod template's role.
+    pub role: &'a str,
+    /// JSON pointer of the container.
+    pub pointer: &'a str,
+    /// Index within its list.
+    pub index: usize,
+    /// `containers`, `initContainers` or `ephemeralContainers`.
+    pub list: &'static str,
+    /// The container as JSON.
+    pub value: &'a Value,
+    pod_pointer: &'a str,
+}
+
+impl ContainerAt<'_> {
+    /// `name:`.
+    pub fn name(&self) -> Option<&str> {
+        self.value.get("name").and_then(Value::as_str)
+    }
+    /// `image:`.
+    pub fn image(&self) -> Option<&str> {
+        self.value.get("image").and_then(Value::as_str)
+    }
+    /// Pointer of a field of this container (`image`, `resources`).
+    pub fn pointer_to(&self, field: &str) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.pod_pointer,
+            self.list,
+            self.index,
+            escape(field)
+        )
+    }
+}
+
+impl Object {
+    /// An object from its JSON alone (for native tests of a rule).
+    pub fn from_json(json: Value) -> Object {
+        let s = |p: &str| json.pointer(p).and_then(Value::as_str).map(str::to_string);
+        let kind = s("/kind").unwrap_or_default();
+        let pods = guess_pods(&kind, &json);
+        Object {
+            index: 0,
+            file: String::new(),
+            api_version: s("/apiVersion").unwrap_or_default(),
+            kind,
+            name: s("/metadata/name").unwrap_or_default(),
+            namespace: s("/metadata/namespace"),
+            pods,
+            json,
+        }
+    }
+
+    /// The value at a JSON pointer (`/spec/template`).
+    pub fn get(&self, pointer: &str) -> Option<&Value> {
+        self.json.pointer(pointer)
+    }
+
+    /// A label of the object.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.json.get("metadata")?.get("labels")?.get(key)?.as_str()
+    }
+
+    /// The labels of the object.
+    pub fn labels(&self) -> BTreeMap<&str, &str> {
+        self.json
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The group of `apiVersion` (empty for the core group).
+    pub fn group(&self) -> &str {
+        match self.api_version.split_once('/') {
+            Some((g, _)) => g,
+            None => "",
+        }
+    }
+
+    /// Every container of every pod template: init, app and ephemeral.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerAt<'_>> {
+        self.pods.iter().flat_map(move |pod| {
+            let spec = self.json.pointer(&pod.pointer);
+            ["initContainers", "containers", "ephemeralContainers"]
+                .into_iter()
+                .flat_map(move |list| {
+                    spec.and_then(|s| s.get(list))
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                        .map(move |(index, value)| ContainerAt {
+                            role: &pod.role,
+                            pointer: &pod.pointer,
+                            index,
+                            list,
+                            value,
+                            pod_pointer: &pod.pointer,
+                        })
+                })
+        })
+    }
+
+    /// A finding on this object at `pointer` (a JSON pointer such as
+    /// `/spec/template/spec/containers/0/image`; build one with
+    /// [`pointer`]).
+    pub fn finding(&self, pointer: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            object: self.index,
+            pointer: pointer.into(),
+            message: message.into(),
+            help: None,
+            severity: None,
+        }
+    }
+
+    /// `Kind namespace/name`, for messages.
+    pub fn display_name(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} {}/{}", self.kind, ns, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
+/// Where the usual kinds keep their pod template (the host sends the real
+/// list; this is for [`Object::from_json`] in native tests).
+fn guess_pods(kind: &str, json: &Value) -> Vec<PodRef> {
+    let p = |s: &str| PodRef {
+        role: String::new(),
+        pointer: s.to_string(),
+    };
+    match kind {
+        "Pod" => vec![p("/spec")],
+        "CronJob" => vec![p("/spec/jobTemplate/spec/template/spec")],
+        _ if json.pointer("/spec/template/spec").is_some() => vec![p("/spec/template/spec")],
+        _ => Vec::new(),
+    }
+}
+
+/// A namespace of the inventory (declared or only referenced).
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Namespace {
+    /// Its labels (with `kubernetes.io/metadata.name`); empty when no
+    /// Namespace object declares it.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Whether a Namespace object declares it.
+    #[serde(default)]
+    pub declared: bool,
+}
+
+/// Every object the rule asked for (its kinds), and every namespace.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct Inventory {
+    /// The objects, in inventory order.
+    #[serde(default)]
+    pub objects: Vec<Object>,
+    /// Namespaces by name.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, Namespace>,
+}
+
+impl Inventory {
+    /// Objects of a kind.
+    pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
+        self.objects.iter().filter(move |o| o.kind == kind)
+    }
+}
+
+/// The settings of the rule (from the config file or `--set RULE.KEY=VALUE`).
+#[derive(Clone, Debug, Default)]
+pub struct Context {
+    /// The rule's options, a JSON object (empty when none are given).
+    pub settings: serde_json::Map<String, Value>,
+}
+
+impl Context {
+    /// An option, decoded; `None` when absent or of another type.
+    pub fn setting<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        serde_json::from_value(self.settings.get(key)?.clone()).ok()
+    }
+    /// A context with these settings (for native tests).
+    pub fn with_settings(settings: Value) -> Context {
+        Context {
+            settings: match settings {
+                Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            },
+        }
+    }
+}
+
+/// A problem a rule found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// Index of the object at fault ([`Object::index`]).
+    pub object: usize,
+    /// JSON pointer of the narrowest node at fault inside that object.
+    pub pointer: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Overrides the rule's severity for this finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+}
+
+impl Finding {
+    /// Sets the help text.
+    pub fn help(mut self, help: impl Into<String>) -> Finding {
+        self.help = Some(help.into());
+        self
+    }
+    /// Sets the severity of this finding.
+    pub fn severity(mut self, severity: Severity) -> Finding {
+        self.severity = Some(severity);
+        self
+    }
+}
+
+/// Escapes one JSON-pointer token (`~` -> `~0`, `/` -> `~1`).
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// A JSON pointer from tokens: `pointer(&["metadata", "labels", "app.kubernetes.io/name"])`
+/// is `/metadata/labels/app.kubernetes.io~1name`.
+pub fn pointer(tokens: &[&str]) -> String {
+    tokens.iter().map(|t| format!("/{}", escape(t))).collect()
+}
+
+/// A rule over one object: `fn(&Object, &Context) -> Vec<Finding>` (or
+/// `fn(&Object) -> Vec<Finding>` when it has no settings). `Args` tells the
+/// two apart; it is inferred.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an ml-audit object rule",
+    label = "expected `fn(&Object, &Context) -> Vec<Finding>`",
+    note = "write the rule as `fn my_rule(obj: &Object, cx: &Context) -> Vec<Finding>` (or without `cx`), with `use ml_audit_rule_sdk::prelude::*;`; export a rule over `&Inventory` with `inventory(..)` instead of `object(..)`"
+)]
+pub trait ObjectRule<Args> {
+    /// Runs the rule.
+    fn run(&self, obj: &Object, cx: &Context) -> Vec<Finding>;
+}
+
+impl<F: Fn(&Object, &Context) -> Vec<Finding>> ObjectRule<(Object, Context)> for F {
+    fn run(&self, obj: &Object, cx: &Context) -> Vec<Finding> {
+        self(obj, cx)
+    }
+}
+
+impl<F: Fn(&Object) -> Vec<Finding>> ObjectRule<(Object,)> for F {
+    fn run(&self, obj: &Object, _cx: &Context) -> Vec<Finding> {
+        self(obj)
+    }
+}
+
+/// A rule over the whole inventory: `fn(&Inventory, &Context) -> Vec<Finding>`
+/// (or `fn(&Inventory) -> Vec<Finding>`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an ml-audit inventory rule",
+    label = "expected `fn(&Inventory, &Context) -> Vec<Finding>`",
+    note = "write the rule as `fn my_rule(inv: &Inventory, cx: &Context) -> Vec<Finding>` (or without `cx`), with `use ml_audit_rule_sdk::prelude::*;`; export a rule over `&Object` with `object(..)` instead of `inventory(..)`"
+)]
+pub trait InventoryRule<Args> {
+    /// Runs the rule.
+    fn run(&self, inv: &Inventory, cx: &Context) -> Vec<Finding>;
+}
+
+impl<F: Fn(&Inventory, &Context) -> Vec<Finding>> InventoryRule<(Inventory, Context)> for F {
+    fn run(&self, inv: &Inventory, cx: &Context) -> Vec<Finding> {
+        self(inv, cx)
+    }
+}
+
+impl<F: Fn(&Inventory) -> Vec<Finding>> InventoryRule<(Inventory,)> for F {
+    fn run(&self, inv: &Inventory, _cx: &Context) -> Vec<Finding> {
+        self(inv)
+    }
+}
+
+/// Exports rules as an ml-audit plugin: the plugin name, then each rule as
+/// `object(function, INFO)` or `inventory(function, INFO)`.
+///
+/// ```ignore
+/// export_plugin!("acme", [object(no_latest, NO_LATEST), inventory(team_label, TEAM)]);
+/// ```
+///
+/// Use it once per crate (a `cdylib` built for `wasm32-unknown-unknown`).
+#[macro_export]
+macro_rules! export_plugin {
+    ($name:expr, [ $( $mode:ident ( $f:path , $info:expr ) ),+ $(,)? ]) => {
+        const _: () = {
+            fn __mla_registry() -> ::std::vec::Vec<$crate::__private::Registered> {
+                ::std::vec![ $( $crate::__private::$mode($f, &$info) ),+ ]
+            }
+
+            #[no_mangle]
+            pub extern "C" fn mla_abi_version() -> i32 {
+                $crate::ABI_VERSION
+            }
+
+            #[no_mangle]
+            pub extern "C" fn mla_alloc(len: i32) -> i32 {
+                $crate::__private::alloc(len)
+            }
+
+            #[no_mangle]
+            pub extern "C" fn mla_metadata() -> i64 {
+                $crate::__private::metadata($name, env!("CARGO_PKG_VERSION"), __mla_registry)
+            }
+
+            #[no_mangle]
+            pub extern "C" fn mla_configure(rule: i32, len: i32) -> i64 {
+                $crate::__private::configure(rule, len, __mla_registry)
+            }
+
+            #[no_mangle]
+            pub extern "C" fn mla_check(rule: i32, len: i32) -> i64 {
+                $crate::__private::check(rule, len, __mla_registry)
+            }
+        };
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! What [`export_plugin!`] expands to. Not a stable API.
+    use std::cell::RefCell;
+
+    use super::*;
+
+    type ObjFn = Box<dyn Fn(&Object, &Context) -> Vec<Finding>>;
+    type InvFn = Box<dyn Fn(&Inventory, &Context) -> Vec<Finding>>;
+
+    /// A rule as exported.
+    pub struct Registered {
+        info: &'static RuleInfo,
+        run: Run,
+    }
+
+    enum Run {
+        Object(ObjFn),
+        Inventory(InvFn),
+    }
+
+    /// An object rule.
+    pub fn object<A, R: ObjectRule<A> + 'static>(rule: R, info: &'static RuleInfo) -> Registered {
+        Registered {
+            info,
+            run: Run::Object(Box::new(move |o, cx| rule.run(o, cx))),
+        }
+    }
+
+    /// An inventory rule.
+    pub fn inventory<A, R: InventoryRule<A> + 'static>(
+        rule: R,
+        info: &'static RuleInfo,
+    ) -> Registered {
+        Registered {
+            info,
+            run: Run::Inventory(Box::new(move |i, cx| rule.run(i, cx))),
+        }
+    }
+
+    thread_local! {
+        static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        static REGISTRY: RefCell<Option<Vec<Registered>>> = const { RefCell::new(None) };
+        static SETTINGS: RefCell<Vec<Context>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A buffer of `len` bytes for the host to write the next input into.
+    pub fn alloc(len: i32) -> i32 {
+        INPUT.with(|b| {
+            let mut b = b.borrow_mut();
+            b.clear();
+            b.resize(len.max(0) as usize, 0);
+            b.as_mut_ptr() as usize as i32
+        })
+    }
+
+    fn output(bytes: Vec<u8>) -> i64 {
+        OUTPUT.with(|o| {
+            let mut o = o.borrow_mut();
+            *o = bytes;
+            ((o.as_ptr() as usize as i64) << 32) | (o.len() as i64 & 0xffff_ffff)
+        })
+    }
+
+    fn error(message: String) -> i64 {
+        output(serde_json::to_vec(&json!({ "error": message })).unwrap_or_default())
+    }
+
+    fn with_registry<T>(make: fn() -> Vec<Registered>, f: impl FnOnce(&[Registered]) -> T) -> T {
+        REGISTRY.with(|r| {
+            let mut r = r.borrow_mut();
+            f(r.get_or_insert_with(make))
+        })
+    }
+
+    /// The metadata document.
+    pub fn metadata(name: &str, version: &str, make: fn() -> Vec<Registered>) -> i64 {
+        let rules: Vec<Value> = with_registry(make, |rs| {
+            rs.iter()
+                .map(|r| {
+                    let i = r.info;
+                    json!({
+                        "id": i.id,
+                        "title": i.title,
+                        "severity": i.severity,
+                        "mode": match r.run { Run::Object(_) => "object", Run::Inventory(_) => "inventory" },
+                        "kinds": i.kinds,
+                        "doc": {
+                            "what": i.doc.what,
+                            "why": i.doc.why,
+                            "example": i.doc.example,
+                            "useInstead": i.doc.use_instead,
+                            "references": i.doc.references,
+                        },
+                    })
+                })
+                .collect()
+        });
+        output(
+            serde_json::to_vec(&json!({
+                "abi": ABI_VERSION,
+                "plugin": name,
+                "version": version,
+                "rules": rules,
+            }))
+            .unwrap_or_default(),
+        )
+    }
+
+    fn take_input() -> Vec<u8> {
+        INPUT.with(|b| std::mem::take(&mut *b.borrow_mut()))
+    }
+
+    /// Stores the settings of a rule.
+    pub fn configure(rule: i32, len: i32, make: fn() -> Vec<Registered>) -> i64 {
+        let input = take_input();
+        let bytes = &input[..(len.max(0) as usize).min(input.len())];
+        let settings = match serde_json::from_slice::<Value>(bytes) {
+            Ok(v) => Context::with_settings(v),
+            Err(e) => return error(format!("settings are not JSON: {e}")),
+        };
+        let n = with_registry(make, |rs| rs.len());
+        let rule = rule.max(0) as usize;
+        if rule >= n {
+            return error(format!("no rule number {rule}"));
+        }
+        SETTINGS.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < n {
+                s.resize_with(n, Context::default);
+            }
+            s[rule] = settings;
+        });
+        output(b"{}".to_vec())
+    }
+
+    /// Runs a rule over the input.
+    pub fn check(rule: i32, len: i32, make: fn() -> Vec<Registered>) -> i64 {
+        let input = take_input();
+        let bytes = &input[..(len.max(0) as usize).min(input.len())];
+        let rule = rule.max(0) as usize;
+        let cx = SETTINGS.with(|s| s.borrow().get(rule).cloned().unwrap_or_default());
+        let result = with_registry(make, |rs| {
+            let r = rs
+                .get(rule)
+                .ok_or_else(|| format!("no rule number {rule}"))?;
+            match &r.run {
+                Run::Object(f) => {
+                    let obj: Object = serde_json::from_slice(bytes)
+                        .map_err(|e| format!("cannot read the object: {e}"))?;
+                    let mut found = f(&obj, &cx);
+                    for x in &mut found {
+                        x.object = obj.index;
+                    }
+                    Ok(found)
+                }
+                Run::Inventory(f) => {
+                    let inv: Inventory = serde_json::from_slice(bytes)
+                        .map_err(|e| format!("cannot read the inventory: {e}"))?;
+                    Ok(f(&inv, &cx))
+                }
+            }
+        });
+        match result {
+            Ok(findings) => {
+                output(serde_json::to_vec(&json!({ "findings": findings })).unwrap_or_default())
+            }
+            Err(e) => error(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pointer_escapes() {
+        assert_eq!(
+            pointer(&["metadata", "labels", "a/b~c"]),
+            "/metadata/labels/a~1b~0c"
+        );
+    }
+
+    #[test]
+    fn containers_of_a_pod() {
+        let o = Object::from_json(json!({"kind":"Deployment","spec":{"template":{"spec":{
+            "initContainers":[{"name":"i","image":"busybox"}],
+            "containers":[{"name":"a","image":"x"},{"name":"b","image":"y"}]}}}}));
+        let c: Vec<_> = o.containers().map(|c| c.pointer_to("image")).collect();
+        assert_eq!(
+            c,
+            [
+                "/spec/template/spec/initContainers/0/image",
+                "/spec/template/spec/containers/0/image",
+                "/spec/template/spec/containers/1/image"
+            ]
+        );
+    }
+}

@@ -1,0 +1,537 @@
+//! Plugin rules as [`ml_audit::Rule`]s.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use ml_audit::{
+    Audit, Context, Finding, Inventory, Node, Object, ObjectRef, Rule, RuleMeta, Severity, Span,
+    Value,
+};
+use rayon::prelude::*;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::host::{Mode, Plugin, PluginRuleMeta, Sandbox, Shared};
+use crate::PluginError;
+
+/// The id of the finding a failing plugin gives (a trap, exhausted fuel, the
+/// deadline, the memory limit, malformed output).
+pub const PLUGIN_ERROR: &str = "plugin-error";
+
+/// Objects handed to one instance in per-object mode, in inventory order;
+/// fixed, so that a guest that keeps state between calls behaves the same
+/// whatever the thread count.
+const CHUNK: usize = 64;
+
+/// One rule of a plugin.
+pub struct PluginRule {
+    shared: Arc<Shared>,
+    index: usize,
+    meta: RuleMeta,
+    mode: Mode,
+    kinds: Vec<String>,
+}
+
+/// Adds the rules of these plugins to an audit. A rule id that is already
+/// taken (by a built-in rule or another plugin) refuses the whole set.
+pub fn register(audit: &mut Audit, plugins: &[Plugin]) -> Result<(), PluginError> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for p in plugins {
+        for r in &p.meta.rules {
+            let clash = |reason: String| PluginError::DuplicateId {
+                plugin: p.name().to_string(),
+                id: r.id.clone(),
+                reason,
+            };
+            if r.id == PLUGIN_ERROR {
+                return Err(clash("is reserved for plugin errors".into()));
+            }
+            if audit.rule(&r.id).is_some() {
+                return Err(clash("is already taken by a built-in rule".into()));
+            }
+            if let Some(other) = seen.insert(&r.id, p.name()) {
+                return Err(clash(format!("is also declared by plugin {other}")));
+            }
+        }
+    }
+    for p in plugins {
+        for rule in p.rules() {
+            audit.add_rule(Box::new(rule));
+        }
+    }
+    Ok(())
+}
+
+impl Plugin {
+    /// Its rules, ready for [`Audit::add_rule`] (prefer [`register`], which
+    /// checks the ids).
+    pub fn rules(&self) -> Vec<PluginRule> {
+        self.meta
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, r)| PluginRule {
+                shared: self.shared.clone(),
+                index,
+                meta: RuleMeta {
+                    id: Cow::Owned(r.id.clone()),
+                    category: Cow::Owned(r.category.clone().unwrap_or_else(|| "plugin".into())),
+                    severity: r.severity,
+                    title: Cow::Owned(r.title.clone()),
+                    doc: Cow::Owned(doc_page(self, r)),
+                },
+                mode: r.mode,
+                kinds: r.kinds.clone(),
+            })
+            .collect()
+    }
+}
+
+fn doc_page(p: &Plugin, r: &PluginRuleMeta) -> String {
+    let d = &r.doc;
+    let mut s = format!("# {}: {}\n\n", r.id, r.title);
+    s += &format!("## What it does\n\n{}\n\n", d.what.trim());
+    s += &format!("## Why is this bad?\n\n{}\n\n", d.why.trim());
+    s += &format!("## Example\n\n```yaml\n{}\n```\n\n", d.example.trim_end());
+    s += &format!(
+        "## Use instead\n\n```yaml\n{}\n```\n\n",
+        d.use_instead.trim_end()
+    );
+    s += "## References\n\n";
+    for link in &d.references {
+        s += &format!("- {link}\n");
+    }
+    s += &format!(
+        "- plugin `{}` {} ({}), {} rule\n",
+        p.meta.plugin,
+        p.meta.version,
+        p.name(),
+        match r.mode {
+            Mode::Object => "per-object",
+            Mode::Inventory => "whole-inventory",
+        }
+    );
+    s
+}
+
+/// JSON of a [`Node`] written straight from the tree (no intermediate
+/// `serde_json::Value`).
+struct NodeJson<'a>(&'a Node);
+
+impl Serialize for NodeJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0.value {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Value::Float(_) => s.serialize_unit(),
+            Value::Str(t) => s.serialize_str(t),
+            Value::Seq(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(&NodeJson(i))?;
+                }
+                seq.end()
+            }
+            Value::Map(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for e in entries {
+                    map.serialize_entry(&e.key, &NodeJson(&e.value))?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PodIn<'a> {
+    role: &'a str,
+    pointer: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectIn<'a> {
+    index: usize,
+    file: &'a str,
+    api_version: &'a str,
+    kind: &'a str,
+    name: &'a str,
+    namespace: Option<&'a str>,
+    pods: Vec<PodIn<'a>>,
+    object: NodeJson<'a>,
+}
+
+#[derive(Serialize)]
+struct NamespaceIn<'a> {
+    labels: &'a BTreeMap<String, String>,
+    declared: bool,
+}
+
+/// The pod templates of each object, computed once per run and shared by
+/// every plugin rule.
+struct PodIndex(Vec<Vec<(String, String)>>);
+
+fn pod_index(inv: &Inventory) -> PodIndex {
+    let mut v = vec![Vec::new(); inv.objects.len()];
+    for w in &inv.workloads {
+        if let Some(slot) = v.get_mut(w.object) {
+            slot.push((w.role.clone(), w.pod_pointer.to_string()));
+        }
+    }
+    PodIndex(v)
+}
+
+fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> ObjectIn<'a> {
+    ObjectIn {
+        index: o.id,
+        file: inv.file_of(o),
+        api_version: &o.api_version,
+        kind: &o.kind,
+        name: &o.name,
+        namespace: o.effective_namespace(),
+        pods: pods
+            .0
+            .get(o.id)
+            .into_iter()
+            .flatten()
+            .map(|(role, pointer)| PodIn { role, pointer })
+            .collect(),
+        object: NodeJson(&o.root),
+    }
+}
+
+#[derive(Serialize)]
+struct InventoryIn<'a> {
+    objects: Vec<ObjectIn<'a>>,
+    namespaces: BTreeMap<&'a str, NamespaceIn<'a>>,
+}
+
+/// What one instance found (with each finding's position among the
+/// selected objects), and where it failed, if it did.
+type ChunkResult = (Vec<(usize, Finding)>, Option<Failure>);
+
+/// A failure of the rule: at which selected object (inventory order), and why.
+struct Failure {
+    at: usize,
+    object: Option<usize>,
+    why: String,
+}
+
+impl PluginRule {
+    fn wants(&self, o: &Object) -> bool {
+        self.kinds.is_empty()
+            || self.kinds.iter().any(|k| {
+                *k == o.kind
+                    || k.split_once('/')
+                        .is_some_and(|(g, kind)| kind == o.kind && g == o.group())
+            })
+    }
+
+    fn settings(&self, cx: &Context<'_>) -> Vec<u8> {
+        let empty = BTreeMap::new();
+        let opts = cx
+            .settings
+            .options
+            .get(self.meta.id.as_ref())
+            .unwrap_or(&empty);
+        serde_json::to_vec(opts).unwrap_or_else(|_| b"{}".to_vec())
+    }
+
+    fn sandbox(&self, fuel: u64, settings: &[u8]) -> Result<Sandbox, String> {
+        let limits = &self.shared.host.limits;
+        let mut sb = Sandbox::new(&self.shared, limits.fuel_per_setup)
+            .map_err(|e| format!("could not start: {}", e.describe(limits)))?;
+        sb.configure(self.index, settings)
+            .map_err(|e| format!("refused its settings: {}", e.describe(limits)))?;
+        sb.budget(fuel).map_err(|e| e.describe(limits))?;
+        Ok(sb)
+    }
+
+    /// Turns one guest finding into a [`Finding`].
+    fn convert(
+        &self,
+        cx: &Context<'_>,
+        v: &serde_json::Value,
+        only: Option<&Object>,
+    ) -> Result<Finding, String> {
+        let inv = cx.inventory;
+        let field = |k: &str| v.get(k).filter(|x| !x.is_null());
+        if !v.is_object() {
+            return Err("a finding is not a JSON object".into());
+        }
+        if let Some(r) = field("rule") {
+            if r.as_str() != Some(self.meta.id.as_ref()) {
+                return Err(format!(
+                    "a finding names rule {r}, but this call was for `{}`",
+                    self.meta.id
+                ));
+            }
+        }
+        let obj = match (field("object"), only) {
+            (None, Some(o)) => o,
+            (Some(i), _) => {
+                let idx = i
+                    .as_u64()
+                    .ok_or_else(|| format!("finding `object` is {i}, not an index"))?;
+                let o = inv
+                    .objects
+                    .get(idx as usize)
+                    .ok_or_else(|| format!("finding `object` {idx} is not an object index"))?;
+                if only.is_some_and(|x| x.id != o.id) {
+                    return Err(format!(
+                        "finding `object` {idx} is not the object it was given"
+                    ));
+                }
+                o
+            }
+            (None, None) => return Err("a finding has no `object`".into()),
+        };
+        let pointer = match field("pointer") {
+            None => String::new(),
+            Some(p) => p
+                .as_str()
+                .filter(|p| p.is_empty() || p.starts_with('/'))
+                .ok_or_else(|| format!("finding `pointer` {p} is not a JSON pointer"))?
+                .to_string(),
+        };
+        let message = field("message")
+            .and_then(|m| m.as_str())
+            .filter(|m| !m.trim().is_empty())
+            .ok_or("a finding has no `message` string")?;
+        let mut f = cx.finding(
+            &self.meta,
+            obj,
+            &ml_audit::Pointer::parse(&pointer),
+            truncate(message),
+        );
+        if let Some(h) = field("help") {
+            f = f.help(truncate(
+                h.as_str().ok_or("finding `help` is not a string")?,
+            ));
+        }
+        if let Some(s) = field("severity") {
+            let s: Severity = s
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| format!("finding `severity` {s} is not a severity"))?;
+            f = f.severity(s);
+        }
+        Ok(f)
+    }
+
+    fn error_finding(&self, cx: &Context<'_>, failure: &Failure) -> Finding {
+        let inv = cx.inventory;
+        let name = &self.shared.name;
+        let (object, file, span, whilst) = match failure.object.and_then(|i| inv.objects.get(i)) {
+            Some(o) => (
+                o.reference(),
+                inv.file_of(o).to_string(),
+                o.locate(""),
+                format!(" while checking {}", o.display_name()),
+            ),
+            None => (
+                ObjectRef {
+                    api_version: String::new(),
+                    kind: "Plugin".into(),
+                    namespace: None,
+                    name: name.clone(),
+                },
+                name.clone(),
+                Span::default(),
+                String::new(),
+            ),
+        };
+        Finding {
+            rule: PLUGIN_ERROR.into(),
+            severity: Severity::High,
+            object,
+            file,
+            span,
+            pointer: String::new(),
+            context: Some(format!("plugin {name}, rule {}", self.meta.id)),
+            message: format!(
+                "plugin {name}: rule `{}` {}{whilst}; its findings from here on are dropped",
+                self.meta.id, failure.why
+            ),
+            help: Some(format!(
+                "the other rules' findings are complete; fix the plugin, or skip the rule with `--ignore {}`",
+                self.meta.id
+            )),
+            related: Vec::new(),
+        }
+    }
+
+    fn check_objects(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let inv = cx.inventory;
+        let pods = cx.analysis(pod_index);
+        let limits = &self.shared.host.limits;
+        let selected: Vec<&Object> = inv.objects.iter().filter(|o| self.wants(o)).collect();
+        if selected.is_empty() {
+            return;
+        }
+        let settings = self.settings(cx);
+        let first_fail = AtomicUsize::new(usize::MAX);
+        let chunks: Vec<ChunkResult> = selected
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(ci, chunk)| {
+                let start = ci * CHUNK;
+                let mut found = Vec::new();
+                if start > first_fail.load(Ordering::Relaxed) {
+                    return (found, None);
+                }
+                let fail = |at: usize, o: &Object, why: String| {
+                    first_fail.fetch_min(at, Ordering::Relaxed);
+                    Some(Failure {
+                        at,
+                        object: Some(o.id),
+                        why,
+                    })
+                };
+                let mut sb = match self.sandbox(limits.fuel_per_object, &settings) {
+                    Ok(sb) => sb,
+                    Err(why) => return (found, fail(start, chunk[0], why)),
+                };
+                for (k, o) in chunk.iter().enumerate() {
+                    let at = start + k;
+                    if at > first_fail.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let input = match serde_json::to_vec(&object_in(inv, &pods, o)) {
+                        Ok(i) => i,
+                        Err(e) => return (found, fail(at, o, format!("input: {e}"))),
+                    };
+                    let res = sb
+                        .budget(limits.fuel_per_object)
+                        .and_then(|_| sb.check(self.index, &input));
+                    match res {
+                        Ok(values) => {
+                            for v in &values {
+                                match self.convert(cx, v, Some(o)) {
+                                    Ok(f) => found.push((at, f)),
+                                    Err(e) => {
+                                        return (
+                                            found,
+                                            fail(at, o, format!("gave malformed output: {e}")),
+                                        )
+                                    }
+                                }
+                            }
+                        }
+                        // The Store is dropped with `sb` on return.
+                        Err(e) => return (found, fail(at, o, e.describe(limits))),
+                    }
+                }
+                (found, None)
+            })
+            .collect();
+        let failure = chunks
+            .iter()
+            .filter_map(|(_, f)| f.as_ref())
+            .min_by_key(|f| f.at);
+        let cut = failure.map_or(usize::MAX, |f| f.at);
+        for (found, _) in &chunks {
+            out.extend(
+                found
+                    .iter()
+                    .filter(|(at, _)| *at < cut)
+                    .map(|(_, f)| f.clone()),
+            );
+        }
+        if let Some(f) = failure {
+            out.push(self.error_finding(cx, f));
+        }
+    }
+
+    fn check_whole(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        let inv = cx.inventory;
+        let pods = cx.analysis(pod_index);
+        let limits = &self.shared.host.limits;
+        let settings = self.settings(cx);
+        let fail = |why: String| Failure {
+            at: 0,
+            object: None,
+            why,
+        };
+        let namespaces: BTreeMap<&str, NamespaceIn> = inv
+            .namespaces
+            .iter()
+            .map(|(n, info)| {
+                (
+                    n.as_str(),
+                    NamespaceIn {
+                        labels: &info.labels,
+                        declared: info.object.is_some(),
+                    },
+                )
+            })
+            .collect();
+        let whole = InventoryIn {
+            objects: inv
+                .objects
+                .iter()
+                .filter(|o| self.wants(o))
+                .map(|o| object_in(inv, &pods, o))
+                .collect(),
+            namespaces,
+        };
+        let input = match serde_json::to_vec(&whole) {
+            Ok(i) => i,
+            Err(e) => return out.push(self.error_finding(cx, &fail(format!("input: {e}")))),
+        };
+        let mut sb = match self.sandbox(limits.fuel_per_inventory, &settings) {
+            Ok(sb) => sb,
+            Err(why) => return out.push(self.error_finding(cx, &fail(why))),
+        };
+        match sb.check(self.index, &input) {
+            Ok(values) => {
+                let mut found = Vec::with_capacity(values.len());
+                for v in &values {
+                    match self.convert(cx, v, None) {
+                        Ok(f) => found.push(f),
+                        Err(e) => {
+                            return out.push(
+                                self.error_finding(
+                                    cx,
+                                    &fail(format!("gave malformed output: {e}")),
+                                ),
+                            )
+                        }
+                    }
+                }
+                out.extend(found);
+            }
+            Err(e) => out.push(self.error_finding(cx, &fail(e.describe(limits)))),
+        }
+    }
+}
+
+fn truncate(s: &str) -> String {
+    const MAX: usize = 2000;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+impl Rule for PluginRule {
+    fn meta(&self) -> &RuleMeta {
+        &self.meta
+    }
+
+    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
+        match self.mode {
+            Mode::Object => self.check_objects(cx, out),
+            Mode::Inventory => self.check_whole(cx, out),
+        }
+    }
+}

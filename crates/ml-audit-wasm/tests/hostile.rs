@@ -1,0 +1,195 @@
+//! Hostile guests (`testdata/hostile/*.wat`): each is refused at load or
+//! contained at run time, within bounded time and memory, with a clear error,
+//! and every other rule's findings intact.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use ml_audit::{Audit, Finding, Input, Inventory, LoadOptions};
+use ml_audit_wasm::{CacheMode, HostOptions, Limits, PluginHost, PLUGIN_ERROR};
+
+fn host(limits: Limits) -> PluginHost {
+    PluginHost::new(HostOptions {
+        limits,
+        cache: CacheMode::Off,
+    })
+    .unwrap()
+}
+
+fn inventory() -> Inventory {
+    let path = common::root().join("crates/ml-audit-wasm/testdata/mixed.yaml");
+    Inventory::new(ml_audit::load(
+        &[Input::Path(path)],
+        &LoadOptions::default(),
+    ))
+}
+
+fn load_error(name: &str) -> String {
+    match host(Limits::default()).load_bytes(name, &common::hostile(name)) {
+        Ok(_) => panic!("{name} was loaded"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_wasi_import_is_refused_and_named() {
+    let e = load_error("wasi-import");
+    assert!(
+        e.contains("`wasi_snapshot_preview1::path_open` (function)") && e.contains("no WASI"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_abi_version_from_the_future_is_refused() {
+    let e = load_error("future-abi");
+    assert!(
+        e.contains("plugin ABI version 99") && e.contains("speaks version 1"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_ids_in_one_plugin_are_refused() {
+    let e = load_error("duplicate-ids");
+    assert!(e.contains("`hostile-dup` is declared twice"), "{e}");
+}
+
+#[test]
+fn an_id_of_a_builtin_rule_is_refused() {
+    let p = host(Limits::default())
+        .load_bytes("builtin-clash", &common::hostile("builtin-clash"))
+        .unwrap();
+    let e = ml_audit_wasm::register(&mut Audit::new(), &[p])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`pss-privileged` is already taken by a built-in rule"),
+        "{e}"
+    );
+}
+
+#[test]
+fn not_webassembly_is_refused() {
+    let e = host(Limits::default())
+        .load_bytes("junk.wasm", b"\0asm junk")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("not a valid WebAssembly module"), "{e}");
+}
+
+fn builtin_findings(inv: &Inventory) -> Vec<Finding> {
+    Audit::new().run(inv).findings
+}
+
+/// Runs the built-in rules plus a hostile guest; checks that the guest gives
+/// exactly one `plugin-error` finding mentioning `reason`, in bounded time,
+/// and that the built-in findings are the same as without it.
+fn contained(name: &str, limits: Limits, reason: &str) {
+    let inv = inventory();
+    let baseline = builtin_findings(&inv);
+    assert!(!baseline.is_empty());
+    let t = Instant::now();
+    let plugin = host(limits)
+        .load_bytes(name, &common::hostile(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut audit = Audit::new();
+    ml_audit_wasm::register(&mut audit, &[plugin]).unwrap();
+    let report = audit.run(&inv);
+    let elapsed = t.elapsed();
+    let (errors, others): (Vec<Finding>, Vec<Finding>) = report
+        .findings
+        .into_iter()
+        .partition(|f| f.rule == PLUGIN_ERROR);
+    assert_eq!(others, baseline, "{name}: other findings changed");
+    assert_eq!(errors.len(), 1, "{name}: {errors:#?}");
+    let m = &errors[0].message;
+    assert!(
+        m.contains(&format!("plugin {name}")) && m.contains(reason),
+        "{name}: {m}"
+    );
+    // The first object in inventory order is named, with its place.
+    assert_eq!(errors[0].object.name, "root-pod", "{name}");
+    assert_eq!(errors[0].span.line, 1, "{name}");
+    assert!(elapsed < Duration::from_secs(20), "{name} took {elapsed:?}");
+    eprintln!("{name}: contained in {elapsed:?}: {m}");
+}
+
+#[test]
+fn an_endless_loop_runs_out_of_fuel() {
+    contained("endless-loop", Limits::default(), "ran out of fuel");
+}
+
+#[test]
+fn an_endless_loop_with_unlimited_fuel_hits_the_deadline() {
+    let limits = Limits {
+        fuel_per_object: u64::MAX / 4,
+        deadline: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    contained("endless-loop", limits, "wall-clock deadline (300 ms)");
+}
+
+#[test]
+fn a_memory_bomb_hits_the_memory_limit() {
+    contained("memory-bomb", Limits::default(), "memory limit (64 MiB)");
+}
+
+#[test]
+fn deep_recursion_traps() {
+    contained("deep-recursion", Limits::default(), "trapped");
+}
+
+#[test]
+fn output_that_is_not_json_is_an_error() {
+    contained(
+        "invalid-output",
+        Limits::default(),
+        "malformed output: not JSON",
+    );
+}
+
+#[test]
+fn huge_output_is_refused() {
+    contained(
+        "huge-output",
+        Limits::default(),
+        "67108864 bytes of output, over the limit",
+    );
+}
+
+#[test]
+fn output_outside_memory_is_refused() {
+    contained(
+        "out-of-bounds-output",
+        Limits::default(),
+        "outside its memory",
+    );
+}
+
+#[test]
+fn a_finding_with_a_bad_pointer_is_refused() {
+    contained("bad-finding", Limits::default(), "is not a JSON pointer");
+}
+
+#[test]
+fn fuel_trips_the_same_way_every_time() {
+    let run = || {
+        let plugin = host(Limits::default())
+            .load_bytes("endless-loop", &common::hostile("endless-loop"))
+            .unwrap();
+        let mut audit = Audit::new();
+        ml_audit_wasm::register(&mut audit, &[plugin]).unwrap();
+        audit.run(&inventory()).findings
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn a_host_stops_its_ticker_when_dropped() {
+    for _ in 0..20 {
+        drop(host(Limits::default()));
+    }
+}
