@@ -164,7 +164,7 @@ fn walk_error_path(err: &ignore::Error) -> Option<String> {
 
 fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnostic> {
     match input {
-        Input::Text { name, text } => Ok((name.clone(), text.clone())),
+        Input::Text { name, text } => Ok((name.clone(), normalize_newlines(text.clone()))),
         Input::Path(p) => {
             let name = p.display().to_string();
             let whole = |message: String| Diagnostic {
@@ -186,6 +186,17 @@ fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnosti
             let text = decode(&name, bytes)?;
             Ok((name, text))
         }
+    }
+}
+
+/// YAML counts `\r\n`, `\n` and a lone `\r` as line breaks: the text is
+/// kept with `\n` only, so the lines findings name are the lines every
+/// reader of the text (and the text output's snippets) counts.
+pub fn normalize_newlines(text: String) -> String {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
     }
 }
 
@@ -215,7 +226,7 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
             if s.starts_with('\u{feff}') {
                 s.drain(..3);
             }
-            Ok(s)
+            Ok(normalize_newlines(s))
         }
         Err(e) => {
             let off = e.utf8_error().valid_up_to();

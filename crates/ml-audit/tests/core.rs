@@ -215,3 +215,42 @@ fn lists_and_non_kubernetes_documents() {
         .any(|d| d.level == Level::Info && d.line == 10));
     assert!(!report.has_errors());
 }
+
+/// Inputs the fuzzers found (testdata/fuzz-regressions/): each loads without
+/// a panic, and every line named lies inside the text as editors count it.
+#[test]
+fn fuzz_regressions() {
+    let dir = root().join("testdata/fuzz-regressions");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        let loaded = ml_audit::load(&[Input::Path(p.clone())], &LoadOptions::default());
+        let text = String::from_utf8_lossy(&bytes)
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
+        let lines = text.lines().count() as u32 + 1;
+        for d in &loaded.diagnostics {
+            assert!(
+                d.line <= lines,
+                "{}: {d:?} beyond {lines} lines",
+                p.display()
+            );
+        }
+        let inv = Inventory::new(loaded);
+        let _ = Audit::new().run(&inv);
+    }
+}
+
+#[test]
+fn lone_carriage_returns_are_line_breaks() {
+    let report = audit_text(
+        "cr.yaml",
+        "apiVersion: v1\rkind: Pod\rmetadata: {name: p}\rspec:\r  containers:\r  - {name: c, image: i, securityContext: {privileged: true}}\r",
+    );
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule == "pss-privileged")
+        .unwrap();
+    assert_eq!(f.span.line, 6);
+}
