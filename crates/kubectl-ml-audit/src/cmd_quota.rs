@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use clap::{Args, ValueEnum};
 use ml_audit::quota::{Ledger, Quantity};
-use ml_audit::{Input, Inventory, Level, LoadOptions};
+use ml_audit::{Inventory, Level};
 use serde_json::{json, Value};
 
 use crate::emit;
@@ -183,27 +183,10 @@ fn queues_in_scope<'a>(
 
 /// Runs `quota`.
 pub fn run(args: QuotaArgs) -> u8 {
-    let mut inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
-    for f in &args.files {
-        if f == "-" {
-            let mut text = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                eprintln!("error: cannot read standard input: {e}");
-                return 2;
-            }
-            inputs.push(Input::Text {
-                name: "-".into(),
-                text,
-            });
-        } else {
-            inputs.push(Input::Path(f.into()));
-        }
-    }
-    if inputs.is_empty() {
-        eprintln!("error: nothing to read: give a PATH, -f FILE or -f - (see --help)");
-        return 2;
-    }
-    let inv = Inventory::new(ml_audit::load(&inputs, &LoadOptions::default()));
+    let inv = match crate::read_inputs(&args.paths, &args.files) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let l = Ledger::build(&inv);
     let ns_filter = args.namespace.as_deref();
     if let Some(ns) = ns_filter {

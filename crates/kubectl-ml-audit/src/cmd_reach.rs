@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use ml_audit::netpol::conn::{ConnSet, Protocol};
 use ml_audit::netpol::{Endpoint, MissingNamespaces, Options, Reachability};
-use ml_audit::{Input, Inventory, Level, LoadOptions};
+use ml_audit::Level;
 
 use crate::emit;
 
@@ -159,8 +159,10 @@ pub fn run(args: ReachArgs) -> u8 {
         eprintln!("error: nothing to analyse: give a PATH (see --help)");
         return 2;
     }
-    let inputs: Vec<Input> = args.paths.iter().cloned().map(Input::Path).collect();
-    let inv = Inventory::new(ml_audit::load(&inputs, &LoadOptions::default()));
+    let inv = match crate::read_inputs(&args.paths, &[]) {
+        Ok(i) => i,
+        Err(code) => return code,
+    };
     let mut code = 0;
     for d in &inv.diagnostics {
         if d.level == Level::Error {

@@ -137,16 +137,14 @@ pub fn usage_error(msg: &str) -> u8 {
     2
 }
 
-/// Loads PATHs and `-f` files (`-` is standard input) into an inventory;
-/// a usage error (exit code 2) when there is nothing to read.
-pub(crate) fn read_inputs(paths: &[std::path::PathBuf], files: &[String]) -> Result<Inventory, u8> {
-    let mut inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
+/// The `-f` inputs: files, and `-` for standard input.
+pub(crate) fn file_inputs(files: &[String]) -> Result<Vec<Input>, String> {
+    let mut inputs = Vec::new();
     for f in files {
         if f == "-" {
             let mut text = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                return Err(usage_error(&format!("cannot read standard input: {e}")));
-            }
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
             inputs.push(Input::Text {
                 name: "-".into(),
                 text,
@@ -155,13 +153,34 @@ pub(crate) fn read_inputs(paths: &[std::path::PathBuf], files: &[String]) -> Res
             inputs.push(Input::Path(f.into()));
         }
     }
+    Ok(inputs)
+}
+
+/// Loads PATHs and `-f` files (`-` is standard input) into an inventory for
+/// the analysis commands (who-can, rbac, reach, quota), with the config
+/// file's `kinds` and `exclude` as `scan` uses them; a usage error (exit
+/// code 2) when there is nothing to read or the config is invalid.
+pub(crate) fn read_inputs(paths: &[std::path::PathBuf], files: &[String]) -> Result<Inventory, u8> {
+    let mut inputs: Vec<Input> = paths.iter().cloned().map(Input::Path).collect();
+    inputs.extend(file_inputs(files).map_err(|e| usage_error(&e))?);
     if inputs.is_empty() {
         return Err(usage_error(
-            "nothing to audit: give a PATH, -f FILE or -f - (see --help)",
+            "nothing to read: give a PATH, -f FILE or -f - (see --help)",
         ));
     }
-    let loaded = ml_audit::load(&inputs, &LoadOptions::default());
-    Ok(Inventory::new(loaded))
+    let config = match std::env::current_dir()
+        .ok()
+        .and_then(|d| ml_audit::config::Config::discover(&d))
+    {
+        Some(p) => ml_audit::config::Config::load(&p).map_err(|e| scan::print_config_errors(&e))?,
+        None => ml_audit::config::Config::default(),
+    };
+    let opts = LoadOptions {
+        exclude: config.exclude.clone(),
+        ..LoadOptions::default()
+    };
+    let loaded = ml_audit::load(&inputs, &opts);
+    Ok(Inventory::with_kinds(loaded, &config.kind_table()))
 }
 
 fn rules(format: ListFormat, plugins: &[std::path::PathBuf]) -> u8 {

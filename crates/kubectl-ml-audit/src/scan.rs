@@ -133,7 +133,7 @@ pub struct Plan {
     pub fail_on: Severity,
 }
 
-fn print_config_errors(errors: &[ml_audit::config::ConfigError]) -> u8 {
+pub(crate) fn print_config_errors(errors: &[ml_audit::config::ConfigError]) -> u8 {
     for e in errors {
         eprintln!("error: {e}");
     }
@@ -272,19 +272,9 @@ pub fn run(args: ScanArgs) -> u8 {
         .cloned()
         .map(Input::Path)
         .collect();
-    for f in &args.files {
-        if f == "-" {
-            let mut text = String::new();
-            if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut text) {
-                return usage_error(&format!("cannot read standard input: {e}"));
-            }
-            inputs.push(Input::Text {
-                name: "-".into(),
-                text,
-            });
-        } else {
-            inputs.push(Input::Path(f.into()));
-        }
+    match crate::file_inputs(&args.files) {
+        Ok(more) => inputs.extend(more),
+        Err(e) => return usage_error(&e),
     }
     for dir in &args.kustomize {
         progress(
