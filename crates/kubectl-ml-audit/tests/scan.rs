@@ -78,15 +78,18 @@ fn output_is_identical_across_thread_counts_and_runs() {
     for format in ["text", "json", "sarif", "junit", "github"] {
         cases.push(("testdata".to_string(), format));
     }
-    for (target, format) in cases {
+    for (i, (target, format)) in cases.into_iter().enumerate() {
         let (_, one, _) = run(&[&target, "-j", "1", "--format", format]);
-        let (_, two, _) = run(&[&target, "-j", "2", "--format", format]);
         let (_, eight, _) = run(&[&target, "-j", "8", "--format", format]);
-        let (_, again, _) = run(&[&target, "-j", "2", "--format", format]);
         assert!(!one.is_empty(), "{format}: no output");
-        assert!(one == two, "{target} {format}: -j 1 and -j 2 differ");
         assert!(one == eight, "{target} {format}: -j 1 and -j 8 differ");
-        assert!(two == again, "{target} {format}: repeated runs differ");
+        if i > 0 {
+            // The small input also against -j 2 and a repeated run.
+            let (_, two, _) = run(&[&target, "-j", "2", "--format", format]);
+            let (_, again, _) = run(&[&target, "-j", "2", "--format", format]);
+            assert!(one == two, "{target} {format}: -j 1 and -j 2 differ");
+            assert!(two == again, "{target} {format}: repeated runs differ");
+        }
     }
 }
 
