@@ -100,7 +100,14 @@ impl Settings {
     }
 }
 
-type AnalysisCell = Arc<OnceLock<Arc<dyn Any + Send + Sync>>>;
+/// One analysis: its value once built, and which thread is building it.
+#[derive(Default)]
+struct AnalysisSlot {
+    value: OnceLock<Arc<dyn Any + Send + Sync>>,
+    builder: Mutex<Option<std::thread::ThreadId>>,
+}
+
+type AnalysisCell = Arc<AnalysisSlot>;
 
 /// What a rule sees: the inventory, the settings, and shared analyses.
 pub struct Context<'a> {
@@ -128,9 +135,35 @@ impl<'a> Context<'a> {
             let mut map = self.analyses.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(TypeId::of::<T>()).or_default().clone()
         };
-        let any = cell
-            .get_or_init(|| Arc::new(build(self.inventory)) as Arc<dyn Any + Send + Sync>)
-            .clone();
+        // Never block a rayon worker on another's build: a worker that waits
+        // inside `join` steals other jobs, and one of them may ask for this
+        // same analysis (a deadlock with a plain OnceLock, seen with -j 8).
+        // The first caller builds; other threads help the pool while they
+        // wait; a nested call on the builder's own thread builds a copy.
+        let any = loop {
+            if let Some(v) = cell.value.get() {
+                break v.clone();
+            }
+            let me = std::thread::current().id();
+            let claimed = {
+                let mut b = cell.builder.lock().unwrap_or_else(|e| e.into_inner());
+                match *b {
+                    None => {
+                        *b = Some(me);
+                        true
+                    }
+                    Some(t) => t == me,
+                }
+            };
+            if claimed {
+                let built = Arc::new(build(self.inventory)) as Arc<dyn Any + Send + Sync>;
+                let _ = cell.value.set(built);
+                break cell.value.get().expect("just set").clone();
+            }
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                std::thread::yield_now();
+            }
+        };
         any.downcast::<T>().expect("analysis type matches its key")
     }
 
