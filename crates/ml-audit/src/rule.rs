@@ -130,39 +130,53 @@ impl<'a> Context<'a> {
 
     /// A cross-object analysis, computed once (by whichever rule asks first)
     /// and shared by every rule.
-    pub fn analysis<T: Any + Send + Sync>(&self, build: impl FnOnce(&Inventory) -> T) -> Arc<T> {
+    pub fn analysis<T: Any + Send + Sync>(
+        &self,
+        build: impl FnOnce(&Inventory) -> T + Send,
+    ) -> Arc<T> {
         let cell = {
             let mut map = self.analyses.lock().unwrap_or_else(|e| e.into_inner());
             map.entry(TypeId::of::<T>()).or_default().clone()
         };
-        // Never block a rayon worker on another's build: a worker that waits
-        // inside `join` steals other jobs, and one of them may ask for this
-        // same analysis (a deadlock with a plain OnceLock, seen with -j 8).
-        // The first caller builds; other threads help the pool while they
-        // wait; a nested call on the builder's own thread builds a copy.
+        // An analysis is built on a thread of its own, with its own rayon
+        // pool, while the rule workers that need it wait without stealing
+        // work: a worker waiting inside rayon would run other rule jobs that
+        // ask for the same analysis (a deadlock with a plain OnceLock, and
+        // unbounded nesting otherwise; both seen with -j 8).
         let any = loop {
             if let Some(v) = cell.value.get() {
                 break v.clone();
             }
-            let me = std::thread::current().id();
             let claimed = {
                 let mut b = cell.builder.lock().unwrap_or_else(|e| e.into_inner());
-                match *b {
-                    None => {
-                        *b = Some(me);
-                        true
-                    }
-                    Some(t) => t == me,
+                let free = b.is_none();
+                if free {
+                    *b = Some(std::thread::current().id());
                 }
+                free
             };
             if claimed {
-                let built = Arc::new(build(self.inventory)) as Arc<dyn Any + Send + Sync>;
-                let _ = cell.value.set(built);
+                let inv = self.inventory;
+                let threads = rayon::current_num_threads();
+                let built = std::thread::scope(|s| {
+                    s.spawn(move || {
+                        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                            Ok(pool) => pool.install(|| build(inv)),
+                            Err(_) => build(inv),
+                        }
+                    })
+                    .join()
+                });
+                let built = match built {
+                    Ok(v) => v,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                };
+                let _ = cell
+                    .value
+                    .set(Arc::new(built) as Arc<dyn Any + Send + Sync>);
                 break cell.value.get().expect("just set").clone();
             }
-            if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                std::thread::yield_now();
-            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
         };
         any.downcast::<T>().expect("analysis type matches its key")
     }
