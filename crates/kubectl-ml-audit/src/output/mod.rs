@@ -51,10 +51,30 @@ impl<'a> Ctx<'a> {
             .map(|r| r.meta().id.to_string())
             .collect();
         active.sort();
+        // Indexes built once: looking files and objects up per finding was
+        // quadratic on large repositories.
+        let by_path: std::collections::HashMap<&str, usize> = inventory
+            .files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.path.as_str(), i))
+            .collect();
+        let mut objects_of: Vec<Vec<usize>> = vec![Vec::new(); inventory.files.len()];
+        for o in &inventory.objects {
+            objects_of[o.file].push(o.id);
+        }
+        let helm: Vec<bool> = inventory
+            .files
+            .iter()
+            .map(|f| f.text.contains("# Source: "))
+            .collect();
         let sources = report
             .findings
             .iter()
-            .map(|f| source_of(inventory, f))
+            .map(|f| {
+                let i = *by_path.get(f.file.as_str())?;
+                source_in(inventory, f, i, helm[i], &objects_of[i])
+            })
             .collect();
         Ctx {
             report,
@@ -87,16 +107,22 @@ pub fn helm_source(text: &str, line: u32) -> Option<String> {
 
 /// Where a finding's object was rendered from: a Helm chart template, or the
 /// file kustomize names in `config.kubernetes.io/origin`.
-pub fn source_of(inv: &Inventory, f: &Finding) -> Option<String> {
-    let file = inv.files.iter().find(|x| x.path == f.file)?;
-    if let Some(s) = helm_source(&file.text, f.span.line) {
-        return Some(s);
+fn source_in(
+    inv: &Inventory,
+    f: &Finding,
+    file: usize,
+    may_be_helm: bool,
+    objects: &[usize],
+) -> Option<String> {
+    if may_be_helm {
+        if let Some(s) = helm_source(&inv.files[file].text, f.span.line) {
+            return Some(s);
+        }
     }
-    let obj = inv.objects.iter().find(|o| {
-        inv.files[o.file].path == f.file
-            && o.root.span.line <= f.span.line
-            && f.span.line <= o.root.span.end_line
-    })?;
+    let obj = objects
+        .iter()
+        .map(|id| &inv.objects[*id])
+        .find(|o| o.root.span.line <= f.span.line && f.span.line <= o.root.span.end_line)?;
     let origin = obj.annotations.get("config.kubernetes.io/origin")?;
     let path = origin
         .lines()
