@@ -317,3 +317,21 @@ pub(crate) fn container_image(
     let r = ImageRef::parse(&img)?;
     Some((img, r, rewritten))
 }
+
+/// The app containers of a long-running workload that is not a Kustomize
+/// patch: what the probe rules look at. Empty otherwise.
+pub(crate) fn long_running_app_containers<'w>(
+    cx: &Context<'_>,
+    w: &'w Workload,
+) -> Vec<&'w ContainerRef> {
+    // A Kustomize patch leaves out what its base already says.
+    if from_patch(cx, w) {
+        return Vec::new();
+    }
+    let obj = cx.inventory.object(w.object);
+    if !is_long_running(&obj.kind, obj.group()) {
+        return Vec::new();
+    }
+    w.containers_of(crate::workload::ContainerKind::App)
+        .collect()
+}

@@ -2,8 +2,8 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{finding, is_long_running};
-use crate::workload::{ContainerKind, Workload};
+use crate::rules::util::{finding, long_running_app_containers};
+use crate::workload::Workload;
 
 /// Metadata.
 pub static META: RuleMeta = RuleMeta::builtin(
@@ -23,15 +23,7 @@ impl Rule for MissingLivenessProbe {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        // A Kustomize patch leaves out what its base already says.
-        if crate::rules::util::from_patch(cx, w) {
-            return;
-        }
-        let obj = cx.inventory.object(w.object);
-        if !is_long_running(&obj.kind, obj.group()) {
-            return;
-        }
-        for c in w.containers_of(ContainerKind::App) {
+        for c in long_running_app_containers(cx, w) {
             if c.spec.liveness_probe.is_some() {
                 continue;
             }

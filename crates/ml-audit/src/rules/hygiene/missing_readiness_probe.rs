@@ -3,8 +3,8 @@ use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
 use crate::rules::serving::serving_containers;
-use crate::rules::util::{finding, is_long_running};
-use crate::workload::{ContainerKind, Workload};
+use crate::rules::util::{finding, long_running_app_containers};
+use crate::workload::Workload;
 
 /// Metadata.
 pub static META: RuleMeta = RuleMeta::builtin(
@@ -24,19 +24,16 @@ impl Rule for MissingReadinessProbe {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        // A Kustomize patch leaves out what its base already says.
-        if crate::rules::util::from_patch(cx, w) {
+        let containers = long_running_app_containers(cx, w);
+        if containers.is_empty() {
             return;
         }
         let obj = cx.inventory.object(w.object);
-        if !is_long_running(&obj.kind, obj.group()) {
-            return;
-        }
         let served: Vec<String> = serving_containers(obj, w)
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        for c in w.containers_of(ContainerKind::App) {
+        for c in containers {
             if c.spec.readiness_probe.is_some() || served.contains(&c.name) {
                 continue;
             }
