@@ -6,7 +6,10 @@ repository installs once: they go to copy 0 only), with names and namespaces
 made unique per copy: every `name:`, `namespace:` and `*Name:` value (object
 names, and the references to them: roleRef, subjects, serviceAccountName,
 claimName, secretName, configMap names ...) gets the suffix `-c<N>`, so
-references inside a copy still match and copies do not collide. Objects
+references inside a copy still match and copies do not collide; so do the
+ClusterRole aggregation labels that name a role of the copy
+(`.../aggregate-to-kubeflow-edit`), so that each copy's roles aggregate its
+own (the Kubernetes defaults `aggregate-to-admin/edit/view` gather all). Objects
 without a namespace get the copy's own (`ns-c<N>`), so every copy is a
 tenant.
 
@@ -26,6 +29,14 @@ KIND = re.compile(r"^kind:[ \t]*(\S+)", re.M)
 NAMED = re.compile(
     r"^(?P<pre>[ \t]*(?:-[ \t]+)?(?:name|namespace|[a-z][A-Za-z]*Name):[ \t]+)"
     r"(?P<q>['\"]?)(?P<v>[a-z0-9][-a-z0-9.]*)(?P=q)[ \t]*$",
+    re.M,
+)
+# ClusterRole aggregation labels name the role that aggregates them
+# (`aggregate-to-kubeflow-edit`): a reference, renamed like the others. The
+# Kubernetes defaults (`rbac.authorization.k8s.io/aggregate-to-admin`) are
+# one per cluster and stay.
+AGGREGATE = re.compile(
+    r"^(?P<pre>[ \t]*(?!rbac\.authorization\.k8s\.io/)[-a-z0-9.]+/aggregate-to-[-a-z0-9.]+)(?P<post>:[ \t]*['\"]?true['\"]?[ \t]*)$",
     re.M,
 )
 META_NS = re.compile(r"^metadata:[ \t]*\n((?:[ \t]+.*\n)*)", re.M)
@@ -58,6 +69,7 @@ def documents():
 def rename(doc, kind, n):
     suffix = f"-c{n}"
     doc = NAMED.sub(lambda m: f"{m.group('pre')}{m.group('q')}{m.group('v')}{suffix}{m.group('q')}", doc)
+    doc = AGGREGATE.sub(lambda m: f"{m.group('pre')}{suffix}{m.group('post')}", doc)
     if kind not in CLUSTER_SCOPED:
         m = META_NS.search(doc)
         if m and not re.search(r"^[ \t]+namespace:", m.group(1), re.M):

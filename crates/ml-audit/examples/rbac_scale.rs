@@ -1,5 +1,6 @@
 //! Times the RBAC graph at the scale and reports peak memory
-//! (VmHWM from /proc/self/status): `cargo run --release --example rbac_scale`.
+//! (VmHWM from /proc/self/status): `cargo run --release --example rbac_scale [DIR]`
+//! (generated RBAC objects, or the manifests under DIR).
 
 use std::time::Instant;
 
@@ -20,14 +21,14 @@ fn hwm() -> String {
 
 fn main() {
     let t = Instant::now();
-    let text = rbac_gen::generate(&rbac_gen::TARGET);
-    let inv = Inventory::new(ml_audit::load(
-        &[Input::Text {
+    let input = match std::env::args().nth(1) {
+        Some(dir) => Input::Path(dir.into()),
+        None => Input::Text {
             name: "scale.yaml".into(),
-            text,
-        }],
-        &LoadOptions::default(),
-    ));
+            text: rbac_gen::generate(&rbac_gen::TARGET),
+        },
+    };
+    let inv = Inventory::new(ml_audit::load(&[input], &LoadOptions::default()));
     println!(
         "inventory: {} objects in {:?}; {}",
         inv.objects.len(),
@@ -56,4 +57,9 @@ fn main() {
         reach,
         hwm()
     );
+    let mut by_kind = std::collections::BTreeMap::new();
+    for e in g.graph.edge_weights() {
+        *by_kind.entry(e.kind.as_str()).or_insert(0usize) += 1;
+    }
+    println!("edges by kind: {by_kind:?}");
 }

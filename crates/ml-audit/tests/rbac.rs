@@ -115,12 +115,39 @@ fn every_escalation_edge() {
     has_edge(&g, "pv", Target::NodeRoot, EdgeKind::CreatePersistentVolume);
     // A RoleBinding grants patch on its own Namespace object.
     has_edge(&g, "ns-patcher", Target::NodeRoot, EdgeKind::PatchNamespace);
+    // patch on every Deployment of g: an edge to the Deployments of g, which
+    // run as g/powerful (one node per kind and namespace, not one edge per
+    // workload, so the graph stays linear in the repository).
+    let deployments = |ns: Option<&str>| Target::Workloads {
+        resource: "deployments.apps".into(),
+        namespace: ns.map(String::from),
+    };
     has_edge(
         &g,
         "deployer",
-        Target::Subject(Subject::sa("g", "powerful")),
+        deployments(Some("g")),
         EdgeKind::PatchWorkload,
     );
+    let powerful = Target::Subject(Subject::sa("g", "powerful"));
+    let p = g
+        .path(&u("deployer"), &powerful)
+        .expect("deployer reaches g/powerful");
+    let kinds: Vec<EdgeKind> = p.steps.iter().map(|s| s.edge.kind).collect();
+    assert_eq!(kinds, [EdgeKind::PatchWorkload, EdgeKind::RunsAs]);
+    assert_eq!(p.steps[1].edge.detail, "deployments g/web");
+    // Cluster-wide: every namespace's Deployments, then g's, then the account.
+    has_edge(
+        &g,
+        "all-deployers",
+        deployments(None),
+        EdgeKind::PatchWorkload,
+    );
+    let p = g
+        .path(&u("all-deployers"), &powerful)
+        .expect("all-deployers reaches g/powerful");
+    assert_eq!(p.steps.len(), 3, "{p:?}");
+    // resourceNames: straight to the account the named workload runs as.
+    has_edge(&g, "web-patcher", powerful.clone(), EdgeKind::PatchWorkload);
     has_edge(&g, "wild", Target::ClusterAdmin, EdgeKind::Wildcard);
     // resourceNames never grant create.
     assert!(edges(&g, &u("create-named")).is_empty());

@@ -231,6 +231,83 @@ fn egress_side<O: Oracle>(e: &Eval<'_, O>, plan: &Plan<'_>, mask: u64, d: usize)
     allowed
 }
 
+/// The ingress side of one destination class: which ingress rules can apply
+/// to it (bit indices into the ingress rule bitsets) and, for each distinct
+/// answer of those rules about a source (a mask under each assumption), the
+/// ingress side it gives, as an index into a table shared by all classes.
+/// The ingress side depends on the source only through that answer, so it
+/// is evaluated once per distinct answer, not once per pair.
+struct InSide {
+    rules: Vec<usize>,
+    /// More than 64 rules: evaluate each pair.
+    generic: bool,
+    memo: HashMap<(u64, u64), u32>,
+}
+
+impl InSide {
+    fn masks(&self, bits: &[Bits], s: usize) -> (u64, u64) {
+        let (mut f, mut t) = (0u64, 0u64);
+        for (i, &b) in self.rules.iter().enumerate() {
+            let (w, o) = (s / 64, s % 64);
+            f |= (bits[b].f[w] >> o & 1) << i;
+            t |= (bits[b].t[w] >> o & 1) << i;
+        }
+        (f, t)
+    }
+}
+
+/// The ingress rule bitsets (ANPs, NetworkPolicies, the BANP) and where each
+/// policy's rules start among them.
+fn ingress_bits(r: &Reachability, by_ns: &[Vec<usize>]) -> (Vec<Bits>, Ids) {
+    let pol = &r.policies;
+    let mut bits: Vec<Bits> = Vec::new();
+    let mut ids = Ids {
+        anp: Vec::new(),
+        np: Vec::new(),
+        banp: 0,
+    };
+    for a in &pol.anps {
+        ids.anp.push(bits.len());
+        for rule in &a.ingress {
+            bits.push(r.rule_bits(rule, None, by_ns));
+        }
+    }
+    for (ni, np) in pol.netpols.iter().enumerate() {
+        ids.np.push(bits.len());
+        for rule in np.ingress.iter().flatten() {
+            bits.push(r.rule_bits(rule, r.np_ns[ni], by_ns));
+        }
+    }
+    ids.banp = bits.len();
+    for rule in pol.banp.iter().flat_map(|b| b.ingress.iter()) {
+        bits.push(r.rule_bits(rule, None, by_ns));
+    }
+    (bits, ids)
+}
+
+/// Every ingress rule that can apply to class `d` (its subject answer is
+/// yes or unknown), as bit indices.
+fn ingress_rules(r: &Reachability, d: usize, ids: &Ids) -> Vec<usize> {
+    let pol = &r.policies;
+    let mut v = Vec::new();
+    for (ai, a) in pol.anps.iter().enumerate() {
+        if r.tri_subject(a.subject_ns, a.subject_pod, d) != Tri::No {
+            v.extend((0..a.ingress.len()).map(|ri| ids.anp[ai] + ri));
+        }
+    }
+    for &ni in &r.classes[d].netpols {
+        if let Some(rs) = &pol.netpols[ni].ingress {
+            v.extend((0..rs.len()).map(|ri| ids.np[ni] + ri));
+        }
+    }
+    if let Some(b) = &pol.banp {
+        if r.tri_subject(b.subject_ns, b.subject_pod, d) != Tri::No {
+            v.extend((0..b.ingress.len()).map(|ri| ids.banp + ri));
+        }
+    }
+    v
+}
+
 /// Computes every row of the class matrix.
 pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
     use rayon::prelude::*;
@@ -275,6 +352,59 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             })
             .collect()
     };
+    let (in_bits, in_ids) = ingress_bits(r, &by_ns);
+    let sides: Vec<(InSide, Vec<(ConnSet, ConnSet)>)> = (0..n)
+        .into_par_iter()
+        .map(|d| {
+            let rules = ingress_rules(r, d, &in_ids);
+            let mut side = InSide {
+                generic: rules.len() > 64,
+                rules,
+                memo: HashMap::new(),
+            };
+            let mut local = Vec::new();
+            if side.generic {
+                return (side, local);
+            }
+            for s in 0..n {
+                let key = side.masks(&in_bits, s);
+                if side.memo.contains_key(&key) {
+                    continue;
+                }
+                let e0 = Eval::new(pol, &o, false, false);
+                let i0 = e0.side(d, Ep::Pod(s), true);
+                let i1 = if e0.touched.get() {
+                    Eval::new(pol, &o, true, false).side(d, Ep::Pod(s), true)
+                } else {
+                    i0.clone()
+                };
+                side.memo.insert(key, local.len() as u32);
+                local.push((i0, i1));
+            }
+            (side, local)
+        })
+        .collect();
+    // One table of ingress sides for all destinations.
+    let mut in_table: Vec<(ConnSet, ConnSet)> = Vec::new();
+    let mut in_seen: HashMap<(ConnSet, ConnSet), u32> = HashMap::new();
+    let sides: Vec<InSide> = sides
+        .into_iter()
+        .map(|(mut side, local)| {
+            let remap: Vec<u32> = local
+                .into_iter()
+                .map(|pair| {
+                    *in_seen.entry(pair.clone()).or_insert_with(|| {
+                        in_table.push(pair);
+                        (in_table.len() - 1) as u32
+                    })
+                })
+                .collect();
+            for v in side.memo.values_mut() {
+                *v = remap[*v as usize];
+            }
+            side
+        })
+        .collect();
     (0..n)
         .into_par_iter()
         .map(|s| {
@@ -318,58 +448,79 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     .zip(plans[1].rules.iter())
                     .all(|(a, b)| a.bits == b.bits);
             // no rule matching: the same for every destination
-            let zero = [
+            let mut sets: Vec<ConnSet> = vec![
                 egress_side(&ef, &plans[0], 0, s),
                 egress_side(&et, &plans[1], 0, s),
             ];
-            let mut memo: [HashMap<(u64, usize), usize>; 2] = [HashMap::new(), HashMap::new()];
-            let mut sets: Vec<ConnSet> = Vec::new();
+            let zero_empty = sets[0].is_empty() && sets[1].is_empty();
+            let mut memo: [HashMap<(u64, usize), u32>; 2] = [HashMap::new(), HashMap::new()];
             let mut ids_out = Vec::with_capacity(n);
             let mut table: Vec<Verdict> = vec![Verdict::default()];
             let mut seen: HashMap<Verdict, u32> = HashMap::new();
             seen.insert(Verdict::default(), 0);
+            // (egress under each assumption, ingress) -> verdict id
+            let mut pairs: HashMap<(u32, u32, u32), u32> = HashMap::new();
             for d in 0..n {
                 let (m0, m1) = (masks[0][d], masks[1][d]);
-                if m0 == 0 && m1 == 0 && zero[0].is_empty() && zero[1].is_empty() {
+                if m0 == 0 && m1 == 0 && zero_empty {
                     ids_out.push(0);
                     continue;
                 }
-                let mut eg = [ConnSet::none(), ConnSet::none()];
+                let mut eg = [0u32, 1u32];
                 for k in 0..2 {
                     let m = if k == 0 { m0 } else { m1 };
                     if k == 1 && same_plan && m1 == m0 {
-                        eg[1] = eg[0].clone();
+                        eg[1] = eg[0];
                         continue;
                     }
                     if m == 0 {
-                        eg[k] = zero[k].clone();
                         continue;
                     }
                     let key = (m, if plans[k].named { sig[d] } else { usize::MAX });
                     let ev = if k == 0 { &ef } else { &et };
-                    let idx = *memo[k].entry(key).or_insert_with(|| {
+                    eg[k] = *memo[k].entry(key).or_insert_with(|| {
                         sets.push(egress_side(ev, &plans[k], m, d));
-                        sets.len() - 1
+                        (sets.len() - 1) as u32
                     });
-                    eg[k] = sets[idx].clone();
                 }
-                if eg[0].is_empty() && eg[1].is_empty() {
+                if sets[eg[0] as usize].is_empty() && sets[eg[1] as usize].is_empty() {
                     ids_out.push(0);
                     continue;
                 }
-                let e0 = Eval::new(pol, &o, false, false);
-                let i0 = e0.side(d, Ep::Pod(s), true);
-                let i1 = if e0.touched.get() {
-                    Eval::new(pol, &o, true, false).side(d, Ep::Pod(s), true)
-                } else {
-                    i0.clone()
+                let side = &sides[d];
+                let verdict_of = |i0: &ConnSet, i1: &ConnSet| {
+                    let a = sets[eg[0] as usize].intersect(i0);
+                    let b = sets[eg[1] as usize].intersect(i1);
+                    let both = a.intersect(&b);
+                    Verdict {
+                        unknown: a.union(&b).minus(&both),
+                        allowed: both,
+                    }
                 };
-                let a = eg[0].intersect(&i0);
-                let b = eg[1].intersect(&i1);
-                let both = a.intersect(&b);
-                let v = Verdict {
-                    unknown: a.union(&b).minus(&both),
-                    allowed: both,
+                let v = if side.generic {
+                    let e0 = Eval::new(pol, &o, false, false);
+                    let i0 = e0.side(d, Ep::Pod(s), true);
+                    let i1 = if e0.touched.get() {
+                        Eval::new(pol, &o, true, false).side(d, Ep::Pod(s), true)
+                    } else {
+                        i0.clone()
+                    };
+                    verdict_of(&i0, &i1)
+                } else {
+                    let gi = side.memo[&side.masks(&in_bits, s)];
+                    if let Some(&id) = pairs.get(&(eg[0], eg[1], gi)) {
+                        ids_out.push(id);
+                        continue;
+                    }
+                    let (i0, i1) = &in_table[gi as usize];
+                    let v = verdict_of(i0, i1);
+                    let id = *seen.entry(v.clone()).or_insert_with(|| {
+                        table.push(v);
+                        (table.len() - 1) as u32
+                    });
+                    pairs.insert((eg[0], eg[1], gi), id);
+                    ids_out.push(id);
+                    continue;
                 };
                 let id = *seen.entry(v.clone()).or_insert_with(|| {
                     table.push(v);

@@ -131,6 +131,15 @@ pub enum Target {
     },
     /// Any ServiceAccount of any namespace.
     AllNamespaces,
+    /// The workloads of one pod-creating kind (`deployments.apps`,
+    /// `rayclusters.ray.io`) in a namespace, or in every namespace: patching
+    /// any of them runs code as the ServiceAccount it names.
+    Workloads {
+        /// `resource.group` (`deployments.apps`, `pods`).
+        resource: String,
+        /// The namespace (`None`: every namespace).
+        namespace: Option<String>,
+    },
     /// Root on a node: the tokens of every pod scheduled there.
     NodeRoot,
     /// Cluster-admin equivalence: `*` on `*` everywhere.
@@ -145,6 +154,14 @@ impl std::fmt::Display for Target {
                 write!(f, "any ServiceAccount of namespace {namespace}")
             }
             Target::AllNamespaces => f.write_str("any ServiceAccount of any namespace"),
+            Target::Workloads {
+                resource,
+                namespace: Some(ns),
+            } => write!(f, "the {resource} of namespace {ns}"),
+            Target::Workloads {
+                resource,
+                namespace: None,
+            } => write!(f, "the {resource} of every namespace"),
             Target::NodeRoot => f.write_str("root on a node"),
             Target::ClusterAdmin => f.write_str("cluster-admin"),
         }
@@ -187,8 +204,12 @@ pub enum EdgeKind {
     CreatePersistentVolume,
     /// patch Namespaces (lift Pod Security labels) and create pods.
     PatchNamespace,
-    /// patch/update a workload that runs as a ServiceAccount.
+    /// patch/update a workload that runs as a ServiceAccount (to that
+    /// ServiceAccount when resourceNames name the workload, else to the
+    /// [`Target::Workloads`] of the scope).
     PatchWorkload,
+    /// [`Target::Workloads`] -> each ServiceAccount one of them runs as.
+    RunsAs,
     /// Namespace node -> each of its ServiceAccounts.
     AnyServiceAccount,
     /// All-namespaces node -> each namespace.
@@ -216,7 +237,8 @@ impl EdgeKind {
             EdgeKind::MutatingWebhook => "can register mutating webhooks, so reaches",
             EdgeKind::CreatePersistentVolume => "can create hostPath PersistentVolumes, so reaches",
             EdgeKind::PatchNamespace => "can lift Pod Security labels and create pods, so reaches",
-            EdgeKind::PatchWorkload => "can patch a workload that runs as",
+            EdgeKind::PatchWorkload => "can patch",
+            EdgeKind::RunsAs => "include a workload that runs as",
             EdgeKind::AnyServiceAccount => "includes",
             EdgeKind::AnyNamespace => "includes",
             EdgeKind::NodeTokens => "reads the tokens of",
@@ -242,6 +264,7 @@ impl EdgeKind {
             EdgeKind::CreatePersistentVolume => "create-persistent-volume",
             EdgeKind::PatchNamespace => "patch-namespace",
             EdgeKind::PatchWorkload => "patch-workload",
+            EdgeKind::RunsAs => "runs-as",
             EdgeKind::AnyServiceAccount => "any-service-account",
             EdgeKind::AnyNamespace => "any-namespace",
             EdgeKind::NodeTokens => "node-tokens",
@@ -269,7 +292,7 @@ pub struct Edge {
     pub causes: Vec<Cause>,
     /// What exactly (`create rayclusters.ray.io in team-a`).
     pub detail: String,
-    /// The workload object, for [`EdgeKind::PatchWorkload`].
+    /// The workload object, for [`EdgeKind::PatchWorkload`] and [`EdgeKind::RunsAs`].
     pub object: Option<ObjectId>,
 }
 
@@ -573,6 +596,15 @@ pub fn pod_creating_resources() -> Vec<(String, String)> {
     v.sort();
     v.dedup();
     v
+}
+
+/// `resource.group`, or `resource` for the core group.
+fn resource_name((group, resource): &(String, String)) -> String {
+    if group.is_empty() {
+        resource.clone()
+    } else {
+        format!("{resource}.{group}")
+    }
 }
 
 fn pod_kind_index(kinds: &[(String, String)]) -> HashMap<(String, String), usize> {
@@ -912,13 +944,21 @@ impl RbacGraph {
         }
 
         // Escalation edges from each subject's own grants.
-        let by_sa_ns: BTreeMap<&str, Vec<&RunsAs>> = {
-            let mut m: BTreeMap<&str, Vec<&RunsAs>> = BTreeMap::new();
-            for r in &runs_as {
-                m.entry(r.namespace.as_str()).or_default().push(r);
-            }
-            m
-        };
+        let mut by_kind_ns: BTreeMap<(usize, &str), Vec<&RunsAs>> = BTreeMap::new();
+        let mut by_kind_name: HashMap<(usize, &str), Vec<&RunsAs>> = HashMap::new();
+        for r in &runs_as {
+            by_kind_ns
+                .entry((r.kind, r.namespace.as_str()))
+                .or_default()
+                .push(r);
+            by_kind_name
+                .entry((r.kind, r.name.as_str()))
+                .or_default()
+                .push(r);
+        }
+        let kinds_present: HashSet<usize> = runs_as.iter().map(|r| r.kind).collect();
+        // The Workloads nodes some edge points at: (kind, scope).
+        let mut wanted: BTreeSet<(usize, Option<String>)> = BTreeSet::new();
         for s in subjects {
             let grants = self.by_subject[&s].clone();
             let from = self.index[&Target::Subject(s.clone())];
@@ -1125,19 +1165,49 @@ impl RbacGraph {
                         writer.push((None, cause, true));
                     }
                     for (k, n) in &c.workload_patch {
-                        let cands: Vec<&RunsAs> = match &scope {
-                            None => by_sa_ns.values().flatten().copied().collect(),
-                            Some(ns) => by_sa_ns.get(ns.as_str()).cloned().unwrap_or_default(),
-                        };
-                        for w in cands {
-                            if w.kind == *k && n.has(&w.name) {
-                                out.push((
-                                    Target::Subject(Subject::sa(&w.namespace, &w.sa)),
-                                    EdgeKind::PatchWorkload,
-                                    vec![cause],
-                                    format!("patch {} {}/{}", pod_kinds[*k].1, w.namespace, w.name),
-                                    Some(w.object),
-                                ));
+                        match n {
+                            // Any workload of the kind in scope: one edge to
+                            // the group node (edges per workload would make
+                            // the graph subjects x workloads).
+                            Names::All => {
+                                let any = match &scope {
+                                    None => kinds_present.contains(k),
+                                    Some(ns) => by_kind_ns.contains_key(&(*k, ns.as_str())),
+                                };
+                                if any {
+                                    wanted.insert((*k, scope.clone()));
+                                    out.push((
+                                        Target::Workloads {
+                                            resource: resource_name(&pod_kinds[*k]),
+                                            namespace: scope.clone(),
+                                        },
+                                        EdgeKind::PatchWorkload,
+                                        vec![cause],
+                                        format!("patch {} {}", pod_kinds[*k].1, where_()),
+                                        None,
+                                    ));
+                                }
+                            }
+                            Names::Only(names) => {
+                                for name in names {
+                                    for w in
+                                        by_kind_name.get(&(*k, name.as_str())).into_iter().flatten()
+                                    {
+                                        if scope.as_ref().is_some_and(|ns| *ns != w.namespace) {
+                                            continue;
+                                        }
+                                        out.push((
+                                            Target::Subject(Subject::sa(&w.namespace, &w.sa)),
+                                            EdgeKind::PatchWorkload,
+                                            vec![cause],
+                                            format!(
+                                                "patch {} {}/{}",
+                                                pod_kinds[*k].1, w.namespace, w.name
+                                            ),
+                                            Some(w.object),
+                                        ));
+                                    }
+                                }
                             }
                         }
                     }
@@ -1231,6 +1301,52 @@ impl RbacGraph {
                 if to != from {
                     self.add(from, to, k, causes, detail, obj);
                 }
+            }
+        }
+
+        // The workload groups: every namespace's group of a kind, then each
+        // ServiceAccount its workloads run as (once, naming the first).
+        let mut groups: BTreeSet<(usize, String)> = BTreeSet::new();
+        for (k, scope) in &wanted {
+            match scope {
+                Some(ns) => {
+                    groups.insert((*k, ns.clone()));
+                }
+                None => {
+                    let all = self.node(Target::Workloads {
+                        resource: resource_name(&pod_kinds[*k]),
+                        namespace: None,
+                    });
+                    for (&(_, ns), _) in by_kind_ns.range((*k, "")..(*k + 1, "")) {
+                        let n = self.node(Target::Workloads {
+                            resource: resource_name(&pod_kinds[*k]),
+                            namespace: Some(ns.to_string()),
+                        });
+                        self.add(all, n, EdgeKind::AnyNamespace, vec![], String::new(), None);
+                        groups.insert((*k, ns.to_string()));
+                    }
+                }
+            }
+        }
+        for (k, ns) in groups {
+            let from = self.node(Target::Workloads {
+                resource: resource_name(&pod_kinds[k]),
+                namespace: Some(ns.clone()),
+            });
+            let mut seen: HashSet<&str> = HashSet::new();
+            for w in by_kind_ns.get(&(k, ns.as_str())).into_iter().flatten() {
+                if !seen.insert(w.sa.as_str()) {
+                    continue;
+                }
+                let to = self.node(Target::Subject(Subject::sa(&w.namespace, &w.sa)));
+                self.add(
+                    from,
+                    to,
+                    EdgeKind::RunsAs,
+                    vec![],
+                    format!("{} {}/{}", pod_kinds[k].1, w.namespace, w.name),
+                    Some(w.object),
+                );
             }
         }
     }
@@ -1720,36 +1836,91 @@ fn aggregate(roles: &mut [RoleDef]) {
     let aggregating: Vec<usize> = (0..roles.len())
         .filter(|&i| roles[i].cluster && !roles[i].selectors.is_empty())
         .collect();
+    if aggregating.is_empty() {
+        return;
+    }
+    // ClusterRoles by label, so that a selector with matchLabels looks at
+    // the roles carrying its first label only (a scan of every role per
+    // aggregating role is quadratic in large repositories).
+    let mut by_label: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    let mut clusterroles: Vec<usize> = Vec::new();
+    for (j, r) in roles.iter().enumerate() {
+        if !r.cluster {
+            continue;
+        }
+        clusterroles.push(j);
+        for (k, v) in &r.labels {
+            by_label
+                .entry((k.as_str(), v.as_str()))
+                .or_default()
+                .push(j);
+        }
+    }
     let sources: Vec<Vec<usize>> = aggregating
         .iter()
         .map(|&i| {
-            (0..roles.len())
-                .filter(|&j| {
-                    j != i
-                        && roles[j].cluster
-                        && roles[i]
-                            .selectors
-                            .iter()
-                            .any(|s| s.matches(&roles[j].labels))
-                })
-                .collect()
+            let mut v: Vec<usize> = Vec::new();
+            for sel in &roles[i].selectors {
+                let cands: &[usize] = match sel.labels.first() {
+                    Some((k, val)) => by_label
+                        .get(&(k.as_str(), val.as_str()))
+                        .map_or(&[], Vec::as_slice),
+                    None => &clusterroles,
+                };
+                v.extend(
+                    cands
+                        .iter()
+                        .copied()
+                        .filter(|&j| j != i && sel.matches(&roles[j].labels)),
+                );
+            }
+            v.sort_unstable();
+            v.dedup();
+            v
         })
         .collect();
-    for _ in 0..=roles.len() {
-        let mut changed = false;
-        for (k, &i) in aggregating.iter().enumerate() {
-            let mut set: BTreeSet<usize> = roles[i].rules.iter().copied().collect();
-            let before = set.len();
-            for &j in &sources[k] {
-                set.extend(roles[j].rules.iter().copied());
-            }
-            if set.len() != before {
-                roles[i].rules = set.into_iter().collect();
-                changed = true;
+    // Fixpoint over the aggregating roles only (aggregation can chain:
+    // admin aggregates edit aggregates view); a role is revisited only
+    // when one of its sources grew.
+    let slot: HashMap<usize, usize> = aggregating
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| (i, k))
+        .collect();
+    let mut users: Vec<Vec<usize>> = vec![Vec::new(); aggregating.len()];
+    for (k, src) in sources.iter().enumerate() {
+        for j in src {
+            if let Some(&kj) = slot.get(j) {
+                users[kj].push(k);
             }
         }
-        if !changed {
+    }
+    let mut queued = vec![true; aggregating.len()];
+    let mut work: VecDeque<usize> = (0..aggregating.len()).collect();
+    let mut rounds = 0usize;
+    let limit = aggregating.len().saturating_mul(aggregating.len() + 1);
+    while let Some(k) = work.pop_front() {
+        queued[k] = false;
+        rounds += 1;
+        if rounds > limit {
             break;
+        }
+        let i = aggregating[k];
+        let mut set: Vec<usize> = roles[i].rules.clone();
+        let before = set.len();
+        for &j in &sources[k] {
+            set.extend_from_slice(&roles[j].rules);
+        }
+        set.sort_unstable();
+        set.dedup();
+        if set.len() != before {
+            roles[i].rules = set;
+            for &u in &users[k] {
+                if !queued[u] {
+                    queued[u] = true;
+                    work.push_back(u);
+                }
+            }
         }
     }
 }
