@@ -1,5 +1,5 @@
 //! Sensitive ML services reachable from another tenant.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{peer_site, reach};
 use crate::finding::{Finding, Severity};
@@ -86,6 +86,34 @@ impl Rule for CrossTenantMlPort {
             .settings
             .get(&META.id, "ports")
             .unwrap_or_else(|| DEFAULT_PORTS.to_vec());
+        // Tenants interned per namespace; a class lies in one namespace, so
+        // one comparison per class decides for all of its peers.
+        let mut interned: HashMap<String, usize> = HashMap::new();
+        let tenant_of: Vec<usize> = (0..r.namespaces.len())
+            .map(|n| {
+                let t = tenant(&r, label.as_deref(), n);
+                let k = interned.len();
+                *interned.entry(t).or_insert(k)
+            })
+            .collect();
+        let real: Vec<Vec<usize>> = r
+            .classes
+            .iter()
+            .map(|c| {
+                c.peers
+                    .iter()
+                    .copied()
+                    .filter(|&s| !r.peers[s].synthetic)
+                    .collect()
+            })
+            .collect();
+        let policy_index: HashMap<String, usize> = r
+            .policies
+            .netpols
+            .iter()
+            .enumerate()
+            .map(|(i, np)| (format!("{}/{}", np.namespace, np.name), i))
+            .collect();
         for (d, dp) in r.peers.iter().enumerate() {
             if dp.synthetic {
                 continue;
@@ -95,33 +123,35 @@ impl Rule for CrossTenantMlPort {
                 continue;
             }
             let dt = tenant(&r, label.as_deref(), dp.ns);
+            let dt_id = tenant_of[dp.ns];
             for (port, ptr) in sensitive {
-                let mut sure = Vec::new();
-                let mut maybe = Vec::new();
-                for class in &r.classes {
-                    let v = r.between(class.rep, d);
-                    let (a, u) = (
-                        v.allowed.contains(Protocol::Tcp, port),
-                        v.unknown.contains(Protocol::Tcp, port),
-                    );
-                    if !a && !u {
+                // The first three sources (for the message) and how many in
+                // all, sure ones first.
+                let mut sure: (Vec<usize>, usize) = (Vec::new(), 0);
+                let mut maybe: (Vec<usize>, usize) = (Vec::new(), 0);
+                for (ci, class) in r.classes.iter().enumerate() {
+                    if tenant_of[class.ns] == dt_id || real[ci].is_empty() {
                         continue;
                     }
-                    for &s in &class.peers {
-                        let sp = &r.peers[s];
-                        if s == d || sp.synthetic || tenant(&r, label.as_deref(), sp.ns) == dt {
-                            continue;
+                    let v = r.between(class.rep, d);
+                    let bucket = if v.allowed.contains(Protocol::Tcp, port) {
+                        &mut sure
+                    } else if v.unknown.contains(Protocol::Tcp, port) {
+                        &mut maybe
+                    } else {
+                        continue;
+                    };
+                    for &s in &real[ci] {
+                        if bucket.0.len() == 3 {
+                            break;
                         }
-                        if a {
-                            sure.push(s)
-                        } else {
-                            maybe.push(s)
-                        }
+                        bucket.0.push(s);
                     }
+                    bucket.1 += real[ci].len();
                 }
-                let (srcs, certain) = if !sure.is_empty() {
+                let ((srcs, total), certain) = if sure.1 > 0 {
                     (sure, true)
-                } else if !maybe.is_empty() {
+                } else if maybe.1 > 0 {
                     (maybe, false)
                 } else {
                     continue;
@@ -130,9 +160,8 @@ impl Rule for CrossTenantMlPort {
                     continue;
                 };
                 let ptr = ptr.unwrap_or(pod_ptr);
-                let names: Vec<String> =
-                    srcs.iter().take(3).map(|&s| r.peers[s].display()).collect();
-                let more = srcs.len().saturating_sub(3);
+                let names: Vec<String> = srcs.iter().map(|&s| r.peers[s].display()).collect();
+                let more = total.saturating_sub(srcs.len());
                 let e = r.explain(Endpoint::Peer(srcs[0]), Endpoint::Peer(d));
                 let msg =
                     format!(
@@ -155,12 +184,7 @@ impl Rule for CrossTenantMlPort {
                 for s in e.steps.iter().filter(|s| {
                     s.verdict == "allow" && s.direction == "ingress" && s.tier != "default"
                 }) {
-                    if let Some(np) = r
-                        .policies
-                        .netpols
-                        .iter()
-                        .find(|np| format!("{}/{}", np.namespace, np.name) == s.policy)
-                    {
+                    if let Some(np) = policy_index.get(&s.policy).map(|&i| &r.policies.netpols[i]) {
                         let o = inv.object(np.object);
                         let rp = s
                             .rule
