@@ -213,10 +213,7 @@ impl Rule for RayHeadExposed {
             }
             let spec = svc.root.field("spec");
             let ns = svc.effective_namespace().unwrap_or("default");
-            for h in heads
-                .iter()
-                .filter(|h| h.obj.effective_namespace() == Some(ns))
-            {
+            for &h in by_ns.get(ns).into_iter().flatten() {
                 if !h.selected_by(spec.field("selector")) {
                     continue;
                 }
@@ -248,6 +245,14 @@ impl Rule for RayHeadExposed {
                     }
                 }
             }
+        }
+        // The first head Service of each (namespace, name).
+        let mut svc_index: std::collections::HashMap<(&str, &str), (&Object, &Head<'_>)> =
+            std::collections::HashMap::new();
+        for &(s, h) in &head_services {
+            svc_index
+                .entry((s.effective_namespace().unwrap_or(""), s.name.as_str()))
+                .or_insert((s, h));
         }
         // 3. Ingresses to a head Service (one of the above, or KubeRay's own).
         for ing in cx.inventory.of_kind("Ingress") {
@@ -290,29 +295,22 @@ impl Rule for RayHeadExposed {
                         bp.key("servicePort"),
                     )
                 };
-                let head = heads
-                    .iter()
+                let head = by_ns
+                    .get(ns)
+                    .into_iter()
+                    .flatten()
+                    .copied()
                     .find(|h| {
-                        h.obj.effective_namespace() == Some(ns)
-                            && ((h.exact && name == format!("{}-head-svc", h.cluster))
-                                || (!h.exact
-                                    && name.starts_with(&h.cluster)
-                                    && name.ends_with("-head-svc")))
+                        let svc = name.strip_suffix("-head-svc");
+                        (h.exact && svc == Some(h.cluster.as_str()))
+                            || (!h.exact && svc.is_some() && name.starts_with(&h.cluster))
                     })
-                    .or_else(|| {
-                        head_services
-                            .iter()
-                            .find(|(s, _)| s.name == name && s.effective_namespace() == Some(ns))
-                            .map(|(_, h)| *h)
-                    });
+                    .or_else(|| svc_index.get(&(ns, name)).map(|&(_, h)| h));
                 let Some(h) = head else {
                     continue;
                 };
                 // The Service port number or name, resolved through the Service when named.
-                let svc = head_services
-                    .iter()
-                    .find(|(s, _)| s.name == name && s.effective_namespace() == Some(ns))
-                    .map(|(s, _)| *s);
+                let svc = svc_index.get(&(ns, name)).map(|&(s, _)| s);
                 let target = match (&port_node.value, svc) {
                     (crate::node::Value::Str(pname), Some(s)) => s
                         .root
