@@ -55,12 +55,16 @@ impl Report {
             "schemaVersion": JSON_SCHEMA_VERSION,
             "tool": {"name": "ml-audit", "version": env!("CARGO_PKG_VERSION")},
             "summary": self.summary,
-            "findings": self.findings.iter().map(|f| {
-                let mut v = serde_json::to_value(f).unwrap_or_default();
-                v["fingerprint"] = serde_json::Value::String(f.fingerprint());
-                v
-            }).collect::<Vec<_>>(),
+            "findings": self.findings.iter().map(finding_json).collect::<Vec<_>>(),
             "diagnostics": self.diagnostics,
         })
     }
+}
+
+/// One finding as it appears in the JSON document's `findings` (with its
+/// `fingerprint`).
+pub fn finding_json(f: &Finding) -> serde_json::Value {
+    let mut v = serde_json::to_value(f).unwrap_or_default();
+    v["fingerprint"] = serde_json::Value::String(f.fingerprint());
+    v
 }

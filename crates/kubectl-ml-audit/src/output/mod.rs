@@ -150,17 +150,46 @@ fn normalize(path: &str) -> String {
 }
 
 /// The JSON report, with each finding's `source` when it has one.
+///
+/// Findings are written one at a time into the pretty-printed document (a
+/// `serde_json::Value` of the whole report costs several times the output's
+/// size: 1 GB and more for 200,000 findings); the bytes are those of
+/// pretty-printing the whole value.
 pub fn json(ctx: &Ctx<'_>) -> String {
-    let mut v = ctx.report.to_json();
-    if let Some(items) = v["findings"].as_array_mut() {
-        for (item, src) in items.iter_mut().zip(&ctx.sources) {
-            if let Some(s) = src {
-                item["source"] = serde_json::Value::String(s.clone());
+    let mut v = serde_json::json!({
+        "schemaVersion": ml_audit::report::JSON_SCHEMA_VERSION,
+        "tool": {"name": "ml-audit", "version": env!("CARGO_PKG_VERSION")},
+        "summary": ctx.report.summary,
+        "findings": [],
+        "diagnostics": ctx.report.diagnostics,
+    });
+    v["summary"]["baselined"] = ctx.baselined.into();
+    let doc = serde_json::to_string_pretty(&v).unwrap_or_default();
+    let hole = "\n  \"findings\": []";
+    let Some(at) = doc.find(hole).filter(|_| !ctx.report.findings.is_empty()) else {
+        return doc + "\n";
+    };
+    let (head, tail) = doc.split_at(at + hole.len() - 1);
+    let mut out = String::with_capacity(doc.len() + ctx.report.findings.len() * 1200);
+    out.push_str(head);
+    for (i, f) in ctx.report.findings.iter().enumerate() {
+        let mut item = ml_audit::report::finding_json(f);
+        if let Some(Some(s)) = ctx.sources.get(i) {
+            item["source"] = serde_json::Value::String(s.clone());
+        }
+        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        let text = serde_json::to_string_pretty(&item).unwrap_or_default();
+        for (j, line) in text.split('\n').enumerate() {
+            if j > 0 {
+                out.push_str("\n    ");
             }
+            out.push_str(line);
         }
     }
-    v["summary"]["baselined"] = ctx.baselined.into();
-    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    out.push_str("\n  ");
+    out.push_str(tail);
+    out.push('\n');
+    out
 }
 
 /// `Kind namespace/name` of a finding's object.
