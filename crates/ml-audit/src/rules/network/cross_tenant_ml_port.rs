@@ -114,45 +114,67 @@ impl Rule for CrossTenantMlPort {
             .enumerate()
             .map(|(i, np)| (format!("{}/{}", np.namespace, np.name), i))
             .collect();
+        // Every (destination, sensitive port) first; then one pass over the
+        // source classes, row by row (the matrix is stored by source, so
+        // this reads each row once instead of every row per destination).
+        // Per target: the first three sources (for the message) and how
+        // many in all, sure ones and maybe ones.
+        struct Target {
+            d: usize,
+            port: u16,
+            ptr: Option<Pointer>,
+            tenant: usize,
+            sure: (Vec<usize>, usize),
+            maybe: (Vec<usize>, usize),
+        }
+        let mut targets: Vec<Target> = Vec::new();
         for (d, dp) in r.peers.iter().enumerate() {
             if dp.synthetic {
                 continue;
             }
-            let sensitive = served(inv, dp, &ports);
-            if sensitive.is_empty() {
+            for (port, ptr) in served(inv, dp, &ports) {
+                targets.push(Target {
+                    d,
+                    port,
+                    ptr,
+                    tenant: tenant_of[dp.ns],
+                    sure: (Vec::new(), 0),
+                    maybe: (Vec::new(), 0),
+                });
+            }
+        }
+        for (ci, class) in r.classes.iter().enumerate() {
+            if real[ci].is_empty() {
                 continue;
             }
-            let dt = tenant(&r, label.as_deref(), dp.ns);
-            let dt_id = tenant_of[dp.ns];
-            for (port, ptr) in sensitive {
-                // The first three sources (for the message) and how many in
-                // all, sure ones first.
-                let mut sure: (Vec<usize>, usize) = (Vec::new(), 0);
-                let mut maybe: (Vec<usize>, usize) = (Vec::new(), 0);
-                for (ci, class) in r.classes.iter().enumerate() {
-                    if tenant_of[class.ns] == dt_id || real[ci].is_empty() {
-                        continue;
+            let ct = tenant_of[class.ns];
+            for t in targets.iter_mut().filter(|t| t.tenant != ct) {
+                let v = r.between(class.rep, t.d);
+                let bucket = if v.allowed.contains(Protocol::Tcp, t.port) {
+                    &mut t.sure
+                } else if v.unknown.contains(Protocol::Tcp, t.port) {
+                    &mut t.maybe
+                } else {
+                    continue;
+                };
+                for &s in &real[ci] {
+                    if bucket.0.len() == 3 {
+                        break;
                     }
-                    let v = r.between(class.rep, d);
-                    let bucket = if v.allowed.contains(Protocol::Tcp, port) {
-                        &mut sure
-                    } else if v.unknown.contains(Protocol::Tcp, port) {
-                        &mut maybe
-                    } else {
-                        continue;
-                    };
-                    for &s in &real[ci] {
-                        if bucket.0.len() == 3 {
-                            break;
-                        }
-                        bucket.0.push(s);
-                    }
-                    bucket.1 += real[ci].len();
+                    bucket.0.push(s);
                 }
-                let ((srcs, total), certain) = if sure.1 > 0 {
-                    (sure, true)
-                } else if maybe.1 > 0 {
-                    (maybe, false)
+                bucket.1 += real[ci].len();
+            }
+        }
+        for t in targets {
+            let (d, port, ptr) = (t.d, t.port, t.ptr);
+            let dp = &r.peers[d];
+            let dt = tenant(&r, label.as_deref(), dp.ns);
+            {
+                let ((srcs, total), certain) = if t.sure.1 > 0 {
+                    (t.sure, true)
+                } else if t.maybe.1 > 0 {
+                    (t.maybe, false)
                 } else {
                     continue;
                 };
