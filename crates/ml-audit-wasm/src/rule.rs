@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use crate::encode::{Writer, ARRAY, OBJECT};
 use crate::host::{Mode, Plugin, PluginRuleMeta, Sandbox, Shared};
 use crate::PluginError;
 
@@ -23,7 +24,7 @@ pub const PLUGIN_ERROR: &str = "plugin-error";
 /// Objects handed to one instance in per-object mode, in inventory order;
 /// fixed, so that a guest that keeps state between calls behaves the same
 /// whatever the thread count.
-const CHUNK: usize = 64;
+const CHUNK: usize = 256;
 
 /// One rule of a plugin.
 pub struct PluginRule {
@@ -172,18 +173,47 @@ struct NamespaceIn<'a> {
     declared: bool,
 }
 
-/// The pod templates of each object, computed once per run and shared by
-/// every plugin rule.
-struct PodIndex(Vec<Vec<(String, String)>>);
+/// The pod templates (workloads) of each object, computed once per run and
+/// shared by every plugin rule: the workload indices grouped by object
+/// (`order[starts[o]..starts[o + 1]]`), with no copy of their strings.
+struct PodIndex {
+    order: Vec<usize>,
+    starts: Vec<usize>,
+}
 
 fn pod_index(inv: &Inventory) -> PodIndex {
-    let mut v = vec![Vec::new(); inv.objects.len()];
-    for w in &inv.workloads {
-        if let Some(slot) = v.get_mut(w.object) {
-            slot.push((w.role.clone(), w.pod_pointer.to_string()));
-        }
+    let n = inv.objects.len();
+    let mut order: Vec<usize> = (0..inv.workloads.len())
+        .filter(|&i| inv.workloads[i].object < n)
+        .collect();
+    // Stable: each object's pod templates stay in inventory order.
+    order.sort_by_key(|&i| inv.workloads[i].object);
+    let mut starts = vec![0; n + 1];
+    for &i in &order {
+        starts[inv.workloads[i].object + 1] += 1;
     }
-    PodIndex(v)
+    for o in 0..n {
+        starts[o + 1] += starts[o];
+    }
+    PodIndex { order, starts }
+}
+
+impl PodIndex {
+    /// The pod templates of an object: role and pointer of the pod spec.
+    fn of<'a>(
+        &'a self,
+        inv: &'a Inventory,
+        o: &Object,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let range = match (self.starts.get(o.id), self.starts.get(o.id + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        };
+        self.order[range].iter().map(move |&i| {
+            let w = &inv.workloads[i];
+            (w.role.as_str(), w.pod_pointer.as_str())
+        })
+    }
 }
 
 fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> ObjectIn<'a> {
@@ -195,14 +225,45 @@ fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> Objec
         name: &o.name,
         namespace: o.effective_namespace(),
         pods: pods
-            .0
-            .get(o.id)
-            .into_iter()
-            .flatten()
+            .of(inv, o)
             .map(|(role, pointer)| PodIn { role, pointer })
             .collect(),
         object: NodeJson(&o.root),
     }
+}
+
+/// The document of [`ObjectIn`], in the binary encoding.
+fn encode_object(inv: &Inventory, pods: &PodIndex, o: &Object, w: &mut Writer<'_>) {
+    let doc = w.open(OBJECT, 8);
+    w.key("index");
+    w.int(o.id as i64);
+    w.key("file");
+    w.str(inv.file_of(o));
+    w.key("apiVersion");
+    w.str(&o.api_version);
+    w.key("kind");
+    w.str(&o.kind);
+    w.key("name");
+    w.str(&o.name);
+    w.key("namespace");
+    match o.effective_namespace() {
+        Some(ns) => w.str(ns),
+        None => w.null(),
+    }
+    w.key("pods");
+    let a = w.open(ARRAY, pods.of(inv, o).count());
+    for (role, pointer) in pods.of(inv, o) {
+        let p = w.open(OBJECT, 2);
+        w.key("role");
+        w.str(role);
+        w.key("pointer");
+        w.str(pointer);
+        w.close(p);
+    }
+    w.close(a);
+    w.key("object");
+    w.node(&o.root);
+    w.close(doc);
 }
 
 #[derive(Serialize)]
@@ -397,12 +458,21 @@ impl PluginRule {
                     Ok(sb) => sb,
                     Err(why) => return (found, fail(start, chunk[0], why)),
                 };
+                // One buffer per chunk for the encoded objects (ABI 2).
+                let mut scratch = Vec::new();
                 for (k, o) in chunk.iter().enumerate() {
                     let at = start + k;
                     if at > first_fail.load(Ordering::Relaxed) {
                         break;
                     }
-                    let input = match serde_json::to_vec(&object_in(inv, &pods, o)) {
+                    let input = if self.shared.abi >= 2 {
+                        scratch.clear();
+                        encode_object(inv, &pods, o, &mut Writer(&mut scratch));
+                        Ok(Cow::Borrowed(&scratch[..]))
+                    } else {
+                        serde_json::to_vec(&object_in(inv, &pods, o)).map(Cow::Owned)
+                    };
+                    let input = match input {
                         Ok(i) => i,
                         Err(e) => return (found, fail(at, o, format!("input: {e}"))),
                     };
@@ -471,18 +541,50 @@ impl PluginRule {
                 )
             })
             .collect();
-        let whole = InventoryIn {
-            objects: inv
-                .objects
-                .iter()
-                .filter(|o| self.wants(o))
-                .map(|o| object_in(inv, &pods, o))
-                .collect(),
-            namespaces,
-        };
-        let input = match serde_json::to_vec(&whole) {
-            Ok(i) => i,
-            Err(e) => return out.push(self.error_finding(cx, &fail(format!("input: {e}")))),
+        let input = if self.shared.abi >= 2 {
+            let wanted: Vec<&Object> = inv.objects.iter().filter(|o| self.wants(o)).collect();
+            let mut buf = Vec::new();
+            let mut w = Writer(&mut buf);
+            let doc = w.open(OBJECT, 2);
+            w.key("objects");
+            let a = w.open(ARRAY, wanted.len());
+            for o in wanted {
+                encode_object(inv, &pods, o, &mut w);
+            }
+            w.close(a);
+            w.key("namespaces");
+            let m = w.open(OBJECT, namespaces.len());
+            for (name, ns) in &namespaces {
+                w.key(name);
+                let e = w.open(OBJECT, 2);
+                w.key("labels");
+                let l = w.open(OBJECT, ns.labels.len());
+                for (k, v) in ns.labels {
+                    w.key(k);
+                    w.str(v);
+                }
+                w.close(l);
+                w.key("declared");
+                w.bool(ns.declared);
+                w.close(e);
+            }
+            w.close(m);
+            w.close(doc);
+            buf
+        } else {
+            let whole = InventoryIn {
+                objects: inv
+                    .objects
+                    .iter()
+                    .filter(|o| self.wants(o))
+                    .map(|o| object_in(inv, &pods, o))
+                    .collect(),
+                namespaces,
+            };
+            match serde_json::to_vec(&whole) {
+                Ok(i) => i,
+                Err(e) => return out.push(self.error_finding(cx, &fail(format!("input: {e}")))),
+            }
         };
         let mut sb = match self.sandbox(limits.fuel_per_inventory, &settings) {
             Ok(sb) => sb,

@@ -1,0 +1,93 @@
+//! The binary tree encoding of ABI version 2 (`plugins/ABI.md`, "Input
+//! encoding"): a tag byte per value, little-endian lengths, and the byte
+//! size of every list and map, so that the guest reads what a rule asks for
+//! in place and skips the rest without parsing it.
+
+use ml_audit::{Node, Value};
+
+pub(crate) const NULL: u8 = 0;
+pub(crate) const FALSE: u8 = 1;
+pub(crate) const TRUE: u8 = 2;
+pub(crate) const INT: u8 = 3;
+pub(crate) const FLOAT: u8 = 4;
+pub(crate) const STR: u8 = 5;
+pub(crate) const ARRAY: u8 = 6;
+pub(crate) const OBJECT: u8 = 7;
+
+/// Appends values to a buffer.
+pub(crate) struct Writer<'a>(pub(crate) &'a mut Vec<u8>);
+
+/// An open list or map: its byte size is written when it is closed.
+#[must_use]
+pub(crate) struct Open(usize);
+
+impl Writer<'_> {
+    pub(crate) fn null(&mut self) {
+        self.0.push(NULL);
+    }
+
+    pub(crate) fn bool(&mut self, b: bool) {
+        self.0.push(if b { TRUE } else { FALSE });
+    }
+
+    pub(crate) fn int(&mut self, i: i64) {
+        self.0.push(INT);
+        self.0.extend_from_slice(&i.to_le_bytes());
+    }
+
+    pub(crate) fn str(&mut self, s: &str) {
+        self.0.push(STR);
+        self.key(s);
+    }
+
+    /// A map key (a string without its tag).
+    pub(crate) fn key(&mut self, s: &str) {
+        self.0.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// Opens a list (`ARRAY`) or map (`OBJECT`) of `count` items or entries.
+    pub(crate) fn open(&mut self, tag: u8, count: usize) -> Open {
+        self.0.push(tag);
+        self.0.extend_from_slice(&(count as u32).to_le_bytes());
+        let at = self.0.len();
+        self.0.extend_from_slice(&[0; 4]);
+        Open(at)
+    }
+
+    pub(crate) fn close(&mut self, open: Open) {
+        let size = (self.0.len() - open.0 - 4) as u32;
+        self.0[open.0..open.0 + 4].copy_from_slice(&size.to_le_bytes());
+    }
+
+    /// A tree of the loader, written straight from its nodes.
+    pub(crate) fn node(&mut self, n: &Node) {
+        match &n.value {
+            Value::Null => self.null(),
+            Value::Bool(b) => self.bool(*b),
+            Value::Int(i) => self.int(*i),
+            Value::Float(f) if f.is_finite() => {
+                self.0.push(FLOAT);
+                self.0.extend_from_slice(&f.to_le_bytes());
+            }
+            // JSON has no NaN or infinity: the same `null` as ABI v1.
+            Value::Float(_) => self.null(),
+            Value::Str(s) => self.str(s),
+            Value::Seq(items) => {
+                let o = self.open(ARRAY, items.len());
+                for i in items {
+                    self.node(i);
+                }
+                self.close(o);
+            }
+            Value::Map(entries) => {
+                let o = self.open(OBJECT, entries.len());
+                for e in entries {
+                    self.key(&e.key);
+                    self.node(&e.value);
+                }
+                self.close(o);
+            }
+        }
+    }
+}
