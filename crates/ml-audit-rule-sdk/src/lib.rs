@@ -293,7 +293,7 @@ impl Object {
     /// `spec` ...).
     pub fn root(&self) -> Node<'_> {
         // `decode` and `from_json` checked that a value starts there.
-        Node::new(&self.data, self.root).unwrap_or_else(|| Node::null())
+        Node::new(&self.data, self.root).unwrap_or_else(Node::null)
     }
 
     /// The value at a JSON pointer (`/spec/template`).

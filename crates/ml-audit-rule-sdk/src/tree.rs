@@ -103,7 +103,7 @@ impl<'a> Node<'a> {
     }
 
     /// `null`.
-    pub(crate) fn null() -> Node<'static> {
+    pub(crate) fn null() -> Node<'a> {
         Node {
             buf: &[NULL],
             at: 0,
