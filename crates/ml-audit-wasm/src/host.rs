@@ -134,7 +134,8 @@ impl PluginHost {
             .memory_guard_size(64 << 10)
             .max_wasm_stack(512 << 10);
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-        // The linker offers nothing: ABI v1 has no host functions.
+        // The linker offers nothing: the ABI (versions 1 and 2) has no host
+        // functions.
         let linker = Linker::new(&engine);
         let ticker =
             Ticker::start(engine.clone()).map_err(|e| PluginError::Engine(e.to_string()))?;
