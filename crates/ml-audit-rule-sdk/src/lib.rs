@@ -16,6 +16,7 @@
 //!     title: "Images must not use the `latest` tag",
 //!     severity: Severity::Medium,
 //!     kinds: &[], // every kind that has pods
+//!     reads: &["pods"], // only the pod specs are sent: faster
 //!     doc: Doc {
 //!         what: "Flags container images tagged `latest` or untagged.",
 //!         why: "`latest` changes under your feet: two replicas may run different code.",
@@ -49,7 +50,7 @@
 //! ```compile_fail
 //! use ml_audit_rule_sdk::prelude::*;
 //! const R: RuleInfo = RuleInfo {
-//!     id: "r", title: "t", severity: Severity::Low, kinds: &[],
+//!     id: "r", title: "t", severity: Severity::Low, kinds: &[], reads: &[],
 //!     doc: Doc { what: "", why: "", example: "", use_instead: "", references: &[] },
 //! };
 //! // error[E0277]: `fn(&Object, usize) -> Vec<Finding> {bad}` is not an ml-audit object rule
@@ -124,6 +125,12 @@ pub struct RuleInfo {
     /// Kinds the rule wants (`RayCluster`, or `ray.io/RayCluster`); empty:
     /// every object.
     pub kinds: &'static [&'static str],
+    /// What the rule reads of each object: JSON pointers
+    /// (`/metadata/labels`) and `pods` (every pod spec, wherever the kind
+    /// keeps it). ml-audit then sends only those parts (the rest of the
+    /// tree is absent, list items off every path are null), which makes a
+    /// rule over large objects much cheaper. Empty: the whole object.
+    pub reads: &'static [&'static str],
     /// The catalogue page.
     pub doc: Doc,
 }
@@ -701,6 +708,7 @@ pub mod __private {
                         "severity": i.severity,
                         "mode": match r.run { Run::Object(_) => "object", Run::Inventory(_) => "inventory" },
                         "kinds": i.kinds,
+                        "reads": i.reads,
                         "doc": {
                             "what": i.doc.what,
                             "why": i.doc.why,

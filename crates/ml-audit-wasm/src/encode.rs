@@ -5,6 +5,23 @@
 
 use ml_audit::{Node, Value};
 
+/// A path to send, as pointer tokens (unescaped).
+pub(crate) type Path<'a> = &'a [String];
+
+/// The tokens of a JSON pointer (`/a~1b/0` -> `a/b`, `0`); `None` if it is
+/// not one.
+pub(crate) fn tokens(pointer: &str) -> Option<Vec<String>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    let rest = pointer.strip_prefix('/')?;
+    Some(
+        rest.split('/')
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .collect(),
+    )
+}
+
 pub(crate) const NULL: u8 = 0;
 pub(crate) const FALSE: u8 = 1;
 pub(crate) const TRUE: u8 = 2;
@@ -60,6 +77,49 @@ impl Writer<'_> {
         self.0[open.0..open.0 + 4].copy_from_slice(&size.to_le_bytes());
     }
 
+    /// Only the sub-trees at `paths` of a tree, where they are: maps keep
+    /// the keys on a path, lists keep their length (items on no path are
+    /// null, so that indices and pointers stay right).
+    pub(crate) fn sparse(&mut self, n: &Node, paths: &[Path<'_>]) {
+        if paths.iter().any(|p| p.is_empty()) {
+            return self.node(n);
+        }
+        match &n.value {
+            Value::Map(entries) => {
+                let on = |k: &str| paths.iter().any(|p| p[0] == k);
+                let o = self.open(OBJECT, entries.iter().filter(|e| on(&e.key)).count());
+                for e in entries.iter().filter(|e| on(&e.key)) {
+                    let sub: Vec<Path<'_>> = paths
+                        .iter()
+                        .filter(|p| p[0] == e.key)
+                        .map(|p| &p[1..])
+                        .collect();
+                    self.key(&e.key);
+                    self.sparse(&e.value, &sub);
+                }
+                self.close(o);
+            }
+            Value::Seq(items) => {
+                let o = self.open(ARRAY, items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let sub: Vec<Path<'_>> = paths
+                        .iter()
+                        .filter(|p| p[0].parse::<usize>().ok() == Some(i))
+                        .map(|p| &p[1..])
+                        .collect();
+                    if sub.is_empty() {
+                        self.null();
+                    } else {
+                        self.sparse(item, &sub);
+                    }
+                }
+                self.close(o);
+            }
+            // A scalar where a path goes on: nothing below it to pick.
+            _ => self.node(n),
+        }
+    }
+
     /// A tree of the loader, written straight from its nodes.
     pub(crate) fn node(&mut self, n: &Node) {
         match &n.value {
@@ -89,5 +149,50 @@ impl Writer<'_> {
                 self.close(o);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ml_audit::{Input, Inventory, LoadOptions};
+
+    fn encoded(yaml: &str, paths: Option<&[&str]>) -> Vec<u8> {
+        let inv = Inventory::new(ml_audit::load(
+            &[Input::Text {
+                name: "t.yaml".into(),
+                text: yaml.into(),
+            }],
+            &LoadOptions::default(),
+        ));
+        let mut buf = Vec::new();
+        let mut w = Writer(&mut buf);
+        match paths {
+            None => w.node(&inv.objects[0].root),
+            Some(ps) => {
+                let toks: Vec<Vec<String>> = ps.iter().map(|p| tokens(p).unwrap()).collect();
+                let refs: Vec<Path<'_>> = toks.iter().map(Vec::as_slice).collect();
+                w.sparse(&inv.objects[0].root, &refs);
+            }
+        }
+        buf
+    }
+
+    #[test]
+    fn sparse_keeps_only_the_paths_where_they_are() {
+        let full = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {a: b}}\n\
+                    spec: {containers: [{name: c, image: x}, {name: d, image: y}], volumes: []}\n";
+        let want = "apiVersion: v1\nkind: Pod\nmetadata: {labels: {a: b}}\n\
+                    spec: {containers: [null, {image: y}]}\n";
+        let paths = [
+            "/apiVersion",
+            "/kind",
+            "/metadata/labels",
+            "/spec/containers/1/image",
+        ];
+        assert_eq!(encoded(full, Some(&paths)), encoded(want, None));
+        assert_eq!(encoded(full, Some(&[""])), encoded(full, None));
+        assert_eq!(tokens("/a~1b/~0c").unwrap(), ["a/b", "~c"]);
+        assert!(tokens("a").is_none());
     }
 }

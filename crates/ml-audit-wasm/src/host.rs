@@ -268,6 +268,16 @@ fn validate(meta: &PluginMeta, version: i64) -> Result<(), String> {
         if r.title.trim().is_empty() {
             return Err(format!("rule `{}` has no title", r.id));
         }
+        if let Some(bad) = r
+            .reads
+            .iter()
+            .find(|x| *x != "pods" && !x.is_empty() && !x.starts_with('/'))
+        {
+            return Err(format!(
+                "rule `{}` reads `{bad}`, which is neither `pods` nor a JSON pointer",
+                r.id
+            ));
+        }
     }
     Ok(())
 }
@@ -303,6 +313,11 @@ pub struct PluginRuleMeta {
     /// Kinds wanted (`Kind` or `group/Kind`); empty: every object.
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// What the rule reads of each object (ABI 2): JSON pointers
+    /// (`/metadata/labels`) and `pods` (each pod spec); the host sends only
+    /// those sub-trees. Empty: the whole object.
+    #[serde(default)]
+    pub reads: Vec<String>,
     /// The catalogue page.
     #[serde(default)]
     pub doc: RuleDoc,

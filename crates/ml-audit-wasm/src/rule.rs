@@ -33,6 +33,37 @@ pub struct PluginRule {
     meta: RuleMeta,
     mode: Mode,
     kinds: Vec<String>,
+    /// What it reads of each object (ABI 2), `None` for everything.
+    reads: Option<Reads>,
+}
+
+/// The parts of each object a rule declared it reads.
+#[derive(Clone, Debug, Default)]
+struct Reads {
+    /// JSON pointers, as tokens.
+    pointers: Vec<Vec<String>>,
+    /// Each pod spec of the object.
+    pods: bool,
+}
+
+impl Reads {
+    /// `None` when the rule reads everything (no `reads`, or `""`).
+    fn parse(reads: &[String]) -> Option<Reads> {
+        let mut r = Reads::default();
+        for x in reads {
+            if x == "pods" {
+                r.pods = true;
+            } else {
+                match crate::encode::tokens(x) {
+                    Some(t) if t.is_empty() => return None,
+                    Some(t) => r.pointers.push(t),
+                    // Checked at load.
+                    None => return None,
+                }
+            }
+        }
+        (r.pods || !r.pointers.is_empty()).then_some(r)
+    }
 }
 
 /// Adds the rules of these plugins to an audit. A rule id that is already
@@ -85,6 +116,7 @@ impl Plugin {
                 },
                 mode: r.mode,
                 kinds: r.kinds.clone(),
+                reads: Reads::parse(&r.reads),
             })
             .collect()
     }
@@ -233,7 +265,13 @@ fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> Objec
 }
 
 /// The document of [`ObjectIn`], in the binary encoding.
-fn encode_object(inv: &Inventory, pods: &PodIndex, o: &Object, w: &mut Writer<'_>) {
+fn encode_object(
+    inv: &Inventory,
+    pods: &PodIndex,
+    o: &Object,
+    reads: Option<&Reads>,
+    w: &mut Writer<'_>,
+) {
     let doc = w.open(OBJECT, 8);
     w.key("index");
     w.int(o.id as i64);
@@ -262,7 +300,25 @@ fn encode_object(inv: &Inventory, pods: &PodIndex, o: &Object, w: &mut Writer<'_
     }
     w.close(a);
     w.key("object");
-    w.node(&o.root);
+    match reads {
+        None => w.node(&o.root),
+        Some(r) => {
+            let pod_paths: Vec<Vec<String>> = if r.pods {
+                pods.of(inv, o)
+                    .filter_map(|(_, p)| crate::encode::tokens(p))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let paths: Vec<&[String]> = r
+                .pointers
+                .iter()
+                .chain(&pod_paths)
+                .map(Vec::as_slice)
+                .collect();
+            w.sparse(&o.root, &paths);
+        }
+    }
     w.close(doc);
 }
 
@@ -467,7 +523,13 @@ impl PluginRule {
                     }
                     let input = if self.shared.abi >= 2 {
                         scratch.clear();
-                        encode_object(inv, &pods, o, &mut Writer(&mut scratch));
+                        encode_object(
+                            inv,
+                            &pods,
+                            o,
+                            self.reads.as_ref(),
+                            &mut Writer(&mut scratch),
+                        );
                         Ok(Cow::Borrowed(&scratch[..]))
                     } else {
                         serde_json::to_vec(&object_in(inv, &pods, o)).map(Cow::Owned)
@@ -549,7 +611,7 @@ impl PluginRule {
             w.key("objects");
             let a = w.open(ARRAY, wanted.len());
             for o in wanted {
-                encode_object(inv, &pods, o, &mut w);
+                encode_object(inv, &pods, o, self.reads.as_ref(), &mut w);
             }
             w.close(a);
             w.key("namespaces");

@@ -12,6 +12,7 @@ const RULE: RuleInfo = RuleInfo {
         "Job", "JobSet", "RayJob", "RayCluster", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob",
         "PaddleJob", "JAXJob", "TrainJob",
     ],
+    reads: &["/metadata/labels", "pods"],
     doc: Doc {
         what: "Flags a batch or training job (Job, JobSet, RayJob, RayCluster, the training \
                operators' jobs, TrainJob) whose containers request or limit GPUs \
