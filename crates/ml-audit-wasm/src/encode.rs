@@ -3,24 +3,9 @@
 //! size of every list and map, so that the guest reads what a rule asks for
 //! in place and skips the rest without parsing it.
 
+use std::borrow::Cow;
+
 use ml_audit::{Node, Value};
-
-/// A path to send, as pointer tokens (unescaped).
-pub(crate) type Path<'a> = &'a [String];
-
-/// The tokens of a JSON pointer (`/a~1b/0` -> `a/b`, `0`); `None` if it is
-/// not one.
-pub(crate) fn tokens(pointer: &str) -> Option<Vec<String>> {
-    if pointer.is_empty() {
-        return Some(Vec::new());
-    }
-    let rest = pointer.strip_prefix('/')?;
-    Some(
-        rest.split('/')
-            .map(|t| t.replace("~1", "/").replace("~0", "~"))
-            .collect(),
-    )
-}
 
 pub(crate) const NULL: u8 = 0;
 pub(crate) const FALSE: u8 = 1;
@@ -30,6 +15,25 @@ pub(crate) const FLOAT: u8 = 4;
 pub(crate) const STR: u8 = 5;
 pub(crate) const ARRAY: u8 = 6;
 pub(crate) const OBJECT: u8 = 7;
+
+/// The first token of a JSON pointer that is not empty, and the rest:
+/// `/a/b` -> (`a`, `/b`).
+fn split(p: &str) -> (&str, &str) {
+    let p = p.strip_prefix('/').unwrap_or(p);
+    match p.find('/') {
+        Some(i) => (&p[..i], &p[i..]),
+        None => (p, ""),
+    }
+}
+
+/// A pointer token, unescaped (`~1` is `/`, `~0` is `~`).
+fn unescape(token: &str) -> Cow<'_, str> {
+    if token.contains('~') {
+        Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+    } else {
+        Cow::Borrowed(token)
+    }
+}
 
 /// Appends values to a buffer.
 pub(crate) struct Writer<'a>(pub(crate) &'a mut Vec<u8>);
@@ -77,36 +81,42 @@ impl Writer<'_> {
         self.0[open.0..open.0 + 4].copy_from_slice(&size.to_le_bytes());
     }
 
-    /// Only the sub-trees at `paths` of a tree, where they are: maps keep
-    /// the keys on a path, lists keep their length (items on no path are
-    /// null, so that indices and pointers stay right).
-    pub(crate) fn sparse(&mut self, n: &Node, paths: &[Path<'_>]) {
+    /// Only the sub-trees at `paths` (JSON pointers) of a tree, where they
+    /// are: maps keep the keys on a path, lists keep their length (items on
+    /// no path are null, so that indices and pointers stay right).
+    pub(crate) fn sparse(&mut self, n: &Node, paths: &[&str]) {
         if paths.iter().any(|p| p.is_empty()) {
             return self.node(n);
         }
+        // Each path's first token (once per level) and the rest.
+        let heads: Vec<(Cow<'_, str>, &str)> = paths
+            .iter()
+            .map(|p| {
+                let (t, rest) = split(p);
+                (unescape(t), rest)
+            })
+            .collect();
+        let below = |key: &str| -> Vec<&str> {
+            heads
+                .iter()
+                .filter(|(t, _)| t == key)
+                .map(|(_, rest)| *rest)
+                .collect()
+        };
         match &n.value {
             Value::Map(entries) => {
-                let on = |k: &str| paths.iter().any(|p| p[0] == k);
+                let on = |k: &str| heads.iter().any(|(t, _)| t == k);
                 let o = self.open(OBJECT, entries.iter().filter(|e| on(&e.key)).count());
                 for e in entries.iter().filter(|e| on(&e.key)) {
-                    let sub: Vec<Path<'_>> = paths
-                        .iter()
-                        .filter(|p| p[0] == e.key)
-                        .map(|p| &p[1..])
-                        .collect();
                     self.key(&e.key);
-                    self.sparse(&e.value, &sub);
+                    self.sparse(&e.value, &below(&e.key));
                 }
                 self.close(o);
             }
             Value::Seq(items) => {
                 let o = self.open(ARRAY, items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let sub: Vec<Path<'_>> = paths
-                        .iter()
-                        .filter(|p| p[0].parse::<usize>().ok() == Some(i))
-                        .map(|p| &p[1..])
-                        .collect();
+                    let sub = below(&i.to_string());
                     if sub.is_empty() {
                         self.null();
                     } else {
@@ -169,11 +179,7 @@ mod tests {
         let mut w = Writer(&mut buf);
         match paths {
             None => w.node(&inv.objects[0].root),
-            Some(ps) => {
-                let toks: Vec<Vec<String>> = ps.iter().map(|p| tokens(p).unwrap()).collect();
-                let refs: Vec<Path<'_>> = toks.iter().map(Vec::as_slice).collect();
-                w.sparse(&inv.objects[0].root, &refs);
-            }
+            Some(ps) => w.sparse(&inv.objects[0].root, ps),
         }
         buf
     }
@@ -192,7 +198,7 @@ mod tests {
         ];
         assert_eq!(encoded(full, Some(&paths)), encoded(want, None));
         assert_eq!(encoded(full, Some(&[""])), encoded(full, None));
-        assert_eq!(tokens("/a~1b/~0c").unwrap(), ["a/b", "~c"]);
-        assert!(tokens("a").is_none());
+        assert_eq!(split("/a~1b/~0c"), ("a~1b", "/~0c"));
+        assert_eq!(unescape("a~1b~0c"), "a/b~c");
     }
 }

@@ -40,8 +40,8 @@ pub struct PluginRule {
 /// The parts of each object a rule declared it reads.
 #[derive(Clone, Debug, Default)]
 struct Reads {
-    /// JSON pointers, as tokens.
-    pointers: Vec<Vec<String>>,
+    /// JSON pointers.
+    pointers: Vec<String>,
     /// Each pod spec of the object.
     pods: bool,
 }
@@ -53,13 +53,11 @@ impl Reads {
         for x in reads {
             if x == "pods" {
                 r.pods = true;
+            } else if x.starts_with('/') {
+                r.pointers.push(x.clone());
             } else {
-                match crate::encode::tokens(x) {
-                    Some(t) if t.is_empty() => return None,
-                    Some(t) => r.pointers.push(t),
-                    // Checked at load.
-                    None => return None,
-                }
+                // `""` (the whole object); anything else is refused at load.
+                return None;
             }
         }
         (r.pods || !r.pointers.is_empty()).then_some(r)
@@ -303,18 +301,12 @@ fn encode_object(
     match reads {
         None => w.node(&o.root),
         Some(r) => {
-            let pod_paths: Vec<Vec<String>> = if r.pods {
-                pods.of(inv, o)
-                    .filter_map(|(_, p)| crate::encode::tokens(p))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let paths: Vec<&[String]> = r
+            let pod_specs = pods.of(inv, o).filter(|_| r.pods).map(|(_, p)| p);
+            let paths: Vec<&str> = r
                 .pointers
                 .iter()
-                .chain(&pod_paths)
-                .map(Vec::as_slice)
+                .map(String::as_str)
+                .chain(pod_specs)
                 .collect();
             w.sparse(&o.root, &paths);
         }
