@@ -559,17 +559,16 @@ impl PluginRule {
             .filter_map(|(_, f)| f.as_ref())
             .min_by_key(|f| f.at);
         let cut = failure.map_or(usize::MAX, |f| f.at);
-        for (found, _) in &chunks {
+        let failure = failure.map(|f| self.error_finding(cx, f));
+        for (found, _) in chunks {
             out.extend(
                 found
-                    .iter()
+                    .into_iter()
                     .filter(|(at, _)| *at < cut)
-                    .map(|(_, f)| f.clone()),
+                    .map(|(_, f)| f),
             );
         }
-        if let Some(f) = failure {
-            out.push(self.error_finding(cx, f));
-        }
+        out.extend(failure);
     }
 
     fn check_whole(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
