@@ -690,3 +690,44 @@ impl Rule for PluginRule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ml_audit::{Input, LoadOptions};
+
+    #[test]
+    fn each_object_gets_its_own_pod_templates_in_order() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n\
+            apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: rc, namespace: a}\n\
+            spec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: h, image: x}]\n\
+            \x20 workerGroupSpecs:\n  - groupName: g\n    template:\n      spec:\n        containers: [{name: w, image: x}]\n---\n\
+            apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n";
+        let inv = Inventory::new(ml_audit::load(
+            &[Input::Text {
+                name: "t.yaml".into(),
+                text: yaml.into(),
+            }],
+            &LoadOptions::default(),
+        ));
+        let pods = pod_index(&inv);
+        let of = |i: usize| -> Vec<String> {
+            let v = serde_json::to_value(object_in(&inv, &pods, &inv.objects[i])).unwrap();
+            v["pods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["pointer"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(of(0).is_empty());
+        assert_eq!(
+            of(1),
+            [
+                "/spec/headGroupSpec/template/spec",
+                "/spec/workerGroupSpecs/0/template/spec"
+            ]
+        );
+        assert_eq!(of(2), ["/spec"]);
+    }
+}
