@@ -16,6 +16,7 @@
 //!     title: "Images must not use the `latest` tag",
 //!     severity: Severity::Medium,
 //!     kinds: &[], // every kind that has pods
+//!     reads: &["pods"], // only the pod specs are sent: faster
 //!     doc: Doc {
 //!         what: "Flags container images tagged `latest` or untagged.",
 //!         why: "`latest` changes under your feet: two replicas may run different code.",
@@ -49,7 +50,7 @@
 //! ```compile_fail
 //! use ml_audit_rule_sdk::prelude::*;
 //! const R: RuleInfo = RuleInfo {
-//!     id: "r", title: "t", severity: Severity::Low, kinds: &[],
+//!     id: "r", title: "t", severity: Severity::Low, kinds: &[], reads: &[],
 //!     doc: Doc { what: "", why: "", example: "", use_instead: "", references: &[] },
 //! };
 //! // error[E0277]: `fn(&Object, usize) -> Vec<Finding> {bad}` is not an ml-audit object rule
@@ -60,19 +61,23 @@
 #![deny(missing_docs)]
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 pub use serde_json::{self, json, Value};
 
+mod tree;
+pub use tree::{Array, ArrayIter, Key, Map, MapIter, Node};
+
 /// The ABI version this SDK speaks (see `plugins/ABI.md`).
-pub const ABI_VERSION: i32 = 1;
+pub const ABI_VERSION: i32 = 2;
 
 /// Everything a rule author needs: `use ml_audit_rule_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        export_plugin, json, pointer, Context, Doc, Finding, Inventory, Namespace, Object, PodRef,
-        RuleInfo, Severity, Value,
+        export_plugin, json, pointer, Context, Doc, Finding, Inventory, Namespace, Node, Object,
+        PodRef, RuleInfo, Severity, Value,
     };
 }
 
@@ -120,50 +125,71 @@ pub struct RuleInfo {
     /// Kinds the rule wants (`RayCluster`, or `ray.io/RayCluster`); empty:
     /// every object.
     pub kinds: &'static [&'static str],
+    /// What the rule reads of each object: JSON pointers
+    /// (`/metadata/labels`) and `pods` (every pod spec, wherever the kind
+    /// keeps it). ml-audit then sends only those parts (the rest of the
+    /// tree is absent, list items off every path are null), which makes a
+    /// rule over large objects much cheaper. Empty: the whole object.
+    pub reads: &'static [&'static str],
     /// The catalogue page.
     pub doc: Doc,
 }
 
 /// A pod template inside an object, as the host found it (a Deployment's
 /// template, each RayCluster group, each PyTorchJob replica spec, ...).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct PodRef {
     /// Role in the object (`head`, `worker gpu-group`, `Worker`); empty for
     /// objects with one pod template.
-    #[serde(default)]
     pub role: String,
     /// JSON pointer of the pod spec inside the object.
     pub pointer: String,
 }
 
-/// One Kubernetes object, with its identity and its whole JSON tree.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One Kubernetes object: its identity, its pod templates, and its whole
+/// tree ([`Object::root`], [`Object::get`]), read in place from what the
+/// host sent.
+#[derive(Clone)]
 pub struct Object {
     /// Its index in the inventory (findings name objects by it).
     pub index: usize,
     /// The file it was read from.
-    #[serde(default)]
     pub file: String,
     /// `apiVersion`.
-    #[serde(default)]
     pub api_version: String,
     /// `kind`.
-    #[serde(default)]
     pub kind: String,
     /// `metadata.name`.
-    #[serde(default)]
     pub name: String,
     /// The namespace it lives in (`default` when a namespaced object does
     /// not say); `None` for cluster-scoped kinds.
-    #[serde(default)]
     pub namespace: Option<String>,
     /// Its pod templates.
-    #[serde(default)]
     pub pods: Vec<PodRef>,
-    /// The object as JSON.
-    #[serde(rename = "object", default)]
-    pub json: Value,
+    /// The encoded input this object's tree is in, and where.
+    data: Rc<Vec<u8>>,
+    root: usize,
+}
+
+impl Default for Object {
+    fn default() -> Object {
+        Object::from_json(Value::Null)
+    }
+}
+
+impl std::fmt::Debug for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Object")
+            .field("index", &self.index)
+            .field("file", &self.file)
+            .field("api_version", &self.api_version)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("namespace", &self.namespace)
+            .field("pods", &self.pods)
+            .field("root", &self.root())
+            .finish()
+    }
 }
 
 /// A container of a pod template.
@@ -177,19 +203,19 @@ pub struct ContainerAt<'a> {
     pub index: usize,
     /// `containers`, `initContainers` or `ephemeralContainers`.
     pub list: &'static str,
-    /// The container as JSON.
-    pub value: &'a Value,
+    /// The container.
+    pub value: Node<'a>,
     pod_pointer: &'a str,
 }
 
-impl ContainerAt<'_> {
+impl<'a> ContainerAt<'a> {
     /// `name:`.
-    pub fn name(&self) -> Option<&str> {
-        self.value.get("name").and_then(Value::as_str)
+    pub fn name(&self) -> Option<&'a str> {
+        self.value.get("name")?.as_str()
     }
     /// `image:`.
-    pub fn image(&self) -> Option<&str> {
-        self.value.get("image").and_then(Value::as_str)
+    pub fn image(&self) -> Option<&'a str> {
+        self.value.get("image")?.as_str()
     }
     /// Pointer of a field of this container (`image`, `resources`).
     pub fn pointer_to(&self, field: &str) -> String {
@@ -209,6 +235,8 @@ impl Object {
         let s = |p: &str| json.pointer(p).and_then(Value::as_str).map(str::to_string);
         let kind = s("/kind").unwrap_or_default();
         let pods = guess_pods(&kind, &json);
+        let mut data = Vec::new();
+        tree::encode(&json, &mut data);
         Object {
             index: 0,
             file: String::new(),
@@ -217,28 +245,92 @@ impl Object {
             name: s("/metadata/name").unwrap_or_default(),
             namespace: s("/metadata/namespace"),
             pods,
-            json,
+            data: Rc::new(data),
+            root: 0,
         }
     }
 
+    /// Reads the object document (ABI.md, "Input") whose tag is at `at`.
+    fn decode(data: &Rc<Vec<u8>>, at: usize) -> Result<Object, String> {
+        let doc = Node::new(data, at)
+            .and_then(|n| n.as_object())
+            .ok_or("an object is not an encoded map")?;
+        let text = |n: Node<'_>| n.as_str().unwrap_or_default().to_string();
+        let mut o = Object {
+            index: 0,
+            file: String::new(),
+            api_version: String::new(),
+            kind: String::new(),
+            name: String::new(),
+            namespace: None,
+            pods: Vec::new(),
+            data: data.clone(),
+            root: usize::MAX,
+        };
+        for (k, v) in doc {
+            match k {
+                "index" => o.index = v.as_u64().ok_or("`index` is not an index")? as usize,
+                "file" => o.file = text(v),
+                "apiVersion" => o.api_version = text(v),
+                "kind" => o.kind = text(v),
+                "name" => o.name = text(v),
+                "namespace" => o.namespace = v.as_str().map(str::to_string),
+                "pods" => {
+                    o.pods = v
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|p| PodRef {
+                            role: p.get("role").map(text).unwrap_or_default(),
+                            pointer: p.get("pointer").map(text).unwrap_or_default(),
+                        })
+                        .collect()
+                }
+                "object" => o.root = v.at(),
+                _ => {}
+            }
+        }
+        if o.root == usize::MAX {
+            return Err("an object has no `object` tree".into());
+        }
+        Ok(o)
+    }
+
+    /// The whole tree of the object (`apiVersion`, `kind`, `metadata`,
+    /// `spec` ...).
+    pub fn root(&self) -> Node<'_> {
+        // `decode` and `from_json` checked that a value starts there.
+        Node::new(&self.data, self.root).unwrap_or_else(Node::null)
+    }
+
     /// The value at a JSON pointer (`/spec/template`).
-    pub fn get(&self, pointer: &str) -> Option<&Value> {
-        self.json.pointer(pointer)
+    pub fn get(&self, pointer: &str) -> Option<Node<'_>> {
+        self.root().pointer(pointer)
+    }
+
+    /// The whole object as a `serde_json::Value` (a copy: prefer
+    /// [`Object::get`] and the [`Node`] accessors in a rule that runs on
+    /// every object).
+    pub fn to_json(&self) -> Value {
+        self.root().to_json()
     }
 
     /// A label of the object.
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.json.get("metadata")?.get("labels")?.get(key)?.as_str()
+        self.root()
+            .get("metadata")?
+            .get("labels")?
+            .get(key)?
+            .as_str()
     }
 
     /// The labels of the object.
     pub fn labels(&self) -> BTreeMap<&str, &str> {
-        self.json
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
+        self.get("/metadata/labels")
+            .and_then(|n| n.as_object())
             .map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| Some((k.as_str(), v.as_str()?)))
+                    .filter_map(|(k, v)| Some((k, v.as_str()?)))
                     .collect()
             })
             .unwrap_or_default()
@@ -255,12 +347,12 @@ impl Object {
     /// Every container of every pod template: init, app and ephemeral.
     pub fn containers(&self) -> impl Iterator<Item = ContainerAt<'_>> {
         self.pods.iter().flat_map(move |pod| {
-            let spec = self.json.pointer(&pod.pointer);
+            let spec = self.get(&pod.pointer);
             ["initContainers", "containers", "ephemeralContainers"]
                 .into_iter()
                 .flat_map(move |list| {
                     spec.and_then(|s| s.get(list))
-                        .and_then(Value::as_array)
+                        .and_then(|l| l.as_array())
                         .into_iter()
                         .flatten()
                         .enumerate()
@@ -314,29 +406,57 @@ fn guess_pods(kind: &str, json: &Value) -> Vec<PodRef> {
 }
 
 /// A namespace of the inventory (declared or only referenced).
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Namespace {
     /// Its labels (with `kubernetes.io/metadata.name`); empty when no
     /// Namespace object declares it.
-    #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Whether a Namespace object declares it.
-    #[serde(default)]
     pub declared: bool,
 }
 
 /// Every object the rule asked for (its kinds), and every namespace.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default)]
 pub struct Inventory {
     /// The objects, in inventory order.
-    #[serde(default)]
     pub objects: Vec<Object>,
     /// Namespaces by name.
-    #[serde(default)]
     pub namespaces: BTreeMap<String, Namespace>,
 }
 
 impl Inventory {
+    /// Reads the inventory document (ABI.md, "Input").
+    fn decode(data: &Rc<Vec<u8>>) -> Result<Inventory, String> {
+        let doc = Node::new(data, 0)
+            .and_then(|n| n.as_object())
+            .ok_or("the inventory is not an encoded map")?;
+        let mut inv = Inventory::default();
+        if let Some(objects) = doc.get("objects").and_then(|o| o.as_array()) {
+            inv.objects = objects
+                .iter()
+                .map(|o| Object::decode(data, o.at()))
+                .collect::<Result<_, _>>()?;
+        }
+        for (name, ns) in doc
+            .get("namespaces")
+            .and_then(|n| n.as_object())
+            .into_iter()
+            .flatten()
+        {
+            let labels = ns
+                .get("labels")
+                .and_then(|l| l.as_object())
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.to_string(), v.as_str()?.to_string())))
+                .collect();
+            let declared = ns.get("declared").and_then(|d| d.as_bool()) == Some(true);
+            inv.namespaces
+                .insert(name.to_string(), Namespace { labels, declared });
+        }
+        Ok(inv)
+    }
+
     /// Objects of a kind.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
         self.objects.iter().filter(move |o| o.kind == kind)
@@ -588,6 +708,7 @@ pub mod __private {
                         "severity": i.severity,
                         "mode": match r.run { Run::Object(_) => "object", Run::Inventory(_) => "inventory" },
                         "kinds": i.kinds,
+                        "reads": i.reads,
                         "doc": {
                             "what": i.doc.what,
                             "why": i.doc.why,
@@ -637,36 +758,56 @@ pub mod __private {
         output(b"{}".to_vec())
     }
 
-    /// Runs a rule over the input.
+    /// Runs a rule over the input (the binary encoding of ABI version 2).
+    /// No findings: an empty reply. The input buffer is kept for the next
+    /// call.
     pub fn check(rule: i32, len: i32, make: fn() -> Vec<Registered>) -> i64 {
-        let input = take_input();
-        let bytes = &input[..(len.max(0) as usize).min(input.len())];
+        let mut input = take_input();
+        input.truncate(len.max(0) as usize);
+        let data = Rc::new(input);
         let rule = rule.max(0) as usize;
-        let cx = SETTINGS.with(|s| s.borrow().get(rule).cloned().unwrap_or_default());
-        let result = with_registry(make, |rs| {
-            let r = rs
-                .get(rule)
-                .ok_or_else(|| format!("no rule number {rule}"))?;
-            match &r.run {
-                Run::Object(f) => {
-                    let obj: Object = serde_json::from_slice(bytes)
-                        .map_err(|e| format!("cannot read the object: {e}"))?;
-                    let mut found = f(&obj, &cx);
-                    for x in &mut found {
-                        x.object = obj.index;
+        let result = SETTINGS.with(|s| {
+            let s = s.borrow();
+            let default = Context::default();
+            let cx = s.get(rule).unwrap_or(&default);
+            with_registry(make, |rs| {
+                let r = rs
+                    .get(rule)
+                    .ok_or_else(|| format!("no rule number {rule}"))?;
+                match &r.run {
+                    Run::Object(f) => {
+                        let obj = Object::decode(&data, 0)
+                            .map_err(|e| format!("cannot read the object: {e}"))?;
+                        let mut found = f(&obj, cx);
+                        for x in &mut found {
+                            x.object = obj.index;
+                        }
+                        Ok(found)
                     }
-                    Ok(found)
+                    Run::Inventory(f) => {
+                        let inv = Inventory::decode(&data)
+                            .map_err(|e| format!("cannot read the inventory: {e}"))?;
+                        Ok(f(&inv, cx))
+                    }
                 }
-                Run::Inventory(f) => {
-                    let inv: Inventory = serde_json::from_slice(bytes)
-                        .map_err(|e| format!("cannot read the inventory: {e}"))?;
-                    Ok(f(&inv, &cx))
-                }
-            }
+            })
         });
+        if let Ok(buf) = Rc::try_unwrap(data) {
+            INPUT.with(|b| *b.borrow_mut() = buf);
+        }
         match result {
+            Ok(findings) if findings.is_empty() => 0,
             Ok(findings) => {
-                output(serde_json::to_vec(&json!({ "findings": findings })).unwrap_or_default())
+                #[derive(Serialize)]
+                struct Reply<'a> {
+                    findings: &'a [Finding],
+                }
+                output(
+                    serde_json::to_vec(&Reply {
+                        findings: &findings,
+                    })
+                    .unwrap_or_default(),
+                )
             }
             Err(e) => error(e),
         }

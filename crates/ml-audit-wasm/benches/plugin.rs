@@ -46,20 +46,21 @@ struct Native;
 /// The workloads of each object, computed once per run.
 struct ByObject(Vec<Vec<usize>>);
 
-fn has_gpu(w: &Workload) -> bool {
-    w.containers.iter().any(|c| {
-        let r = c.spec.resources.as_ref();
-        [
-            r.and_then(|r| r.limits.as_ref()),
-            r.and_then(|r| r.requests.as_ref()),
-        ]
-        .into_iter()
-        .flatten()
-        .any(|m| {
-            ["nvidia.com/gpu", "amd.com/gpu"]
-                .iter()
-                .any(|n| m.get(*n).is_some_and(|q| q.0 != "0"))
-        })
+/// The first container asking for a GPU, and the resource name: the same
+/// search, in the same order, as the plugin (pod templates, then init, app
+/// and ephemeral containers, limits before requests).
+fn gpu_of(w: &Workload) -> Option<(&str, &'static str)> {
+    w.containers.iter().find_map(|c| {
+        let r = c.spec.resources.as_ref()?;
+        [r.limits.as_ref(), r.requests.as_ref()]
+            .into_iter()
+            .flatten()
+            .find_map(|m| {
+                ["nvidia.com/gpu", "amd.com/gpu"]
+                    .into_iter()
+                    .find(|n| m.get(*n).is_some_and(|q| q.0 != "0"))
+            })
+            .map(|n| (c.name.as_str(), n))
     })
 }
 
@@ -79,13 +80,31 @@ impl Rule for Native {
             ByObject(v)
         });
         let inv = cx.inventory;
-        if index.0[obj.id].iter().any(|&i| has_gpu(&inv.workloads[i])) {
+        if let Some((container, name)) = index.0[obj.id]
+            .iter()
+            .find_map(|&i| gpu_of(&inv.workloads[i]))
+        {
             let at = if obj.root.pointer("/metadata/labels").is_some() {
                 Pointer::root().keys(&["metadata", "labels"])
             } else {
                 Pointer::root().key("metadata")
             };
-            out.push(cx.finding(&META, obj, &at, "names no Kueue queue"));
+            // The same message as the plugin's.
+            let who = match obj.effective_namespace() {
+                Some(ns) => format!("{} {ns}/{}", obj.kind, obj.name),
+                None => format!("{} {}", obj.kind, obj.name),
+            };
+            out.push(
+                cx.finding(
+                    &META,
+                    obj,
+                    &at,
+                    format!(
+                        "{who} asks for `{name}` (container `{container}`) but names no Kueue queue"
+                    ),
+                )
+                .help(format!("add the label `{QUEUE}: <local queue>`")),
+            );
         }
     }
 }
@@ -162,9 +181,19 @@ fn rules(c: &mut Criterion) {
         sets.insert(0, ("corpus", inv));
     }
     for (name, inv) in &sets {
-        let n = native.run(inv).findings.len();
-        let p = plugin.run(inv).findings.len();
-        assert_eq!(n, p, "{name}: native and plugin disagree");
+        // The same work: the same findings, message and help included.
+        let key = |f: &Finding| {
+            (
+                f.object.clone(),
+                f.pointer.clone(),
+                f.message.clone(),
+                f.help.clone(),
+            )
+        };
+        let nf: Vec<_> = native.run(inv).findings.iter().map(key).collect();
+        let pf: Vec<_> = plugin.run(inv).findings.iter().map(key).collect();
+        assert!(nf == pf, "{name}: native and plugin disagree");
+        let n = nf.len();
         eprintln!(
             "{name}: {} objects, {} workloads, {n} findings",
             inv.objects.len(),

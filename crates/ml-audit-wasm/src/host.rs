@@ -15,7 +15,7 @@ use wasmtime::{
 };
 
 use crate::cache::{self, CacheMode, CacheStatus};
-use crate::{PluginError, ABI_VERSION};
+use crate::{PluginError, ABI_VERSION, ABI_VERSION_MIN};
 
 /// Resource limits of every plugin call.
 #[derive(Clone, Debug)]
@@ -134,7 +134,8 @@ impl PluginHost {
             .memory_guard_size(64 << 10)
             .max_wasm_stack(512 << 10);
         let engine = Engine::new(&config).map_err(|e| PluginError::Engine(format!("{e:#}")))?;
-        // The linker offers nothing: ABI v1 has no host functions.
+        // The linker offers nothing: the ABI (versions 1 and 2) has no host
+        // functions.
         let linker = Linker::new(&engine);
         let ticker =
             Ticker::start(engine.clone()).map_err(|e| PluginError::Engine(e.to_string()))?;
@@ -192,31 +193,34 @@ impl PluginHost {
             .linker
             .instantiate_pre(&module)
             .map_err(|e| abi(format!("{e:#}")))?;
-        let shared = Arc::new(Shared {
+        let mut shared = Shared {
             name: name.to_string(),
             host: self.inner.clone(),
             pre,
-        });
+            abi: ABI_VERSION,
+        };
         let mut inst = Sandbox::new(&shared, host.limits.fuel_per_setup)
             .map_err(|e| abi(format!("cannot start: {}", e.describe(&host.limits))))?;
         let version = inst
             .abi_version()
             .map_err(|e| abi(format!("mla_abi_version: {}", e.describe(&host.limits))))?;
-        if version != i64::from(ABI_VERSION) {
+        if !(i64::from(ABI_VERSION_MIN)..=i64::from(ABI_VERSION)).contains(&version) {
             return Err(PluginError::AbiVersion {
                 plugin: name.to_string(),
                 found: version,
                 supported: ABI_VERSION,
             });
         }
+        shared.abi = version as i32;
+        inst.abi = shared.abi;
         let raw = inst
             .call_out(inst.exports.metadata.clone(), ())
             .map_err(|e| abi(format!("mla_metadata: {}", e.describe(&host.limits))))?;
         let meta: PluginMeta = serde_json::from_slice(&raw)
             .map_err(|e| abi(format!("its metadata is not valid: {e}")))?;
-        validate(&meta).map_err(abi)?;
+        validate(&meta, version).map_err(abi)?;
         Ok(Plugin {
-            shared,
+            shared: Arc::new(shared),
             meta,
             cache_status,
         })
@@ -233,10 +237,10 @@ fn kind(t: &ExternType) -> &'static str {
     }
 }
 
-fn validate(meta: &PluginMeta) -> Result<(), String> {
-    if meta.abi != i64::from(ABI_VERSION) {
+fn validate(meta: &PluginMeta, version: i64) -> Result<(), String> {
+    if meta.abi != version {
         return Err(format!(
-            "its metadata says ABI version {}, this ml-audit speaks {ABI_VERSION}",
+            "its metadata says ABI version {}, but `mla_abi_version` says {version}",
             meta.abi
         ));
     }
@@ -263,6 +267,16 @@ fn validate(meta: &PluginMeta) -> Result<(), String> {
         }
         if r.title.trim().is_empty() {
             return Err(format!("rule `{}` has no title", r.id));
+        }
+        if let Some(bad) = r
+            .reads
+            .iter()
+            .find(|x| *x != "pods" && !x.is_empty() && !x.starts_with('/'))
+        {
+            return Err(format!(
+                "rule `{}` reads `{bad}`, which is neither `pods` nor a JSON pointer",
+                r.id
+            ));
         }
     }
     Ok(())
@@ -299,6 +313,11 @@ pub struct PluginRuleMeta {
     /// Kinds wanted (`Kind` or `group/Kind`); empty: every object.
     #[serde(default)]
     pub kinds: Vec<String>,
+    /// What the rule reads of each object (ABI 2): JSON pointers
+    /// (`/metadata/labels`) and `pods` (each pod spec); the host sends only
+    /// those sub-trees. Empty: the whole object.
+    #[serde(default)]
+    pub reads: Vec<String>,
     /// The catalogue page.
     #[serde(default)]
     pub doc: RuleDoc,
@@ -365,6 +384,8 @@ pub(crate) struct Shared {
     pub(crate) name: String,
     pub(crate) host: Arc<HostInner>,
     pre: InstancePre<State>,
+    /// The ABI version it speaks.
+    pub(crate) abi: i32,
 }
 
 #[derive(Clone)]
@@ -413,6 +434,7 @@ pub(crate) struct Sandbox {
     exports: Exports,
     limits: Limits,
     budget: u64,
+    abi: i32,
 }
 
 impl Sandbox {
@@ -463,6 +485,7 @@ impl Sandbox {
             exports,
             limits,
             budget,
+            abi: shared.abi,
         })
     }
 
@@ -545,9 +568,17 @@ impl Sandbox {
         let len = self.send(input)?;
         let f = self.exports.check.clone();
         let out = self.call_out(f, (rule as i32, len))?;
+        // ABI 2: an empty reply is no findings (the common case, parsed by
+        // neither side).
+        if self.abi >= 2 && out.is_empty() {
+            return Ok(Vec::new());
+        }
         let reply = parse_reply(&out)?;
-        match reply.get("findings") {
-            Some(serde_json::Value::Array(a)) => {
+        match reply {
+            serde_json::Value::Object(mut m) if m.get("findings").is_some_and(|f| f.is_array()) => {
+                let Some(serde_json::Value::Array(a)) = m.remove("findings") else {
+                    unreachable!("checked above")
+                };
                 if a.len() > self.limits.max_findings {
                     return Err(CallError::Output(format!(
                         "{} findings from one call, over the limit of {}",
@@ -555,7 +586,7 @@ impl Sandbox {
                         self.limits.max_findings
                     )));
                 }
-                Ok(a.clone())
+                Ok(a)
             }
             _ => Err(CallError::Output(
                 "expected {\"findings\": [...]} or {\"error\": \"...\"}".into(),

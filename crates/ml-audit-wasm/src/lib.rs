@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod encode;
 mod host;
 mod rule;
 
@@ -33,8 +34,13 @@ pub use cache::CacheMode;
 pub use host::{HostOptions, Limits, Plugin, PluginHost, PluginMeta, PluginRuleMeta};
 pub use rule::{register, PluginRule, PLUGIN_ERROR};
 
-/// The ABI version this host speaks.
-pub const ABI_VERSION: i32 = 1;
+/// The newest ABI version this host speaks: 2 (objects in a binary tree
+/// encoding the guest reads in place). Version 1 plugins (objects as JSON)
+/// still load; any other version is refused.
+pub const ABI_VERSION: i32 = 2;
+
+/// The oldest ABI version this host still speaks.
+pub const ABI_VERSION_MIN: i32 = 1;
 
 /// Why a plugin could not be loaded or registered.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +70,7 @@ pub enum PluginError {
         imports: String,
     },
     /// The module speaks another ABI version.
-    #[error("plugin {plugin} is refused: it speaks plugin ABI version {found}, this ml-audit speaks version {supported}; rebuild it with a matching ml-audit-rule-sdk")]
+    #[error("plugin {plugin} is refused: it speaks plugin ABI version {found}, this ml-audit speaks versions {ABI_VERSION_MIN} to {supported}; rebuild it with a matching ml-audit-rule-sdk")]
     AbiVersion {
         /// The plugin.
         plugin: String,

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
+use crate::encode::{Writer, ARRAY, OBJECT};
 use crate::host::{Mode, Plugin, PluginRuleMeta, Sandbox, Shared};
 use crate::PluginError;
 
@@ -23,7 +24,7 @@ pub const PLUGIN_ERROR: &str = "plugin-error";
 /// Objects handed to one instance in per-object mode, in inventory order;
 /// fixed, so that a guest that keeps state between calls behaves the same
 /// whatever the thread count.
-const CHUNK: usize = 64;
+const CHUNK: usize = 256;
 
 /// One rule of a plugin.
 pub struct PluginRule {
@@ -32,6 +33,35 @@ pub struct PluginRule {
     meta: RuleMeta,
     mode: Mode,
     kinds: Vec<String>,
+    /// What it reads of each object (ABI 2), `None` for everything.
+    reads: Option<Reads>,
+}
+
+/// The parts of each object a rule declared it reads.
+#[derive(Clone, Debug, Default)]
+struct Reads {
+    /// JSON pointers.
+    pointers: Vec<String>,
+    /// Each pod spec of the object.
+    pods: bool,
+}
+
+impl Reads {
+    /// `None` when the rule reads everything (no `reads`, or `""`).
+    fn parse(reads: &[String]) -> Option<Reads> {
+        let mut r = Reads::default();
+        for x in reads {
+            if x == "pods" {
+                r.pods = true;
+            } else if x.starts_with('/') {
+                r.pointers.push(x.clone());
+            } else {
+                // `""` (the whole object); anything else is refused at load.
+                return None;
+            }
+        }
+        (r.pods || !r.pointers.is_empty()).then_some(r)
+    }
 }
 
 /// Adds the rules of these plugins to an audit. A rule id that is already
@@ -84,6 +114,7 @@ impl Plugin {
                 },
                 mode: r.mode,
                 kinds: r.kinds.clone(),
+                reads: Reads::parse(&r.reads),
             })
             .collect()
     }
@@ -172,18 +203,47 @@ struct NamespaceIn<'a> {
     declared: bool,
 }
 
-/// The pod templates of each object, computed once per run and shared by
-/// every plugin rule.
-struct PodIndex(Vec<Vec<(String, String)>>);
+/// The pod templates (workloads) of each object, computed once per run and
+/// shared by every plugin rule: the workload indices grouped by object
+/// (`order[starts[o]..starts[o + 1]]`), with no copy of their strings.
+struct PodIndex {
+    order: Vec<usize>,
+    starts: Vec<usize>,
+}
 
 fn pod_index(inv: &Inventory) -> PodIndex {
-    let mut v = vec![Vec::new(); inv.objects.len()];
-    for w in &inv.workloads {
-        if let Some(slot) = v.get_mut(w.object) {
-            slot.push((w.role.clone(), w.pod_pointer.to_string()));
-        }
+    let n = inv.objects.len();
+    let mut order: Vec<usize> = (0..inv.workloads.len())
+        .filter(|&i| inv.workloads[i].object < n)
+        .collect();
+    // Stable: each object's pod templates stay in inventory order.
+    order.sort_by_key(|&i| inv.workloads[i].object);
+    let mut starts = vec![0; n + 1];
+    for &i in &order {
+        starts[inv.workloads[i].object + 1] += 1;
     }
-    PodIndex(v)
+    for o in 0..n {
+        starts[o + 1] += starts[o];
+    }
+    PodIndex { order, starts }
+}
+
+impl PodIndex {
+    /// The pod templates of an object: role and pointer of the pod spec.
+    fn of<'a>(
+        &'a self,
+        inv: &'a Inventory,
+        o: &Object,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
+        let range = match (self.starts.get(o.id), self.starts.get(o.id + 1)) {
+            (Some(&a), Some(&b)) => a..b,
+            _ => 0..0,
+        };
+        self.order[range].iter().map(move |&i| {
+            let w = &inv.workloads[i];
+            (w.role.as_str(), w.pod_pointer.as_str())
+        })
+    }
 }
 
 fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> ObjectIn<'a> {
@@ -195,14 +255,63 @@ fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> Objec
         name: &o.name,
         namespace: o.effective_namespace(),
         pods: pods
-            .0
-            .get(o.id)
-            .into_iter()
-            .flatten()
+            .of(inv, o)
             .map(|(role, pointer)| PodIn { role, pointer })
             .collect(),
         object: NodeJson(&o.root),
     }
+}
+
+/// The document of [`ObjectIn`], in the binary encoding.
+fn encode_object(
+    inv: &Inventory,
+    pods: &PodIndex,
+    o: &Object,
+    reads: Option<&Reads>,
+    w: &mut Writer<'_>,
+) {
+    let doc = w.open(OBJECT, 8);
+    w.key("index");
+    w.int(o.id as i64);
+    w.key("file");
+    w.str(inv.file_of(o));
+    w.key("apiVersion");
+    w.str(&o.api_version);
+    w.key("kind");
+    w.str(&o.kind);
+    w.key("name");
+    w.str(&o.name);
+    w.key("namespace");
+    match o.effective_namespace() {
+        Some(ns) => w.str(ns),
+        None => w.null(),
+    }
+    w.key("pods");
+    let a = w.open(ARRAY, pods.of(inv, o).count());
+    for (role, pointer) in pods.of(inv, o) {
+        let p = w.open(OBJECT, 2);
+        w.key("role");
+        w.str(role);
+        w.key("pointer");
+        w.str(pointer);
+        w.close(p);
+    }
+    w.close(a);
+    w.key("object");
+    match reads {
+        None => w.node(&o.root),
+        Some(r) => {
+            let pod_specs = pods.of(inv, o).filter(|_| r.pods).map(|(_, p)| p);
+            let paths: Vec<&str> = r
+                .pointers
+                .iter()
+                .map(String::as_str)
+                .chain(pod_specs)
+                .collect();
+            w.sparse(&o.root, &paths);
+        }
+    }
+    w.close(doc);
 }
 
 #[derive(Serialize)]
@@ -397,12 +506,27 @@ impl PluginRule {
                     Ok(sb) => sb,
                     Err(why) => return (found, fail(start, chunk[0], why)),
                 };
+                // One buffer per chunk for the encoded objects (ABI 2).
+                let mut scratch = Vec::new();
                 for (k, o) in chunk.iter().enumerate() {
                     let at = start + k;
                     if at > first_fail.load(Ordering::Relaxed) {
                         break;
                     }
-                    let input = match serde_json::to_vec(&object_in(inv, &pods, o)) {
+                    let input = if self.shared.abi >= 2 {
+                        scratch.clear();
+                        encode_object(
+                            inv,
+                            &pods,
+                            o,
+                            self.reads.as_ref(),
+                            &mut Writer(&mut scratch),
+                        );
+                        Ok(Cow::Borrowed(&scratch[..]))
+                    } else {
+                        serde_json::to_vec(&object_in(inv, &pods, o)).map(Cow::Owned)
+                    };
+                    let input = match input {
                         Ok(i) => i,
                         Err(e) => return (found, fail(at, o, format!("input: {e}"))),
                     };
@@ -435,17 +559,16 @@ impl PluginRule {
             .filter_map(|(_, f)| f.as_ref())
             .min_by_key(|f| f.at);
         let cut = failure.map_or(usize::MAX, |f| f.at);
-        for (found, _) in &chunks {
+        let failure = failure.map(|f| self.error_finding(cx, f));
+        for (found, _) in chunks {
             out.extend(
                 found
-                    .iter()
+                    .into_iter()
                     .filter(|(at, _)| *at < cut)
-                    .map(|(_, f)| f.clone()),
+                    .map(|(_, f)| f),
             );
         }
-        if let Some(f) = failure {
-            out.push(self.error_finding(cx, f));
-        }
+        out.extend(failure);
     }
 
     fn check_whole(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
@@ -471,18 +594,50 @@ impl PluginRule {
                 )
             })
             .collect();
-        let whole = InventoryIn {
-            objects: inv
-                .objects
-                .iter()
-                .filter(|o| self.wants(o))
-                .map(|o| object_in(inv, &pods, o))
-                .collect(),
-            namespaces,
-        };
-        let input = match serde_json::to_vec(&whole) {
-            Ok(i) => i,
-            Err(e) => return out.push(self.error_finding(cx, &fail(format!("input: {e}")))),
+        let input = if self.shared.abi >= 2 {
+            let wanted: Vec<&Object> = inv.objects.iter().filter(|o| self.wants(o)).collect();
+            let mut buf = Vec::new();
+            let mut w = Writer(&mut buf);
+            let doc = w.open(OBJECT, 2);
+            w.key("objects");
+            let a = w.open(ARRAY, wanted.len());
+            for o in wanted {
+                encode_object(inv, &pods, o, self.reads.as_ref(), &mut w);
+            }
+            w.close(a);
+            w.key("namespaces");
+            let m = w.open(OBJECT, namespaces.len());
+            for (name, ns) in &namespaces {
+                w.key(name);
+                let e = w.open(OBJECT, 2);
+                w.key("labels");
+                let l = w.open(OBJECT, ns.labels.len());
+                for (k, v) in ns.labels {
+                    w.key(k);
+                    w.str(v);
+                }
+                w.close(l);
+                w.key("declared");
+                w.bool(ns.declared);
+                w.close(e);
+            }
+            w.close(m);
+            w.close(doc);
+            buf
+        } else {
+            let whole = InventoryIn {
+                objects: inv
+                    .objects
+                    .iter()
+                    .filter(|o| self.wants(o))
+                    .map(|o| object_in(inv, &pods, o))
+                    .collect(),
+                namespaces,
+            };
+            match serde_json::to_vec(&whole) {
+                Ok(i) => i,
+                Err(e) => return out.push(self.error_finding(cx, &fail(format!("input: {e}")))),
+            }
         };
         let mut sb = match self.sandbox(limits.fuel_per_inventory, &settings) {
             Ok(sb) => sb,
@@ -533,5 +688,46 @@ impl Rule for PluginRule {
             Mode::Object => self.check_objects(cx, out),
             Mode::Inventory => self.check_whole(cx, out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ml_audit::{Input, LoadOptions};
+
+    #[test]
+    fn each_object_gets_its_own_pod_templates_in_order() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n\
+            apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: rc, namespace: a}\n\
+            spec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: h, image: x}]\n\
+            \x20 workerGroupSpecs:\n  - groupName: g\n    template:\n      spec:\n        containers: [{name: w, image: x}]\n---\n\
+            apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n";
+        let inv = Inventory::new(ml_audit::load(
+            &[Input::Text {
+                name: "t.yaml".into(),
+                text: yaml.into(),
+            }],
+            &LoadOptions::default(),
+        ));
+        let pods = pod_index(&inv);
+        let of = |i: usize| -> Vec<String> {
+            let v = serde_json::to_value(object_in(&inv, &pods, &inv.objects[i])).unwrap();
+            v["pods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["pointer"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(of(0).is_empty());
+        assert_eq!(
+            of(1),
+            [
+                "/spec/headGroupSpec/template/spec",
+                "/spec/workerGroupSpecs/0/template/spec"
+            ]
+        );
+        assert_eq!(of(2), ["/spec"]);
     }
 }

@@ -45,7 +45,7 @@ fn a_wasi_import_is_refused_and_named() {
 fn an_abi_version_from_the_future_is_refused() {
     let e = load_error("future-abi");
     assert!(
-        e.contains("plugin ABI version 99") && e.contains("speaks version 1"),
+        e.contains("plugin ABI version 99") && e.contains("speaks versions 1 to 2"),
         "{e}"
     );
 }
@@ -88,12 +88,17 @@ fn builtin_findings(inv: &Inventory) -> Vec<Finding> {
 /// exactly one `plugin-error` finding mentioning `reason`, in bounded time,
 /// and that the built-in findings are the same as without it.
 fn contained(name: &str, limits: Limits, reason: &str) {
+    contained_as(name, &common::hostile(name), limits.clone(), reason);
+    contained_as(name, &common::hostile_v2(name), limits, reason);
+}
+
+fn contained_as(name: &str, wasm: &[u8], limits: Limits, reason: &str) {
     let inv = inventory();
     let baseline = builtin_findings(&inv);
     assert!(!baseline.is_empty());
     let t = Instant::now();
     let plugin = host(limits)
-        .load_bytes(name, &common::hostile(name))
+        .load_bytes(name, wasm)
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut audit = Audit::new();
     ml_audit_wasm::register(&mut audit, &[plugin]).unwrap();

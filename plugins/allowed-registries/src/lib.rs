@@ -8,6 +8,7 @@ const RULE: RuleInfo = RuleInfo {
     title: "Container images must come from an approved registry",
     severity: Severity::High,
     kinds: &[],
+    reads: &[],
     doc: Doc {
         what: "Flags every container (init, app, ephemeral) of every pod template whose image \
                does not come from a registry on the `allowed` list of the rule's settings \

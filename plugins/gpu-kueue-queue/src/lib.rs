@@ -12,6 +12,9 @@ const RULE: RuleInfo = RuleInfo {
         "Job", "JobSet", "RayJob", "RayCluster", "PyTorchJob", "TFJob", "MPIJob", "XGBoostJob",
         "PaddleJob", "JAXJob", "TrainJob",
     ],
+    // The labels and the pod specs are nearly the whole of a job: sending
+    // everything is as cheap as picking them out.
+    reads: &[],
     doc: Doc {
         what: "Flags a batch or training job (Job, JobSet, RayJob, RayCluster, the training \
                operators' jobs, TrainJob) whose containers request or limit GPUs \
@@ -30,16 +33,22 @@ fn check(obj: &Object, cx: &Context) -> Vec<Finding> {
     if obj.label(QUEUE_LABEL).is_some() {
         return Vec::new();
     }
-    let names: Vec<String> = cx
-        .setting("resources")
-        .unwrap_or_else(|| vec!["nvidia.com/gpu".into(), "amd.com/gpu".into()]);
+    let custom: Option<Vec<String>> = cx.setting("resources");
+    let owned: Vec<&str>;
+    let names: &[&str] = match &custom {
+        Some(list) => {
+            owned = list.iter().map(String::as_str).collect();
+            &owned
+        }
+        None => &["nvidia.com/gpu", "amd.com/gpu"],
+    };
     let gpu = obj.containers().find_map(|c| {
         ["limits", "requests"].iter().find_map(|l| {
             let res = c.value.get("resources")?.get(*l)?.as_object()?;
             names.iter().find_map(|n| {
                 let v = res.get(n)?;
                 let zero = v.as_i64() == Some(0) || v.as_str() == Some("0");
-                (!zero).then(|| (c, n.clone()))
+                (!zero).then_some((c, *n))
             })
         })
     });

@@ -7,6 +7,7 @@ const RULE: RuleInfo = RuleInfo {
     title: "RayClusters must carry a `team` label matching their namespace's",
     severity: Severity::Medium,
     kinds: &["ray.io/RayCluster"],
+    reads: &["/metadata/labels"],
     doc: Doc {
         what: "Flags a RayCluster without a `team` label, and one whose `team` label differs \
                from the `team` label of the Namespace it is created in (when the input \
