@@ -11,7 +11,7 @@ printf "%10s %8s %9s %10s %8s %9s\n" objects MB wall_s objects/s MB/s peak_MB
 for n in ${sizes[@]}; do
   dir="${TMPDIR:-/tmp}/ml-audit-scale-$n"
   [ -d "$dir" ] || python3 benches/gen_corpus.py --objects "$n" --out "$dir" >/dev/null
-  mb=$(du -sb "$dir" | awk '{print $1/1e6}')
+  mb=$(find "$dir" -type f \( -name '*.yaml' -o -name '*.yml' \) -printf '%s\n' | awk '{s+=$1} END {print s/1e6}')
   stats=$(ML_AUDIT_STATS=1 "$bin" "$dir" --format json 2>&1 >/tmp/ml-audit-scale-out.json | grep ml-audit-stats || true)
   objects=$(python3 -c 'import json;print(json.load(open("/tmp/ml-audit-scale-out.json"))["summary"]["objects"])')
   wall_ms=$(sed -E 's/.*wall_ms=([0-9]+).*/\1/' <<<"$stats")

@@ -385,13 +385,23 @@ pub fn run(args: ScanArgs) -> u8 {
         ColorChoice::Auto => output::text::use_color(),
     };
     let ctx = output::Ctx::new(&report, &inventory, &audit, baselined, color);
-    emit(&match format {
-        Format::Text => output::text::render_ctx(&ctx),
-        Format::Json => output::json(&ctx),
-        Format::Sarif => output::sarif::render(&ctx),
-        Format::Junit => output::junit::render(&ctx),
-        Format::Github => output::github::render(&ctx),
-    });
+    if matches!(format, Format::Json) {
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        if output::json_to(&ctx, &mut w)
+            .and_then(|_| std::io::Write::flush(&mut w))
+            .is_err()
+        {
+            std::process::exit(0);
+        }
+    } else {
+        emit(&match format {
+            Format::Text => output::text::render_ctx(&ctx),
+            Format::Json => output::json(&ctx),
+            Format::Sarif => output::sarif::render(&ctx),
+            Format::Junit => output::junit::render(&ctx),
+            Format::Github => output::github::render(&ctx),
+        });
+    }
     if report.has_errors() {
         2
     } else if args.write_baseline.is_some() {

@@ -156,6 +156,14 @@ fn normalize(path: &str) -> String {
 /// size: 1 GB and more for 200,000 findings); the bytes are those of
 /// pretty-printing the whole value.
 pub fn json(ctx: &Ctx<'_>) -> String {
+    let mut buf = Vec::new();
+    let _ = json_to(ctx, &mut buf);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// [`json`], written to `w` as it is produced (the scan command streams it
+/// to stdout: no copy of the whole document in memory).
+pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut v = serde_json::json!({
         "schemaVersion": ml_audit::report::JSON_SCHEMA_VERSION,
         "tool": {"name": "ml-audit", "version": env!("CARGO_PKG_VERSION")},
@@ -167,29 +175,28 @@ pub fn json(ctx: &Ctx<'_>) -> String {
     let doc = serde_json::to_string_pretty(&v).unwrap_or_default();
     let hole = "\n  \"findings\": []";
     let Some(at) = doc.find(hole).filter(|_| !ctx.report.findings.is_empty()) else {
-        return doc + "\n";
+        w.write_all(doc.as_bytes())?;
+        return w.write_all(b"\n");
     };
     let (head, tail) = doc.split_at(at + hole.len() - 1);
-    let mut out = String::with_capacity(doc.len() + ctx.report.findings.len() * 1200);
-    out.push_str(head);
+    w.write_all(head.as_bytes())?;
     for (i, f) in ctx.report.findings.iter().enumerate() {
         let mut item = ml_audit::report::finding_json(f);
         if let Some(Some(s)) = ctx.sources.get(i) {
             item["source"] = serde_json::Value::String(s.clone());
         }
-        out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+        w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
         let text = serde_json::to_string_pretty(&item).unwrap_or_default();
         for (j, line) in text.split('\n').enumerate() {
             if j > 0 {
-                out.push_str("\n    ");
+                w.write_all(b"\n    ")?;
             }
-            out.push_str(line);
+            w.write_all(line.as_bytes())?;
         }
     }
-    out.push_str("\n  ");
-    out.push_str(tail);
-    out.push('\n');
-    out
+    w.write_all(b"\n  ")?;
+    w.write_all(tail.as_bytes())?;
+    w.write_all(b"\n")
 }
 
 /// `Kind namespace/name` of a finding's object.
