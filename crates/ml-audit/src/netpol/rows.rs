@@ -6,7 +6,7 @@
 //! something through. The proptest differential test checks the result
 //! against the naive pod-by-pod evaluation.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::conn::ConnSet;
 use super::eval::{Ep, Eval, Oracle, Verdict};
@@ -242,6 +242,8 @@ struct InSide {
     /// More than 64 rules: evaluate each pair.
     generic: bool,
     memo: HashMap<(u64, u64), u32>,
+    /// The ingress side when no rule applies (the same for every source).
+    fixed: Option<u32>,
 }
 
 impl InSide {
@@ -342,7 +344,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
         bits.push(r.rule_bits(rule, None, &by_ns));
     }
     let sig: Vec<usize> = {
-        let mut m: HashMap<&[(String, super::conn::Protocol, u16)], usize> = HashMap::new();
+        let mut m: HashMap<&[(String, super::conn::Protocol, u16)], usize> = HashMap::default();
         r.classes
             .iter()
             .map(|c| {
@@ -360,7 +362,8 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             let mut side = InSide {
                 generic: rules.len() > 64,
                 rules,
-                memo: HashMap::new(),
+                memo: HashMap::default(),
+                fixed: None,
             };
             let mut local = Vec::new();
             if side.generic {
@@ -386,7 +389,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
         .collect();
     // One table of ingress sides for all destinations.
     let mut in_table: Vec<(ConnSet, ConnSet)> = Vec::new();
-    let mut in_seen: HashMap<(ConnSet, ConnSet), u32> = HashMap::new();
+    let mut in_seen: HashMap<(ConnSet, ConnSet), u32> = HashMap::default();
     let sides: Vec<InSide> = sides
         .into_iter()
         .map(|(mut side, local)| {
@@ -401,6 +404,9 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 .collect();
             for v in side.memo.values_mut() {
                 *v = remap[*v as usize];
+            }
+            if side.rules.is_empty() && !side.generic {
+                side.fixed = side.memo.get(&(0, 0)).copied();
             }
             side
         })
@@ -417,6 +423,9 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 .iter()
                 .enumerate()
                 .map(|(k, p)| {
+                    if p.rules.is_empty() {
+                        return Vec::new();
+                    }
                     let mut m = vec![0u64; n];
                     for (i, a) in p.rules.iter().enumerate() {
                         let b = if k == 0 {
@@ -453,15 +462,22 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 egress_side(&et, &plans[1], 0, s),
             ];
             let zero_empty = sets[0].is_empty() && sets[1].is_empty();
-            let mut memo: [HashMap<(u64, usize), u32>; 2] = [HashMap::new(), HashMap::new()];
+            let mut memo: [HashMap<(u64, usize), u32>; 2] =
+                [HashMap::default(), HashMap::default()];
             let mut ids_out = Vec::with_capacity(n);
             let mut table: Vec<Verdict> = vec![Verdict::default()];
-            let mut seen: HashMap<Verdict, u32> = HashMap::new();
+            let mut seen: HashMap<Verdict, u32> = HashMap::default();
             seen.insert(Verdict::default(), 0);
             // (egress under each assumption, ingress) -> verdict id
-            let mut pairs: HashMap<(u32, u32, u32), u32> = HashMap::new();
+            let mut pairs: HashMap<(u32, u32, u32), u32> = HashMap::default();
+            // The verdict id by ingress side, when no egress rule matches
+            // the destination (the common case: no hashing).
+            let mut plain: Vec<u32> = vec![u32::MAX; in_table.len()];
             for d in 0..n {
-                let (m0, m1) = (masks[0][d], masks[1][d]);
+                let (m0, m1) = (
+                    masks[0].get(d).copied().unwrap_or(0),
+                    masks[1].get(d).copied().unwrap_or(0),
+                );
                 if m0 == 0 && m1 == 0 && zero_empty {
                     ids_out.push(0);
                     continue;
@@ -488,6 +504,19 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     continue;
                 }
                 let side = &sides[d];
+                let fast = if m0 == 0 && m1 == 0 {
+                    side.fixed
+                        .or_else(|| (!side.generic).then(|| side.memo[&side.masks(&in_bits, s)]))
+                } else {
+                    None
+                };
+                if let Some(gi) = fast {
+                    let id = plain[gi as usize];
+                    if id != u32::MAX {
+                        ids_out.push(id);
+                        continue;
+                    }
+                }
                 let verdict_of = |i0: &ConnSet, i1: &ConnSet| {
                     let a = sets[eg[0] as usize].intersect(i0);
                     let b = sets[eg[1] as usize].intersect(i1);
@@ -507,7 +536,12 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     };
                     verdict_of(&i0, &i1)
                 } else {
-                    let gi = side.memo[&side.masks(&in_bits, s)];
+                    let gi = match fast {
+                        Some(gi) => gi,
+                        None => side
+                            .fixed
+                            .unwrap_or_else(|| side.memo[&side.masks(&in_bits, s)]),
+                    };
                     if let Some(&id) = pairs.get(&(eg[0], eg[1], gi)) {
                         ids_out.push(id);
                         continue;
@@ -519,6 +553,9 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                         (table.len() - 1) as u32
                     });
                     pairs.insert((eg[0], eg[1], gi), id);
+                    if m0 == 0 && m1 == 0 {
+                        plain[gi as usize] = id;
+                    }
                     ids_out.push(id);
                     continue;
                 };
@@ -540,7 +577,7 @@ fn generic_row(r: &Reachability, o: &ClassOracle<'_>, s: usize) -> Row {
     let n = r.classes.len();
     let mut ids = Vec::with_capacity(n);
     let mut table: Vec<Verdict> = Vec::new();
-    let mut seen: HashMap<Verdict, u32> = HashMap::new();
+    let mut seen: HashMap<Verdict, u32> = HashMap::default();
     for d in 0..n {
         let v = super::eval::verdict(&r.policies, o, Ep::Pod(s), Ep::Pod(d));
         let id = *seen.entry(v.clone()).or_insert_with(|| {
