@@ -1,7 +1,6 @@
 //! `kubectl ml-audit quota`: requested vs allowed, per namespace and per
 //! Kueue ClusterQueue.
 
-
 use clap::{Args, ValueEnum};
 use ml_audit::quota::{Amounts, Ledger, Quantity};
 use ml_audit::{Inventory, Level};

@@ -154,7 +154,11 @@ impl Amounts {
     pub fn times(&self, n: u32) -> Amounts {
         Amounts {
             fixed: self.fixed.map(|q| q.map(|q| q * n)),
-            other: self.other.iter().map(|(k, v)| (k.clone(), *v * n)).collect(),
+            other: self
+                .other
+                .iter()
+                .map(|(k, v)| (k.clone(), *v * n))
+                .collect(),
         }
     }
 }
