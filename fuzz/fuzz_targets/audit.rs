@@ -16,20 +16,10 @@ const HEADS: [&str; 6] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((first, rest)) = data.split_first() else {
-        return;
-    };
-    let Ok(body) = std::str::from_utf8(rest) else {
-        return;
-    };
+    let Some((first, rest)) = data.split_first() else { return };
+    let Ok(body) = std::str::from_utf8(rest) else { return };
     let text = format!("{}{}", HEADS[*first as usize % HEADS.len()], body);
-    let loaded = load(
-        &[Input::Text {
-            name: "f.yaml".into(),
-            text,
-        }],
-        &LoadOptions::default(),
-    );
+    let loaded = load(&[Input::Text { name: "f.yaml".into(), text }], &LoadOptions::default());
     let inv = Inventory::new(loaded);
     let report = Audit::new().run(&inv);
     let _ = report.to_json();

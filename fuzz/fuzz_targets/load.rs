@@ -10,13 +10,7 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => return,
     };
     let lines = text.lines().count() as u32 + 2;
-    let loaded = load(
-        &[Input::Text {
-            name: "fuzz.yaml".into(),
-            text: text.clone(),
-        }],
-        &LoadOptions::default(),
-    );
+    let loaded = load(&[Input::Text { name: "fuzz.yaml".into(), text: text.clone() }], &LoadOptions::default());
     for o in &loaded.objects {
         assert!(o.root.span.line <= lines);
         let _ = o.root.to_json();
