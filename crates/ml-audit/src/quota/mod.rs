@@ -440,7 +440,7 @@ fn usage(
     let compute = |c: &ContainerUsage| {
         ["cpu", "memory"]
             .iter()
-            .any(|r| c.requests.contains_key(*r) || c.limits.contains_key(*r))
+            .any(|r| c.requests.contains_key(r) || c.limits.contains_key(r))
     };
     let best_effort = !containers.iter().any(compute);
     let replicas = w.max_replicas.max(w.replicas).max(hpa_max);
