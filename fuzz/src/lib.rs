@@ -565,11 +565,10 @@ pub fn manifests(u: &mut Unstructured<'_>, parts: Parts) -> Result<String> {
         objs.push(workload(u, i, ns)?);
     }
     if parts.rbac {
-        for i in 0..u.int_in_range(0..=6)? {
+        for _ in 0..u.int_in_range(0..=6)? {
             let ns = pick(u, &nss)?;
             let cluster = u.arbitrary()?;
             objs.push(role(u, cluster, ns)?);
-            let _ = i;
         }
         for i in 0..u.int_in_range(0..=6)? {
             let ns = pick(u, &nss)?;
