@@ -1,10 +1,8 @@
 //! `kubectl ml-audit quota`: requested vs allowed, per namespace and per
 //! Kueue ClusterQueue.
 
-use std::collections::BTreeMap;
-
 use clap::{Args, ValueEnum};
-use ml_audit::quota::{Ledger, Quantity};
+use ml_audit::quota::{Amounts, Ledger, Quantity};
 use ml_audit::{Inventory, Level};
 use serde_json::{json, Value};
 
@@ -265,7 +263,7 @@ pub fn run(args: QuotaArgs) -> u8 {
                     },
                     q.workloads.len()
                 ));
-                let mut keys: Vec<&String> = q.nominal.keys().chain(q.requested.keys()).collect();
+                let mut keys: Vec<&str> = q.nominal.keys().chain(q.requested.keys()).collect();
                 keys.sort();
                 keys.dedup();
                 let lines: Vec<Vec<String>> = keys
@@ -274,7 +272,7 @@ pub fn run(args: QuotaArgs) -> u8 {
                         let req = q.requested.get(r).copied().unwrap_or_default();
                         let nominal = q.nominal.get(r).copied();
                         vec![
-                            r.clone(),
+                            r.to_string(),
                             req.display_for(r),
                             q_text(nominal, r),
                             q_text(q.max_grant.get(r).copied(), r),
@@ -300,9 +298,9 @@ pub fn run(args: QuotaArgs) -> u8 {
             emit(&out);
         }
         QuotaFormat::Json => {
-            let amounts = |m: &BTreeMap<String, Quantity>| -> Value {
+            let amounts = |m: &Amounts| -> Value {
                 m.iter()
-                    .map(|(k, v)| (k.clone(), json!(v.to_string())))
+                    .map(|(k, v)| (k.to_string(), json!(v.to_string())))
                     .collect::<serde_json::Map<_, _>>()
                     .into()
             };

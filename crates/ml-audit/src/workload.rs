@@ -324,6 +324,13 @@ fn one(
 
     let mut containers = Vec::new();
     let mut spec = spec;
+    // A container list inherited from the base lives there, not in the template.
+    let list_ptr = |field: &str| {
+        field_origins
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| pod_ptr.key(field))
+    };
     let name_of = |c: &Container, i: usize| {
         if c.name.is_empty() {
             format!("#{i}")
@@ -335,7 +342,7 @@ fn one(
         containers.push(ContainerRef {
             kind: ContainerKind::Init,
             name: name_of(c, i),
-            pointer: pod_ptr.keys(&["initContainers"]).idx(i),
+            pointer: list_ptr("initContainers").idx(i),
             spec: c.clone(),
         });
     }
@@ -343,7 +350,7 @@ fn one(
         containers.push(ContainerRef {
             kind: ContainerKind::App,
             name: name_of(c, i),
-            pointer: pod_ptr.key("containers").idx(i),
+            pointer: list_ptr("containers").idx(i),
             spec: c.clone(),
         });
     }

@@ -212,7 +212,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                     }
                     Some((
                         Node {
-                            value: Value::Map(merge_keys(entries)),
+                            value: Value::Map(merge_keys(last_key_wins(entries))),
                             span: sp,
                         },
                         anchor,
@@ -261,6 +261,32 @@ fn scalar_key(v: &Value) -> String {
         Value::Str(s) => s.clone(),
         _ => "<complex key>".to_string(),
     }
+}
+
+/// A key written twice in one mapping: the last one wins, as in the API
+/// server's JSON decoding and in the typed views (serde), so that a pointer
+/// and a typed view read the same value (a workload's container pointers
+/// resolved into the first `containers` while its typed spec held the last).
+fn last_key_wins(mut entries: Vec<Entry>) -> Vec<Entry> {
+    let dup = {
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        !entries
+            .iter()
+            .filter(|e| e.key != "<<")
+            .all(|e| seen.insert(e.key.as_str()))
+    };
+    if !dup {
+        return entries;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let keep: Vec<bool> = entries
+        .iter()
+        .rev()
+        .map(|e| e.key == "<<" || seen.insert(e.key.clone()))
+        .collect();
+    let mut keep = keep.into_iter().rev();
+    entries.retain(|_| keep.next().unwrap_or(true));
+    entries
 }
 
 /// Applies YAML 1.1 merge keys: entries of `<<: *a` (or `<<: [*a, *b]`) are

@@ -222,9 +222,9 @@ impl KueueLedger {
                     None => pool,
                 };
                 let cap = q.nominal + borrow;
-                *nominal.entry(q.resource.clone()).or_default() += q.nominal;
-                *max_grant.entry(q.resource.clone()).or_default() += cap;
-                let m = max_flavor.entry(q.resource.clone()).or_default();
+                nominal.add(&q.resource, q.nominal);
+                max_grant.add(&q.resource, cap);
+                let m = max_flavor.entry_or(&q.resource, Quantity::ZERO);
                 *m = (*m).max(cap);
             }
             k.queues.insert(

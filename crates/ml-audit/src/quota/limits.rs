@@ -3,6 +3,7 @@
 //! container and per pod.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::{limit_pointer, request_pointer, Amounts, ContainerUsage, Quantity};
 use crate::node::{Node, Pointer};
@@ -70,6 +71,15 @@ pub struct LimitRejection {
     pub limit_pointer: Pointer,
 }
 
+/// "container `name`", written only into a message (no string per container checked).
+struct ContainerName<'a>(&'a str);
+
+impl fmt::Display for ContainerName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "container `{}`", self.0)
+    }
+}
+
 impl LimitRange {
     pub(super) fn parse(o: &Object) -> LimitRange {
         let mut items = Vec::new();
@@ -110,13 +120,11 @@ impl LimitRange {
     pub(super) fn apply_defaults(&self, c: &mut ContainerUsage) {
         for item in self.items.iter().filter(|i| i.kind == "Container") {
             for (r, (q, _)) in &item.default {
-                if !c.limits.contains_key(r) {
-                    c.limits.insert(r.clone(), *q);
-                }
+                c.limits.set_default(r, *q);
             }
             for (r, (q, p)) in &item.default_request {
                 if !c.requests.contains_key(r) {
-                    c.requests.insert(r.clone(), *q);
+                    c.requests.insert(r, *q);
                     c.defaulted.insert(r.clone(), (self.object, p.clone()));
                 }
             }
@@ -137,8 +145,7 @@ impl LimitRange {
             match item.kind.as_str() {
                 "Container" => {
                     for c in containers {
-                        let name = &w.containers[c.index].name;
-                        let what = format!("container `{name}`");
+                        let what = ContainerName(&w.containers[c.index].name);
                         let ptr = |side: LimitSide, r: &str| match side {
                             LimitSide::Request => request_pointer(w, c.index, r),
                             _ => limit_pointer(w, c.index, r),
@@ -162,7 +169,7 @@ impl LimitRange {
                         item,
                         index,
                         None,
-                        "the pod",
+                        &"the pod",
                         "Pod",
                         pod_requests,
                         pod_limits,
@@ -181,7 +188,7 @@ impl LimitRange {
         item: &Item,
         index: usize,
         container: Option<usize>,
-        what: &str,
+        what: &dyn fmt::Display,
         per: &str,
         requests: &Amounts,
         limits: &Amounts,

@@ -30,18 +30,17 @@ use crate::node::{Node, Pointer};
 use crate::object::{Object, ObjectId};
 use crate::workload::{ContainerKind, Workload};
 
+mod amounts;
 pub mod kueue;
 mod limits;
 pub mod quantity;
 mod resourcequota;
 
+pub use amounts::Amounts;
 pub use kueue::{ClusterQueueInfo, FlavorQuota, QueueLedger, QueuedWorkload};
 pub use limits::{LimitRejection, LimitSide};
 pub use quantity::Quantity;
 pub use resourcequota::{HardUsage, MissingRequest, QuotaUsage, Scopes};
-
-/// Amounts per resource name (`cpu`, `memory`, `nvidia.com/gpu`, ...).
-pub type Amounts = BTreeMap<String, Quantity>;
 
 /// The label naming a workload's Kueue LocalQueue.
 pub const QUEUE_LABEL: &str = "kueue.x-k8s.io/queue-name";
@@ -103,40 +102,13 @@ impl WorkloadUsage {
 
 /// Amounts times a count.
 pub fn times(a: &Amounts, n: u32) -> Amounts {
-    a.iter().map(|(k, v)| (k.clone(), *v * n)).collect()
+    a.times(n)
 }
 
 /// Adds `b` into `a`.
 pub fn add_into(a: &mut Amounts, b: &Amounts) {
     for (k, v) in b {
-        add_one(a, k, *v);
-    }
-}
-
-/// Adds one amount (the key is copied only when new).
-fn add_one(a: &mut Amounts, k: &str, v: Quantity) {
-    match a.get_mut(k) {
-        Some(x) => *x += v,
-        None => {
-            a.insert(k.to_string(), v);
-        }
-    }
-}
-
-/// Raises one amount to at least `v` (the key is copied only when new).
-fn max_one(a: &mut Amounts, k: &str, v: Quantity) {
-    match a.get_mut(k) {
-        Some(x) => *x = (*x).max(v),
-        None => {
-            a.insert(k.to_string(), v);
-        }
-    }
-}
-
-/// Sets an amount when absent.
-fn default_one(a: &mut Amounts, k: &str, v: Quantity) {
-    if !a.contains_key(k) {
-        a.insert(k.to_string(), v);
+        a.add(k, *v);
     }
 }
 
@@ -199,7 +171,7 @@ pub fn amounts(node: Option<&Node>) -> Amounts {
     let mut out = Amounts::new();
     for e in node.map(Node::entries).unwrap_or_default() {
         if let Some(q) = e.value.scalar_text().and_then(|t| Quantity::parse(&t)) {
-            out.insert(e.key.clone(), q);
+            out.insert(&e.key, q);
         }
     }
     out
@@ -211,7 +183,7 @@ fn typed_amounts(
     let mut out = Amounts::new();
     for (k, v) in m.into_iter().flatten() {
         if let Some(q) = Quantity::parse(&v.0) {
-            out.insert(k.clone(), q);
+            out.insert(k, q);
         }
     }
     out
@@ -223,7 +195,7 @@ pub fn declared(c: &Container) -> (Amounts, Amounts) {
     let mut requests = typed_amounts(r.and_then(|r| r.requests.as_ref()));
     let limits = typed_amounts(r.and_then(|r| r.limits.as_ref()));
     for (k, v) in &limits {
-        default_one(&mut requests, k, *v);
+        requests.set_default(k, *v);
     }
     (requests, limits)
 }
@@ -257,29 +229,21 @@ pub fn pod_amounts(
         if c.sidecar {
             add_into(&mut sidecars, own);
             for (r, v) in &sidecars {
-                max_one(&mut init_max, r, *v);
+                init_max.raise(r, *v);
             }
         } else {
             for (r, v) in own {
-                max_one(
-                    &mut init_max,
-                    r,
-                    *v + sidecars.get(r).copied().unwrap_or_default(),
-                );
+                init_max.raise(r, *v + sidecars.get(r).copied().unwrap_or_default());
             }
             for (r, v) in &sidecars {
-                max_one(
-                    &mut init_max,
-                    r,
-                    *v + own.get(r).copied().unwrap_or_default(),
-                );
+                init_max.raise(r, *v + own.get(r).copied().unwrap_or_default());
             }
         }
     }
     let mut out = app;
     add_into(&mut out, &sidecars);
     for (r, v) in &init_max {
-        max_one(&mut out, r, *v);
+        out.raise(r, *v);
     }
     out
 }
@@ -345,10 +309,10 @@ impl Ledger {
             };
             nl.workloads.push(ledger.workloads.len());
             for (k, v) in &u.pod_requests {
-                add_one(&mut nl.requests, k, *v * u.replicas);
+                nl.requests.add(k, *v * u.replicas);
             }
             for (k, v) in &u.pod_limits {
-                add_one(&mut nl.limits, k, *v * u.replicas);
+                nl.limits.add(k, *v * u.replicas);
             }
             nl.pods += i128::from(u.replicas);
             ledger.workloads.push(u);
@@ -442,10 +406,10 @@ fn usage(
         let lim = typed_amounts(pr.limits.as_ref());
         let mut req = typed_amounts(pr.requests.as_ref());
         for (k, v) in &lim {
-            default_one(&mut req, k, *v);
+            req.set_default(k, *v);
         }
-        pod_requests.extend(req);
-        pod_limits.extend(lim);
+        pod_requests.extend_from(&req);
+        pod_limits.extend_from(&lim);
     }
     let overhead = match &w.spec.overhead {
         Some(o) => typed_amounts(Some(o)),
@@ -458,7 +422,7 @@ fn usage(
             .unwrap_or_default(),
     };
     for (k, v) in &overhead {
-        add_one(&mut pod_requests, k, *v);
+        pod_requests.add(k, *v);
         if let Some(l) = pod_limits.get_mut(k) {
             *l += *v;
         }
@@ -476,7 +440,7 @@ fn usage(
     let compute = |c: &ContainerUsage| {
         ["cpu", "memory"]
             .iter()
-            .any(|r| c.requests.contains_key(*r) || c.limits.contains_key(*r))
+            .any(|r| c.requests.contains_key(r) || c.limits.contains_key(r))
     };
     let best_effort = !containers.iter().any(compute);
     let replicas = w.max_replicas.max(w.replicas).max(hpa_max);

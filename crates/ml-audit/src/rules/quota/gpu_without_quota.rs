@@ -58,7 +58,10 @@ impl Rule for GpuWithoutQuota {
                     if !is_gpu(r) || q.is_zero() || capped(u, r) {
                         continue;
                     }
-                    if kueue_capped.get(&i).is_some_and(|c| c.contains(r)) {
+                    if kueue_capped
+                        .get(&i)
+                        .is_some_and(|c| c.iter().any(|x| x == r))
+                    {
                         continue;
                     }
                     let Some(c) = u.containers.iter().find(|c| c.requests.contains_key(r)) else {
