@@ -10,7 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use super::conn::ConnSet;
 use super::eval::{Ep, Eval, Oracle, Verdict};
-use super::policy::{Action, PeerSpec, PortSpec, RuleSpec};
+use super::policy::{Action, AdminPol, PeerSpec, Policies, PortSpec, RuleSpec};
 use super::selector::Tri;
 use super::{ClassOracle, Reachability, Row};
 
@@ -258,10 +258,17 @@ impl InSide {
     }
 }
 
-/// The ingress rule bitsets (ANPs, NetworkPolicies, the BANP) and where each
-/// policy's rules start among them.
-fn ingress_bits(r: &Reachability, by_ns: &[Vec<usize>]) -> (Vec<Bits>, Ids) {
+/// The rule bitsets of one direction (ANPs, NetworkPolicies, then the BANP)
+/// and where each policy's rules start among them.
+fn rule_bitsets<'p>(r: &'p Reachability, by_ns: &[Vec<usize>], ingress: bool) -> (Vec<Bits>, Ids) {
     let pol = &r.policies;
+    let pick = |a: &'p AdminPol| -> &'p [RuleSpec] {
+        if ingress {
+            &a.ingress
+        } else {
+            &a.egress
+        }
+    };
     let mut bits: Vec<Bits> = Vec::new();
     let mut ids = Ids {
         anp: Vec::new(),
@@ -270,21 +277,48 @@ fn ingress_bits(r: &Reachability, by_ns: &[Vec<usize>]) -> (Vec<Bits>, Ids) {
     };
     for a in &pol.anps {
         ids.anp.push(bits.len());
-        for rule in &a.ingress {
+        for rule in pick(a) {
             bits.push(r.rule_bits(rule, None, by_ns));
         }
     }
     for (ni, np) in pol.netpols.iter().enumerate() {
         ids.np.push(bits.len());
-        for rule in np.ingress.iter().flatten() {
+        let rules = if ingress { &np.ingress } else { &np.egress };
+        for rule in rules.iter().flatten() {
             bits.push(r.rule_bits(rule, r.np_ns[ni], by_ns));
         }
     }
     ids.banp = bits.len();
-    for rule in pol.banp.iter().flat_map(|b| b.ingress.iter()) {
-        bits.push(r.rule_bits(rule, None, by_ns));
+    if let Some(b) = &pol.banp {
+        for rule in pick(b) {
+            bits.push(r.rule_bits(rule, None, by_ns));
+        }
     }
     (bits, ids)
+}
+
+/// The ingress side of destination `d` for source `s` under both
+/// assumptions (the second evaluated only when an unknown label was asked).
+fn ingress_pair<O: Oracle>(pol: &Policies, o: &O, d: usize, s: usize) -> (ConnSet, ConnSet) {
+    let e0 = Eval::new(pol, o, false, false);
+    let i0 = e0.side(d, Ep::Pod(s), true);
+    let i1 = if e0.touched.get() {
+        Eval::new(pol, o, true, false).side(d, Ep::Pod(s), true)
+    } else {
+        i0.clone()
+    };
+    (i0, i1)
+}
+
+/// The id of a verdict in a row's table, adding it when new.
+fn intern(table: &mut Vec<Verdict>, seen: &mut HashMap<Verdict, u32>, v: Verdict) -> u32 {
+    if let Some(&id) = seen.get(&v) {
+        return id;
+    }
+    table.push(v.clone());
+    let id = (table.len() - 1) as u32;
+    seen.insert(v, id);
+    id
 }
 
 /// Every ingress rule that can apply to class `d` (its subject answer is
@@ -320,29 +354,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
     for (c, cl) in r.classes.iter().enumerate() {
         by_ns[cl.ns].push(c);
     }
-    // egress rule bitsets, laid out ANPs, NetworkPolicies, then the BANP
-    let mut bits: Vec<Bits> = Vec::new();
-    let mut ids = Ids {
-        anp: Vec::new(),
-        np: Vec::new(),
-        banp: 0,
-    };
-    for a in &pol.anps {
-        ids.anp.push(bits.len());
-        for rule in &a.egress {
-            bits.push(r.rule_bits(rule, None, &by_ns));
-        }
-    }
-    for (ni, np) in pol.netpols.iter().enumerate() {
-        ids.np.push(bits.len());
-        for rule in np.egress.iter().flatten() {
-            bits.push(r.rule_bits(rule, r.np_ns[ni], &by_ns));
-        }
-    }
-    ids.banp = bits.len();
-    for rule in pol.banp.iter().flat_map(|b| b.egress.iter()) {
-        bits.push(r.rule_bits(rule, None, &by_ns));
-    }
+    let (bits, ids) = rule_bitsets(r, &by_ns, false);
     let sig: Vec<usize> = {
         let mut m: HashMap<&[(String, super::conn::Protocol, u16)], usize> = HashMap::default();
         r.classes
@@ -354,7 +366,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             })
             .collect()
     };
-    let (in_bits, in_ids) = ingress_bits(r, &by_ns);
+    let (in_bits, in_ids) = rule_bitsets(r, &by_ns, true);
     let sides: Vec<(InSide, Vec<(ConnSet, ConnSet)>)> = (0..n)
         .into_par_iter()
         .map(|d| {
@@ -374,15 +386,8 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 if side.memo.contains_key(&key) {
                     continue;
                 }
-                let e0 = Eval::new(pol, &o, false, false);
-                let i0 = e0.side(d, Ep::Pod(s), true);
-                let i1 = if e0.touched.get() {
-                    Eval::new(pol, &o, true, false).side(d, Ep::Pod(s), true)
-                } else {
-                    i0.clone()
-                };
                 side.memo.insert(key, local.len() as u32);
-                local.push((i0, i1));
+                local.push(ingress_pair(pol, &o, d, s));
             }
             (side, local)
         })
@@ -527,13 +532,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     }
                 };
                 let v = if side.generic {
-                    let e0 = Eval::new(pol, &o, false, false);
-                    let i0 = e0.side(d, Ep::Pod(s), true);
-                    let i1 = if e0.touched.get() {
-                        Eval::new(pol, &o, true, false).side(d, Ep::Pod(s), true)
-                    } else {
-                        i0.clone()
-                    };
+                    let (i0, i1) = ingress_pair(pol, &o, d, s);
                     verdict_of(&i0, &i1)
                 } else {
                     let gi = match fast {
@@ -547,11 +546,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                         continue;
                     }
                     let (i0, i1) = &in_table[gi as usize];
-                    let v = verdict_of(i0, i1);
-                    let id = *seen.entry(v.clone()).or_insert_with(|| {
-                        table.push(v);
-                        (table.len() - 1) as u32
-                    });
+                    let id = intern(&mut table, &mut seen, verdict_of(i0, i1));
                     pairs.insert((eg[0], eg[1], gi), id);
                     if m0 == 0 && m1 == 0 {
                         plain[gi as usize] = id;
@@ -559,11 +554,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     ids_out.push(id);
                     continue;
                 };
-                let id = *seen.entry(v.clone()).or_insert_with(|| {
-                    table.push(v);
-                    (table.len() - 1) as u32
-                });
-                ids_out.push(id);
+                ids_out.push(intern(&mut table, &mut seen, v));
             }
             Row {
                 ids: ids_out,
