@@ -5,15 +5,13 @@
 //! twice, the same connlist); and the verdict `explain` recomputes for a pair
 //! is the one the tables hold.
 #![no_main]
-use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use ml_audit::netpol::{Endpoint, MissingNamespaces, Options, Reachability};
-use ml_audit_fuzz::{inventory, manifests, Parts};
+use ml_audit_fuzz::{generated, Parts};
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = Unstructured::new(data);
-    let Ok(text) = manifests(
-        &mut u,
+    let Some(inv) = generated(
+        data,
         Parts {
             netpol: true,
             ..Parts::default()
@@ -21,7 +19,6 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    let inv = inventory(&text);
     for missing in [MissingNamespaces::Unknown, MissingNamespaces::NameLabelOnly] {
         let options = Options {
             missing_namespaces: missing,

@@ -5,16 +5,14 @@
 //! namespace's totals (and a ClusterQueue's) are at least what each of its
 //! workloads adds, when no amount is negative.
 #![no_main]
-use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use ml_audit::quota::{Ledger, Quantity};
 use ml_audit::Audit;
-use ml_audit_fuzz::{inventory, manifests, Parts};
+use ml_audit_fuzz::{generated, Parts};
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = Unstructured::new(data);
-    let Ok(text) = manifests(
-        &mut u,
+    let Some(inv) = generated(
+        data,
         Parts {
             quota: true,
             ..Parts::default()
@@ -22,7 +20,6 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    let inv = inventory(&text);
     let l = Ledger::build(&inv);
     let again = Ledger::build(&inv);
     let public = |l: &Ledger| {

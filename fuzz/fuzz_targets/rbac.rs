@@ -5,10 +5,9 @@
 //! it is reported for; a subject allowed a request directly is found by
 //! `who_can`.
 #![no_main]
-use arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use ml_audit::rbac::{render, Goal, Path, RbacGraph, Request, Subject, Target};
-use ml_audit_fuzz::{inventory, manifests, Parts};
+use ml_audit_fuzz::{generated, Parts};
 
 fn check_path(from: &Subject, to: &Target, p: &Path) {
     let Some(first) = p.steps.first() else {
@@ -32,9 +31,8 @@ fn check_path(from: &Subject, to: &Target, p: &Path) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut u = Unstructured::new(data);
-    let Ok(text) = manifests(
-        &mut u,
+    let Some(inv) = generated(
+        data,
         Parts {
             rbac: true,
             ..Parts::default()
@@ -42,7 +40,6 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    let inv = inventory(&text);
     let g = RbacGraph::build(&inv);
     let requests = [
         Request::new("get", "secrets", None, None),

@@ -629,3 +629,10 @@ pub fn inventory(text: &str) -> Inventory {
     );
     Inventory::new(loaded)
 }
+
+/// The inventory the fuzzer's bytes describe: [`manifests`] with these
+/// parts, loaded by [`inventory`]; `None` when the bytes run out.
+pub fn generated(data: &[u8], parts: Parts) -> Option<Inventory> {
+    let text = manifests(&mut Unstructured::new(data), parts).ok()?;
+    Some(inventory(&text))
+}
