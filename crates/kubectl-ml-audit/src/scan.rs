@@ -385,22 +385,25 @@ pub fn run(args: ScanArgs) -> u8 {
         ColorChoice::Auto => output::text::use_color(),
     };
     let ctx = output::Ctx::new(&report, &inventory, &audit, baselined, color);
-    if matches!(format, Format::Json) {
-        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        if output::json_to(&ctx, &mut w)
-            .and_then(|_| std::io::Write::flush(&mut w))
-            .is_err()
-        {
-            std::process::exit(0);
+    let text = match format {
+        // Streamed: no copy of a large report in memory.
+        Format::Json => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            if output::json_to(&ctx, &mut w)
+                .and_then(|_| std::io::Write::flush(&mut w))
+                .is_err()
+            {
+                std::process::exit(0);
+            }
+            None
         }
-    } else {
-        emit(&match format {
-            Format::Text => output::text::render_ctx(&ctx),
-            Format::Json => output::json(&ctx),
-            Format::Sarif => output::sarif::render(&ctx),
-            Format::Junit => output::junit::render(&ctx),
-            Format::Github => output::github::render(&ctx),
-        });
+        Format::Text => Some(output::text::render_ctx(&ctx)),
+        Format::Sarif => Some(output::sarif::render(&ctx)),
+        Format::Junit => Some(output::junit::render(&ctx)),
+        Format::Github => Some(output::github::render(&ctx)),
+    };
+    if let Some(text) = text {
+        emit(&text);
     }
     if report.has_errors() {
         2

@@ -155,14 +155,6 @@ fn normalize(path: &str) -> String {
 /// `serde_json::Value` of the whole report costs several times the output's
 /// size: 1 GB and more for 200,000 findings); the bytes are those of
 /// pretty-printing the whole value.
-pub fn json(ctx: &Ctx<'_>) -> String {
-    let mut buf = Vec::new();
-    let _ = json_to(ctx, &mut buf);
-    String::from_utf8(buf).unwrap_or_default()
-}
-
-/// [`json`], written to `w` as it is produced (the scan command streams it
-/// to stdout: no copy of the whole document in memory).
 pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut v = serde_json::json!({
         "schemaVersion": ml_audit::report::JSON_SCHEMA_VERSION,

@@ -957,6 +957,7 @@ impl RbacGraph {
                 .push(r);
         }
         let kinds_present: HashSet<usize> = runs_as.iter().map(|r| r.kind).collect();
+        let res_names: Vec<String> = pod_kinds.iter().map(resource_name).collect();
         // The Workloads nodes some edge points at: (kind, scope).
         let mut wanted: BTreeSet<(usize, Option<String>)> = BTreeSet::new();
         for s in subjects {
@@ -1178,7 +1179,7 @@ impl RbacGraph {
                                     wanted.insert((*k, scope.clone()));
                                     out.push((
                                         Target::Workloads {
-                                            resource: resource_name(&pod_kinds[*k]),
+                                            resource: res_names[*k].clone(),
                                             namespace: scope.clone(),
                                         },
                                         EdgeKind::PatchWorkload,
@@ -1314,12 +1315,12 @@ impl RbacGraph {
                 }
                 None => {
                     let all = self.node(Target::Workloads {
-                        resource: resource_name(&pod_kinds[*k]),
+                        resource: res_names[*k].clone(),
                         namespace: None,
                     });
                     for (&(_, ns), _) in by_kind_ns.range((*k, "")..(*k + 1, "")) {
                         let n = self.node(Target::Workloads {
-                            resource: resource_name(&pod_kinds[*k]),
+                            resource: res_names[*k].clone(),
                             namespace: Some(ns.to_string()),
                         });
                         self.add(all, n, EdgeKind::AnyNamespace, vec![], String::new(), None);
@@ -1330,7 +1331,7 @@ impl RbacGraph {
         }
         for (k, ns) in groups {
             let from = self.node(Target::Workloads {
-                resource: resource_name(&pod_kinds[k]),
+                resource: res_names[k].clone(),
                 namespace: Some(ns.clone()),
             });
             let mut seen: HashSet<&str> = HashSet::new();
