@@ -106,16 +106,17 @@ fn main() -> ExitCode {
         eprintln!(
             "ml-audit-stats: wall_ms={} peak_rss_kb={}",
             started.elapsed().as_millis(),
-            peak_rss_kb().unwrap_or(0)
+            rss_kb("VmHWM:").unwrap_or(0)
         );
     }
     ExitCode::from(code)
 }
 
-/// Peak resident memory of this process (Linux), for benchmarks and tests.
-fn peak_rss_kb() -> Option<u64> {
+/// Resident memory of this process (Linux), for benchmarks and tests: `VmHWM:`
+/// is the peak, `VmRSS:` the current.
+pub(crate) fn rss_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 

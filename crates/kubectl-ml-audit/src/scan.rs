@@ -324,8 +324,12 @@ pub fn run(args: ScanArgs) -> u8 {
         hidden: args.hidden,
         ..LoadOptions::default()
     };
+    let stats = std::env::var_os("ML_AUDIT_STATS").is_some();
+    let mut phase = Phases::new(stats);
     let loaded = ml_audit::load(&inputs, &opts);
+    phase.mark("load");
     let inventory = Inventory::with_kinds(loaded, &table);
+    phase.mark("inventory");
     progress(
         show_progress,
         &format!(
@@ -335,6 +339,7 @@ pub fn run(args: ScanArgs) -> u8 {
         ),
     );
     let mut report = audit.run(&inventory);
+    phase.mark("audit");
     if show_progress {
         eprint!("\r\x1b[2K");
     }
@@ -405,6 +410,8 @@ pub fn run(args: ScanArgs) -> u8 {
     if let Some(text) = text {
         emit(&text);
     }
+    phase.mark("output");
+    phase.print();
     if report.has_errors() {
         2
     } else if args.write_baseline.is_some() {
@@ -413,6 +420,41 @@ pub fn run(args: ScanArgs) -> u8 {
         1
     } else {
         0
+    }
+}
+
+/// Wall time of each phase of a scan, printed to stderr with `ML_AUDIT_STATS`.
+struct Phases {
+    on: bool,
+    last: std::time::Instant,
+    done: Vec<(&'static str, u128, u64)>,
+}
+
+impl Phases {
+    fn new(on: bool) -> Self {
+        Phases {
+            on,
+            last: std::time::Instant::now(),
+            done: Vec::new(),
+        }
+    }
+    fn mark(&mut self, name: &'static str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            let rss = crate::rss_kb("VmRSS:").unwrap_or(0) / 1024;
+            self.done.push((name, (now - self.last).as_millis(), rss));
+            self.last = now;
+        }
+    }
+    fn print(&self) {
+        if self.on {
+            let parts: Vec<String> = self
+                .done
+                .iter()
+                .map(|(n, ms, mb)| format!("{n}_ms={ms} rss_mb={mb}"))
+                .collect();
+            eprintln!("ml-audit-phases: {}", parts.join(" "));
+        }
     }
 }
 

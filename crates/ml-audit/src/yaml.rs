@@ -57,9 +57,12 @@ fn span(s: &YSpan) -> Span {
     }
 }
 
+/// An open collection: where its children start on the shared scratch stack
+/// (so that each finished collection is allocated once, at its exact size),
+/// its span and its anchor.
 enum Frame {
-    Seq(Vec<Node>, Span, usize),
-    Map(Vec<Entry>, Span, usize, Option<(String, Span)>),
+    Seq(usize, Span, usize),
+    Map(usize, Span, usize, Option<(String, Span)>),
 }
 
 /// Parses every document of a stream. Documents before a syntax error are
@@ -68,6 +71,8 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
     let mut docs = Vec::new();
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
+    let mut seq_items: Vec<Node> = Vec::new();
+    let mut map_entries: Vec<Entry> = Vec::new();
     let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
     let mut alias_budget = limits.alias_nodes;
     let mut root: Option<Node> = None;
@@ -101,6 +106,8 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
             Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
             Event::DocumentStart(_) => {
                 stack.clear();
+                seq_items.clear();
+                map_entries.clear();
                 anchors.clear();
                 alias_budget = limits.alias_nodes;
                 root = None;
@@ -161,7 +168,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                         )),
                     );
                 }
-                stack.push(Frame::Seq(Vec::new(), span(&ys), anchor));
+                stack.push(Frame::Seq(seq_items.len(), span(&ys), anchor));
                 None
             }
             Event::MappingStart(anchor, _) => {
@@ -174,11 +181,12 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                         )),
                     );
                 }
-                stack.push(Frame::Map(Vec::new(), span(&ys), anchor, None));
+                stack.push(Frame::Map(map_entries.len(), span(&ys), anchor, None));
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(items, mut sp, anchor)) => {
+                Some(Frame::Seq(start, mut sp, anchor)) => {
+                    let items: Vec<Node> = seq_items.drain(start..).collect();
                     let end = span(&ys);
                     sp.end_line = end.end_line;
                     sp.end_col = end.end_col;
@@ -199,7 +207,8 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                 _ => return (docs, Some(err("unbalanced sequence".into(), &ys))),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(entries, mut sp, anchor, _)) => {
+                Some(Frame::Map(start, mut sp, anchor, _)) => {
+                    let entries: Vec<Entry> = map_entries.drain(start..).collect();
                     let end = span(&ys);
                     sp.end_line = end.end_line;
                     sp.end_col = end.end_col;
@@ -228,8 +237,8 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
             }
             match stack.last_mut() {
                 None => root = Some(node),
-                Some(Frame::Seq(items, ..)) => items.push(node),
-                Some(Frame::Map(entries, _, _, pending)) => match pending.take() {
+                Some(Frame::Seq(..)) => seq_items.push(node),
+                Some(Frame::Map(_, _, _, pending)) => match pending.take() {
                     None => {
                         let key = match node.value {
                             Value::Str(s) => s,
@@ -238,7 +247,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                         };
                         *pending = Some((key, node.span));
                     }
-                    Some((key, key_span)) => entries.push(Entry {
+                    Some((key, key_span)) => map_entries.push(Entry {
                         key,
                         key_span,
                         value: node,
@@ -268,7 +277,12 @@ fn scalar_key(v: &Value) -> String {
 /// and a typed view read the same value (a workload's container pointers
 /// resolved into the first `containers` while its typed spec held the last).
 fn last_key_wins(mut entries: Vec<Entry>) -> Vec<Entry> {
-    let dup = {
+    let dup = if entries.len() <= 16 {
+        // Most mappings are small: compare pairwise, without allocating.
+        entries.iter().enumerate().any(|(i, e)| {
+            e.key != "<<" && entries[i + 1..].iter().any(|later| later.key == e.key)
+        })
+    } else {
         let mut seen = std::collections::HashSet::with_capacity(entries.len());
         !entries
             .iter()
