@@ -170,7 +170,7 @@ impl Serialize for NodeJson<'_> {
             Value::Map(entries) => {
                 let mut map = s.serialize_map(Some(entries.len()))?;
                 for e in entries {
-                    map.serialize_entry(&e.key, &NodeJson(&e.value))?;
+                    map.serialize_entry(e.key.as_str(), &NodeJson(&e.value))?;
                 }
                 map.end()
             }

@@ -395,7 +395,7 @@ impl Parser {
                 .map(|e| {
                     (
                         Spanned {
-                            value: e.key.clone(),
+                            value: e.key.to_string(),
                             span: e.key_span,
                         },
                         &e.value,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use compact_str::CompactString;
+
 /// A position range in a source file. Lines and columns are 1-based; columns
 /// count characters (not bytes), as editors do.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -48,7 +50,8 @@ pub struct Node {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
     /// The key, as a string (non-string keys are written as their text).
-    pub key: String,
+    /// Short strings are stored inline (see [`CompactString`]).
+    pub key: CompactString,
     /// Where the key is written.
     pub key_span: Span,
     /// The value.
@@ -67,7 +70,7 @@ pub enum Value {
     /// A floating-point number.
     Float(f64),
     /// A string.
-    Str(String),
+    Str(CompactString),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, in source order.
@@ -231,7 +234,7 @@ impl Node {
     /// The scalar as text (strings, numbers, booleans), for lenient reads.
     pub fn scalar_text(&self) -> Option<String> {
         match &self.value {
-            Value::Str(s) => Some(s.clone()),
+            Value::Str(s) => Some(s.to_string()),
             Value::Int(i) => Some(i.to_string()),
             Value::Float(f) => Some(f.to_string()),
             Value::Bool(b) => Some(b.to_string()),
@@ -247,12 +250,12 @@ impl Node {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-            Value::Str(s) => J::String(s.clone()),
+            Value::Str(s) => J::String(s.to_string()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .map(|e| (e.key.to_string(), e.value.to_json()))
                     .collect(),
             ),
         }

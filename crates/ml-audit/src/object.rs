@@ -110,7 +110,7 @@ pub(crate) fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     if let Some(n) = node {
         for e in n.entries() {
             if let Some(v) = e.value.scalar_text() {
-                out.insert(e.key.clone(), v);
+                out.insert(e.key.to_string(), v);
             }
         }
     }

@@ -114,7 +114,7 @@ fn expand<'a>(
                     }
                     Value::Map(entries) => {
                         for e in entries {
-                            next.push((p.key(&e.key), &e.value, Some(e.key.clone())));
+                            next.push((p.key(&e.key), &e.value, Some(e.key.to_string())));
                         }
                     }
                     _ => {}
@@ -299,7 +299,7 @@ fn one(
             let mut entries: Vec<Entry> = Vec::new();
             for e in base.entries() {
                 if pod_node.get(&e.key).is_none() && e.key != "templates" {
-                    field_origins.insert(e.key.clone(), bp.key(&e.key));
+                    field_origins.insert(e.key.to_string(), bp.key(&e.key));
                     entries.push(e.clone());
                 }
             }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
-use crate::node::{Entry, Node, Span, Value};
+use crate::node::{CompactString, Entry, Node, Span, Value};
 
 /// Limits on what one YAML stream may expand to.
 #[derive(Clone, Copy, Debug)]
@@ -62,7 +62,7 @@ fn span(s: &YSpan) -> Span {
 /// its span and its anchor.
 enum Frame {
     Seq(usize, Span, usize),
-    Map(usize, Span, usize, Option<(String, Span)>),
+    Map(usize, Span, usize, Option<(CompactString, Span)>),
 }
 
 /// Parses every document of a stream. Documents before a syntax error are
@@ -129,10 +129,10 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                         Some(t) if t.handle == "tag:yaml.org,2002:" || t.handle == "!!" => {
                             match t.suffix.as_str() {
                                 "int" | "float" | "bool" | "null" => resolve_plain(&text),
-                                _ => Value::Str(text.into_owned()),
+                                _ => Value::Str(CompactString::new(&text)),
                             }
                         }
-                        _ => Value::Str(text.into_owned()),
+                        _ => Value::Str(CompactString::new(&text)),
                     }
                 };
                 Some((Node { value, span: sp }, anchor))
@@ -242,7 +242,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                     None => {
                         let key = match node.value {
                             Value::Str(s) => s,
-                            Value::Null => "null".to_string(),
+                            Value::Null => CompactString::const_new("null"),
                             other => scalar_key(&other),
                         };
                         *pending = Some((key, node.span));
@@ -262,13 +262,14 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
     (docs, None)
 }
 
-fn scalar_key(v: &Value) -> String {
+fn scalar_key(v: &Value) -> CompactString {
+    use compact_str::ToCompactString;
     match v {
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_compact_string(),
+        Value::Int(i) => i.to_compact_string(),
+        Value::Float(f) => f.to_compact_string(),
         Value::Str(s) => s.clone(),
-        _ => "<complex key>".to_string(),
+        _ => CompactString::const_new("<complex key>"),
     }
 }
 
@@ -352,7 +353,7 @@ pub fn resolve_plain(text: &str) -> Value {
     let b = text.as_bytes();
     let first = b[0];
     if !(first.is_ascii_digit() || first == b'-' || first == b'+' || first == b'.') {
-        return Value::Str(text.to_string());
+        return Value::Str(CompactString::new(text));
     }
     if let Some(hex) = text.strip_prefix("0x") {
         if let Ok(i) = i64::from_str_radix(hex, 16) {
@@ -381,7 +382,7 @@ pub fn resolve_plain(text: &str) -> Value {
             return Value::Float(f);
         }
     }
-    Value::Str(text.to_string())
+    Value::Str(CompactString::new(text))
 }
 
 #[cfg(test)]

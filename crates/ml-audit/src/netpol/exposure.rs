@@ -63,7 +63,7 @@ fn selector_of(svc: &Object) -> Option<Labels> {
     let m: Labels = sel
         .entries()
         .iter()
-        .filter_map(|e| Some((e.key.clone(), e.value.scalar_text()?)))
+        .filter_map(|e| Some((e.key.to_string(), e.value.scalar_text()?)))
         .collect();
     (!m.is_empty()).then_some(m)
 }

@@ -69,7 +69,7 @@ impl Selector {
         let mut s = Selector::default();
         for e in node.field("matchLabels").entries() {
             match e.value.scalar_text() {
-                Some(v) => s.reqs.push(Req::In(e.key.clone(), vec![v])),
+                Some(v) => s.reqs.push(Req::In(e.key.to_string(), vec![v])),
                 None => s.invalid = true,
             }
         }

@@ -32,7 +32,7 @@ fn origins(node: &Node, at: &Pointer) -> Origins {
     let mut out = Origins::new();
     for e in node.entries() {
         if let Some(q) = e.value.scalar_text().and_then(|t| Quantity::parse(&t)) {
-            out.insert(e.key.clone(), (q, at.key(&e.key)));
+            out.insert(e.key.to_string(), (q, at.key(&e.key)));
         }
     }
     out

@@ -378,7 +378,7 @@ pub(super) fn account(inv: &Inventory, ledger: &mut Ledger) {
                 }
             }
             hard.push(HardUsage {
-                key: e.key.clone(),
+                key: e.key.to_string(),
                 pointer,
                 allowed,
                 used,

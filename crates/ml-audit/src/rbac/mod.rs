@@ -358,7 +358,7 @@ impl Selector {
                 .field("matchLabels")
                 .entries()
                 .iter()
-                .filter_map(|e| Some((e.key.clone(), e.value.scalar_text()?)))
+                .filter_map(|e| Some((e.key.to_string(), e.value.scalar_text()?)))
                 .collect(),
             exprs: n
                 .field("matchExpressions")

@@ -56,7 +56,7 @@ fn heads<'a>(cx: &Context<'a>) -> Vec<Head<'a>> {
             let mut labels = BTreeMap::new();
             for e in tmpl.field("metadata").field("labels").entries() {
                 if let Some(v) = e.value.scalar_text() {
-                    labels.insert(e.key.clone(), v);
+                    labels.insert(e.key.to_string(), v);
                 }
             }
             labels.insert("ray.io/node-type".into(), "head".into());
@@ -106,7 +106,7 @@ impl Head<'_> {
                         v.starts_with(&self.cluster)
                     }
                 } else {
-                    self.labels.get(&e.key) == Some(&v)
+                    self.labels.get(e.key.as_str()) == Some(&v)
                 }
             })
     }
@@ -118,7 +118,7 @@ impl Head<'_> {
             crate::node::Value::Str(s) => s
                 .parse()
                 .ok()
-                .or_else(|| self.named_ports.get(s).copied())
+                .or_else(|| self.named_ports.get(s.as_str()).copied())
                 .or(match s.as_str() {
                     "dashboard" => Some(8265),
                     "client" => Some(10001),
