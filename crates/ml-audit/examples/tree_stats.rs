@@ -51,6 +51,7 @@ fn main() {
         &ml_audit::LoadOptions::default(),
     );
     let mut c = C::default();
+    let wanted = std::env::args().nth(2).is_some();
     loaded.objects.iter().for_each(|o| walk(&o.root, &mut c));
     println!("{c:#?}");
     println!(
@@ -59,4 +60,16 @@ fn main() {
         std::mem::size_of::<ml_audit::node::Entry>(),
         std::mem::size_of::<ml_audit::Object>()
     );
+    if wanted {
+        let inv = ml_audit::Inventory::new(loaded);
+        let containers: usize = inv.workloads.iter().map(|w| w.containers.len()).sum();
+        println!(
+            "workloads {} containers {} sizeof Workload {} PodSpec {} Container {}",
+            inv.workloads.len(),
+            containers,
+            std::mem::size_of::<ml_audit::Workload>(),
+            std::mem::size_of::<k8s_openapi::api::core::v1::PodSpec>(),
+            std::mem::size_of::<k8s_openapi::api::core::v1::Container>()
+        );
+    }
 }

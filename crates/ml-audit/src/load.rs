@@ -97,13 +97,40 @@ fn is_manifest(path: &Path) -> bool {
 /// A file reached twice (named, and again inside a walked directory) is
 /// read once, under the name it was first reached by.
 fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
-    let mut out = collect_all(inputs, opts, diags);
+    let out = collect_all(inputs, opts, diags);
+    // One `stat` per file, in parallel (a realpath per file, in series, was a
+    // twentieth of a large scan).
+    let keys: Vec<Option<FileKey>> = out
+        .par_iter()
+        .map(|i| match i {
+            Input::Path(p) => Some(file_key(p)),
+            Input::Text { .. } => None,
+        })
+        .collect();
     let mut seen = std::collections::HashSet::new();
-    out.retain(|i| match i {
-        Input::Path(p) => seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
-        Input::Text { .. } => true,
-    });
-    out
+    out.into_iter()
+        .zip(keys)
+        .filter(|(_, k)| k.as_ref().is_none_or(|k| seen.insert(k.clone())))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// What identifies a file whatever the path it is reached by.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum FileKey {
+    /// Device and inode.
+    Inode(u64, u64),
+    /// The canonical path, where there is no inode (or no metadata).
+    Path(PathBuf),
+}
+
+fn file_key(p: &Path) -> FileKey {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(p) {
+        use std::os::unix::fs::MetadataExt;
+        return FileKey::Inode(m.dev(), m.ino());
+    }
+    FileKey::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
 fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
