@@ -65,7 +65,8 @@ pub struct Workload {
     pub min_replicas: u32,
     /// Upper autoscaling bound (= replicas when not autoscaled).
     pub max_replicas: u32,
-    /// The typed pod spec (pod-level fields; containers are in `containers`).
+    /// The typed pod spec: pod-level fields only. Its container lists are
+    /// empty: every container (with its pointer) is in `containers`.
     pub spec: PodSpec,
     /// Every container: init, app (with CRD extras) and ephemeral.
     pub containers: Vec<ContainerRef>,
@@ -338,22 +339,25 @@ fn one(
             c.name.clone()
         }
     };
-    for (i, c) in spec.init_containers.iter().flatten().enumerate() {
+    // The typed container specs move into `containers`: one copy each (a
+    // `Container` is over 2 KB before any of its strings).
+    for (i, c) in spec.init_containers.take().into_iter().flatten().enumerate() {
         containers.push(ContainerRef {
             kind: ContainerKind::Init,
-            name: name_of(c, i),
+            name: name_of(&c, i),
             pointer: list_ptr("initContainers").idx(i),
-            spec: c.clone(),
+            spec: c,
         });
     }
-    for (i, c) in spec.containers.iter().enumerate() {
+    for (i, c) in std::mem::take(&mut spec.containers).into_iter().enumerate() {
         containers.push(ContainerRef {
             kind: ContainerKind::App,
-            name: name_of(c, i),
+            name: name_of(&c, i),
             pointer: list_ptr("containers").idx(i),
-            spec: c.clone(),
+            spec: c,
         });
     }
+    spec.ephemeral_containers = None;
     let mut extra = |patterns: &[String], kind: ContainerKind| -> Result<(), (Pointer, String)> {
         for pat in patterns {
             for (p, n, _) in expand(each, each_ptr, pat) {
@@ -398,11 +402,6 @@ fn one(
     if containers.is_empty() {
         return Ok(None);
     }
-    spec.containers = containers
-        .iter()
-        .filter(|c| c.kind == ContainerKind::App)
-        .map(|c| c.spec.clone())
-        .collect();
 
     let (labels, annotations, meta_pointer) = match meta {
         Some((p, m)) => (
