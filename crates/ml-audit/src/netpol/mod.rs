@@ -154,8 +154,37 @@ pub struct Class {
 }
 
 struct Row {
-    ids: Vec<u32>,
+    ids: RowIds,
     table: Vec<Verdict>,
+}
+
+/// The verdict ids of one row, one per destination class, stored as narrowly
+/// as the row's table allows: most rows have a handful of distinct verdicts,
+/// and the matrix is classes x classes (23M cells at 100,000 objects).
+enum RowIds {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl RowIds {
+    fn pack(ids: Vec<u32>, distinct: usize) -> RowIds {
+        if distinct <= 1 << 8 {
+            RowIds::U8(ids.into_iter().map(|i| i as u8).collect())
+        } else if distinct <= 1 << 16 {
+            RowIds::U16(ids.into_iter().map(|i| i as u16).collect())
+        } else {
+            RowIds::U32(ids)
+        }
+    }
+
+    fn get(&self, i: usize) -> usize {
+        match self {
+            RowIds::U8(v) => v[i] as usize,
+            RowIds::U16(v) => v[i] as usize,
+            RowIds::U32(v) => v[i] as usize,
+        }
+    }
 }
 
 /// The reachability model of an inventory.
@@ -535,7 +564,7 @@ impl Reachability {
     /// The verdict for a pair of peers.
     pub fn between(&self, src: usize, dst: usize) -> &Verdict {
         let row = &self.rows[self.class_of[src]];
-        &row.table[row.ids[self.class_of[dst]] as usize]
+        &row.table[row.ids.get(self.class_of[dst])]
     }
 
     /// The verdict from an external range (of [`Self::in_blocks`]) to a peer.

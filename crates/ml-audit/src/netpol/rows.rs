@@ -12,7 +12,7 @@ use super::conn::ConnSet;
 use super::eval::{Ep, Eval, Oracle, Verdict};
 use super::policy::{Action, AdminPol, PeerSpec, Policies, PortSpec, RuleSpec};
 use super::selector::Tri;
-use super::{ClassOracle, Reachability, Row};
+use super::{ClassOracle, Reachability, Row, RowIds};
 
 /// Bits over classes, for both assumptions about unknown namespace labels.
 struct Bits {
@@ -557,7 +557,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 ids_out.push(intern(&mut table, &mut seen, v));
             }
             Row {
-                ids: ids_out,
+                ids: RowIds::pack(ids_out, table.len()),
                 table,
             }
         })
@@ -577,5 +577,8 @@ fn generic_row(r: &Reachability, o: &ClassOracle<'_>, s: usize) -> Row {
         });
         ids.push(id);
     }
-    Row { ids, table }
+    Row {
+        ids: RowIds::pack(ids, table.len()),
+        table,
+    }
 }
