@@ -412,7 +412,7 @@ pub fn run(args: ScanArgs) -> u8 {
     }
     phase.mark("output");
     phase.print();
-    if report.has_errors() {
+    let code = if report.has_errors() {
         2
     } else if args.write_baseline.is_some() {
         0
@@ -420,7 +420,13 @@ pub fn run(args: ScanArgs) -> u8 {
         1
     } else {
         0
-    }
+    };
+    // The process ends next: freeing millions of tree nodes one by one would
+    // only delay the exit (about half a second at 100,000 objects).
+    drop(ctx);
+    std::mem::forget(report);
+    std::mem::forget(inventory);
+    code
 }
 
 /// Wall time of each phase of a scan, printed to stderr with `ML_AUDIT_STATS`.

@@ -143,27 +143,44 @@ impl Rule for CrossTenantMlPort {
                 });
             }
         }
+        // Targets with the same destination class, port and tenant get the
+        // same verdict from every source: one lookup per group.
+        let mut groups: BTreeMap<(usize, u16, usize), Vec<usize>> = BTreeMap::new();
+        for (i, t) in targets.iter().enumerate() {
+            groups
+                .entry((r.class_of[t.d], t.port, t.tenant))
+                .or_default()
+                .push(i);
+        }
+        let groups: Vec<((usize, u16, usize), Vec<usize>)> = groups.into_iter().collect();
         for (ci, class) in r.classes.iter().enumerate() {
             if real[ci].is_empty() {
                 continue;
             }
             let ct = tenant_of[class.ns];
-            for t in targets.iter_mut().filter(|t| t.tenant != ct) {
-                let v = r.between(class.rep, t.d);
-                let bucket = if v.allowed.contains(Protocol::Tcp, t.port) {
-                    &mut t.sure
-                } else if v.unknown.contains(Protocol::Tcp, t.port) {
-                    &mut t.maybe
+            for ((_, port, tenant), members) in &groups {
+                if *tenant == ct {
+                    continue;
+                }
+                let v = r.between(class.rep, targets[members[0]].d);
+                let sure = if v.allowed.contains(Protocol::Tcp, *port) {
+                    true
+                } else if v.unknown.contains(Protocol::Tcp, *port) {
+                    false
                 } else {
                     continue;
                 };
-                for &s in &real[ci] {
-                    if bucket.0.len() == 3 {
-                        break;
+                for &m in members {
+                    let t = &mut targets[m];
+                    let bucket = if sure { &mut t.sure } else { &mut t.maybe };
+                    for &s in &real[ci] {
+                        if bucket.0.len() == 3 {
+                            break;
+                        }
+                        bucket.0.push(s);
                     }
-                    bucket.0.push(s);
+                    bucket.1 += real[ci].len();
                 }
-                bucket.1 += real[ci].len();
             }
         }
         for t in targets {

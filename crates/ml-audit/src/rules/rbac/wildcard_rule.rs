@@ -2,7 +2,8 @@
 use super::{exempt, graph};
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
-use crate::object::Object;
+use crate::object::{Object, ObjectId};
+use std::collections::HashMap;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
 
@@ -16,6 +17,9 @@ pub static META: RuleMeta = RuleMeta::builtin(
 
 pub struct WildcardRule;
 
+/// The bindings (indexes into the graph's) that reference each role object.
+struct Holders(HashMap<ObjectId, Vec<usize>>);
+
 impl Rule for WildcardRule {
     fn meta(&self) -> &RuleMeta {
         &META
@@ -28,13 +32,25 @@ impl Rule for WildcardRule {
             return;
         }
         let g = graph(cx);
-        // Who holds it: bindings that reference this role.
-        let holders: Vec<_> = g
-            .bindings
-            .iter()
-            .filter(|b| {
-                b.object.is_some() && b.role.is_some_and(|r| g.roles[r].object == Some(o.id))
-            })
+        // Who holds it: bindings that reference this role (indexed once, not
+        // searched per role).
+        let index = cx.analysis(|_| {
+            let mut by_role: HashMap<ObjectId, Vec<usize>> = HashMap::new();
+            for (i, b) in g.bindings.iter().enumerate() {
+                if let (Some(_), Some(r)) = (b.object, b.role) {
+                    if let Some(id) = g.roles[r].object {
+                        by_role.entry(id).or_default().push(i);
+                    }
+                }
+            }
+            Holders(by_role)
+        });
+        let holders: Vec<_> = index
+            .0
+            .get(&o.id)
+            .into_iter()
+            .flatten()
+            .map(|&i| &g.bindings[i])
             .collect();
         let subjects: Vec<_> = holders
             .iter()
