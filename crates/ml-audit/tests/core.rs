@@ -254,3 +254,28 @@ fn lone_carriage_returns_are_line_breaks() {
         .unwrap();
     assert_eq!(f.span.line, 6);
 }
+
+#[test]
+fn a_file_reached_twice_is_read_once_under_its_first_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n";
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let file = dir.path().join("sub/pod.yaml");
+    std::fs::write(&file, pod).unwrap();
+    std::fs::write(dir.path().join("other.yaml"), pod.replace("name: p}", "name: q}")).unwrap();
+    // Named first, then again inside the walked directory, then by another
+    // spelling of the same path.
+    let again = dir.path().join("sub/../sub/pod.yaml");
+    let loaded = ml_audit::load(
+        &[
+            Input::Path(file.clone()),
+            Input::Path(dir.path().to_path_buf()),
+            Input::Path(again),
+        ],
+        &LoadOptions::default(),
+    );
+    let names: Vec<&str> = loaded.objects.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["p", "q"], "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.files.len(), 2);
+    assert_eq!(loaded.files[0].path, file.display().to_string());
+}

@@ -5,6 +5,7 @@ pub mod junit;
 pub mod sarif;
 pub mod text;
 
+use rayon::prelude::*;
 use ml_audit::{Audit, Finding, Inventory, Report, RuleMeta};
 
 /// The repository, for help links.
@@ -172,18 +173,42 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
     };
     let (head, tail) = doc.split_at(at + hole.len() - 1);
     w.write_all(head.as_bytes())?;
-    for (i, f) in ctx.report.findings.iter().enumerate() {
+    // Findings are rendered in parallel, a batch at a time (bounded memory),
+    // and written in order.
+    let render = |i: usize, out: &mut Vec<u8>| {
+        let f = &ctx.report.findings[i];
         let mut item = ml_audit::report::finding_json(f);
         if let Some(Some(s)) = ctx.sources.get(i) {
             item["source"] = serde_json::Value::String(s.clone());
         }
-        w.write_all(if i == 0 { b"\n    " } else { b",\n    " })?;
+        out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
         let text = serde_json::to_string_pretty(&item).unwrap_or_default();
         for (j, line) in text.split('\n').enumerate() {
             if j > 0 {
-                w.write_all(b"\n    ")?;
+                out.extend_from_slice(b"\n    ");
             }
-            w.write_all(line.as_bytes())?;
+            out.extend_from_slice(line.as_bytes());
+        }
+    };
+    const BATCH: usize = 16_384;
+    const PIECE: usize = 512;
+    let n = ctx.report.findings.len();
+    for start in (0..n).step_by(BATCH) {
+        let end = (start + BATCH).min(n);
+        let pieces: Vec<Vec<u8>> = (start..end)
+            .step_by(PIECE)
+            .collect::<Vec<_>>()
+            .into_par_iter()
+            .map(|p| {
+                let mut out = Vec::new();
+                for i in p..(p + PIECE).min(end) {
+                    render(i, &mut out);
+                }
+                out
+            })
+            .collect();
+        for p in pieces {
+            w.write_all(&p)?;
         }
     }
     w.write_all(b"\n  ")?;
