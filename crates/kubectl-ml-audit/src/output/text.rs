@@ -1,26 +1,60 @@
 //! Text for people: each finding with its source lines underlined.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, Severity as MSeverity,
 };
 use ml_audit::{Inventory, Level, Report, Severity, Span};
 
-/// Byte offset of a 1-based line and character column in `text`.
-pub fn offset(text: &str, line: u32, col: u32) -> usize {
-    let mut off = 0usize;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line as usize {
-            let c = (col.max(1) - 1) as usize;
-            return off
-                + l.char_indices()
-                    .nth(c)
-                    .map_or(l.trim_end_matches('\n').len(), |(b, _)| b);
+/// A text with the byte offset of each line's start, so that a line and
+/// column resolve without scanning the text from its start.
+pub struct Lines<'t> {
+    text: &'t str,
+    starts: Vec<usize>,
+}
+
+impl<'t> Lines<'t> {
+    /// Indexes the lines of `text` (lines as `str::split_inclusive('\n')` cuts them).
+    pub fn new(text: &'t str) -> Lines<'t> {
+        let mut starts = Vec::new();
+        if !text.is_empty() {
+            starts.push(0);
+            starts.extend(
+                text.bytes()
+                    .enumerate()
+                    .filter(|&(i, b)| b == b'\n' && i + 1 < text.len())
+                    .map(|(i, _)| i + 1),
+            );
         }
-        off += l.len();
+        Lines { text, starts }
     }
-    text.len()
+
+    /// Byte offset of a 1-based line and character column (the line's end
+    /// when the column is past it; the text's end when the line is).
+    pub fn offset(&self, line: u32, col: u32) -> usize {
+        let Some(&start) = (line as usize)
+            .checked_sub(1)
+            .and_then(|i| self.starts.get(i))
+        else {
+            return self.text.len();
+        };
+        let end = self
+            .starts
+            .get(line as usize)
+            .copied()
+            .unwrap_or(self.text.len());
+        let l = &self.text[start..end];
+        let c = (col.max(1) - 1) as usize;
+        start
+            + l.char_indices()
+                .nth(c)
+                .map_or(l.trim_end_matches('\n').len(), |(b, _)| b)
+    }
 }
 
 #[derive(Debug)]
@@ -29,7 +63,7 @@ struct Diag {
     code: String,
     help: Option<String>,
     severity: MSeverity,
-    src: NamedSource<String>,
+    src: NamedSource<Arc<str>>,
     labels: Vec<LabeledSpan>,
 }
 
@@ -59,13 +93,13 @@ impl miette::Diagnostic for Diag {
     }
 }
 
-fn span_range(text: &str, s: &Span) -> (usize, usize) {
-    let start = offset(text, s.line, s.col);
+fn span_range(lines: &Lines<'_>, s: &Span) -> (usize, usize) {
+    let start = lines.offset(s.line, s.col);
     let end = if s.end_line == s.line && s.end_col > s.col {
-        offset(text, s.end_line, s.end_col)
+        lines.offset(s.end_line, s.end_col)
     } else {
         // Multi-line nodes: underline the first line only.
-        let rest = &text[start..];
+        let rest = &lines.text[start..];
         start + rest.find('\n').unwrap_or(rest.len())
     };
     (start, end.max(start))
@@ -73,16 +107,17 @@ fn span_range(text: &str, s: &Span) -> (usize, usize) {
 
 /// Replaces every character inside the spans (newlines excepted) with `*`,
 /// so lines and columns stay where they were.
-fn mask<'a>(text: String, spans: impl Iterator<Item = &'a Span>) -> String {
+fn mask<'a>(text: &str, spans: impl Iterator<Item = &'a Span>) -> String {
+    let lines = Lines::new(text);
     let mut ranges: Vec<(usize, usize)> = spans
         .map(|s| {
-            let start = offset(&text, s.line, s.col);
-            let end = offset(&text, s.end_line, s.end_col).max(start);
+            let start = lines.offset(s.line, s.col);
+            let end = lines.offset(s.end_line, s.end_col).max(start);
             (start, end)
         })
         .collect();
     if ranges.is_empty() {
-        return text;
+        return text.to_string();
     }
     ranges.sort();
     text.char_indices()
@@ -135,17 +170,18 @@ fn render_with(
     let mut out = String::new();
     // Literal secrets are masked in every source line shown.
     let secrets = ml_audit::rules::secrets::secret_spans(inv);
-    let text_of = |file: &str| -> String {
-        let text = inv
-            .files
-            .iter()
-            .find(|f| f.path == file)
-            .map(|f| f.text.clone())
-            .unwrap_or_default();
-        mask(
-            text,
-            secrets.iter().filter(|(f, _)| f == file).map(|(_, s)| s),
-        )
+    let mut secrets_of: HashMap<&str, Vec<&Span>> = HashMap::new();
+    for (f, s) in &secrets {
+        secrets_of.entry(f.as_str()).or_default().push(s);
+    }
+    let files: HashMap<&str, &str> = inv
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.text.as_str()))
+        .collect();
+    let text_of = |file: &str| -> Arc<str> {
+        let text = files.get(file).copied().unwrap_or_default();
+        mask(text, secrets_of.get(file).into_iter().flatten().copied()).into()
     };
     for d in &report.diagnostics {
         let level = match d.level {
@@ -162,48 +198,69 @@ fn render_with(
     if !report.diagnostics.is_empty() {
         out.push('\n');
     }
-    for (i, f) in report.findings.iter().enumerate() {
-        let text = text_of(&f.file);
-        let (start, end) = span_range(&text, &f.span);
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some("here".into()),
-            (start, end - start),
-        )];
-        let mut extra = String::new();
-        for r in &f.related {
-            if r.file == f.file {
-                let (s, e) = span_range(&text, &r.span);
-                labels.push(LabeledSpan::new_with_span(
-                    Some(r.message.clone()),
-                    (s, e - s),
-                ));
-            } else {
-                let _ = writeln!(
-                    extra,
-                    "  = {}: {}:{}:{}",
-                    r.message, r.file, r.span.line, r.span.col
-                );
+    // Findings come sorted by file: each run of one file's findings shares
+    // its masked text and line index, and runs render in parallel.
+    let findings = &report.findings;
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        match runs.last_mut() {
+            Some((_, end)) if findings[*end - 1].file == f.file => *end = i + 1,
+            _ => runs.push((i, i + 1)),
+        }
+    }
+    let render_run = |&(from, to): &(usize, usize)| -> String {
+        let mut out = String::new();
+        let text = text_of(&findings[from].file);
+        let lines = Lines::new(&text);
+        for (i, f) in findings.iter().enumerate().take(to).skip(from) {
+            let (start, end) = span_range(&lines, &f.span);
+            let mut labels = vec![LabeledSpan::new_primary_with_span(
+                Some("here".into()),
+                (start, end - start),
+            )];
+            let mut extra = String::new();
+            for r in &f.related {
+                if r.file == f.file {
+                    let (s, e) = span_range(&lines, &r.span);
+                    labels.push(LabeledSpan::new_with_span(
+                        Some(r.message.clone()),
+                        (s, e - s),
+                    ));
+                } else {
+                    let _ = writeln!(
+                        extra,
+                        "  = {}: {}:{}:{}",
+                        r.message, r.file, r.span.line, r.span.col
+                    );
+                }
             }
+            let severity = match f.severity {
+                Severity::Critical | Severity::High => MSeverity::Error,
+                Severity::Medium | Severity::Low => MSeverity::Warning,
+                Severity::Info => MSeverity::Advice,
+            };
+            let diag = Diag {
+                message: format!("[{}] {}", f.severity, f.message),
+                code: f.rule.clone(),
+                help: f.help.clone(),
+                severity,
+                src: NamedSource::new(f.file.clone(), text.clone()),
+                labels,
+            };
+            let _ = handler.render_report(&mut out, &diag);
+            if let Some(Some(src)) = sources.get(i) {
+                let _ = writeln!(out, "  = rendered from: {src}");
+            }
+            out.push_str(&extra);
+            out.push('\n');
         }
-        let severity = match f.severity {
-            Severity::Critical | Severity::High => MSeverity::Error,
-            Severity::Medium | Severity::Low => MSeverity::Warning,
-            Severity::Info => MSeverity::Advice,
-        };
-        let diag = Diag {
-            message: format!("[{}] {}", f.severity, f.message),
-            code: f.rule.clone(),
-            help: f.help.clone(),
-            severity,
-            src: NamedSource::new(f.file.clone(), text),
-            labels,
-        };
-        let _ = handler.render_report(&mut out, &diag);
-        if let Some(Some(src)) = sources.get(i) {
-            let _ = writeln!(out, "  = rendered from: {src}");
-        }
-        out.push_str(&extra);
-        out.push('\n');
+        out
+    };
+    // In batches, so that only a batch of rendered text is held at once
+    // beside the output.
+    for batch in runs.chunks(256) {
+        let parts: Vec<String> = batch.par_iter().map(render_run).collect();
+        out.extend(parts);
     }
     let s = &report.summary;
     let counts: Vec<String> = Severity::ALL
