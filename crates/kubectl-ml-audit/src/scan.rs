@@ -390,20 +390,22 @@ pub fn run(args: ScanArgs) -> u8 {
         ColorChoice::Auto => output::text::use_color(),
     };
     let ctx = output::Ctx::new(&report, &inventory, &audit, baselined, color);
-    let text = match format {
-        // Streamed: no copy of a large report in memory.
-        Format::Json => {
-            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            if output::json_to(&ctx, &mut w)
-                .and_then(|_| std::io::Write::flush(&mut w))
-                .is_err()
-            {
-                std::process::exit(0);
-            }
-            None
+    // JSON and SARIF are streamed: no copy of a large report in memory.
+    let streamed = |write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>| {
+        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+        if write(&mut w)
+            .and_then(|_| std::io::Write::flush(&mut w))
+            .is_err()
+        {
+            // A closed pipe (`| head`) ends quietly.
+            std::process::exit(0);
         }
+        None
+    };
+    let text = match format {
+        Format::Json => streamed(&|mut w| output::json_to(&ctx, &mut w)),
+        Format::Sarif => streamed(&|mut w| output::sarif::render_to(&ctx, &mut w)),
         Format::Text => Some(output::text::render_ctx(&ctx)),
-        Format::Sarif => Some(output::sarif::render(&ctx)),
         Format::Junit => Some(output::junit::render(&ctx)),
         Format::Github => Some(output::github::render(&ctx)),
     };

@@ -165,34 +165,48 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
         "diagnostics": ctx.report.diagnostics,
     });
     v["summary"]["baselined"] = ctx.baselined.into();
-    let doc = serde_json::to_string_pretty(&v).unwrap_or_default();
-    let hole = "\n  \"findings\": []";
-    let Some(at) = doc.find(hole).filter(|_| !ctx.report.findings.is_empty()) else {
-        w.write_all(doc.as_bytes())?;
-        return w.write_all(b"\n");
-    };
-    let (head, tail) = doc.split_at(at + hole.len() - 1);
-    w.write_all(head.as_bytes())?;
-    // Findings are rendered in parallel, a batch at a time (bounded memory),
-    // and written in order.
-    let render = |i: usize, out: &mut Vec<u8>| {
-        let f = &ctx.report.findings[i];
-        let mut item = ml_audit::report::finding_json(f);
+    stream_into(&v, "\n  \"findings\": []", ctx.report.findings.len(), w, |i| {
+        let mut item = ml_audit::report::finding_json(&ctx.report.findings[i]);
         if let Some(Some(s)) = ctx.sources.get(i) {
             item["source"] = serde_json::Value::String(s.clone());
         }
-        out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-        let text = serde_json::to_string_pretty(&item).unwrap_or_default();
-        for (j, line) in text.split('\n').enumerate() {
-            if j > 0 {
-                out.extend_from_slice(b"\n    ");
-            }
+        item
+    })
+}
+
+/// Writes `doc` pretty-printed, with the `n` values of `item` streamed into
+/// the empty array that `hole` (the array's line, from its newline to `[]`)
+/// marks: the bytes are those of pretty-printing the whole document, but
+/// only a batch of items exists at a time, rendered in parallel.
+pub fn stream_into(
+    doc: &serde_json::Value,
+    hole: &str,
+    n: usize,
+    w: &mut impl std::io::Write,
+    item: impl Fn(usize) -> serde_json::Value + Sync,
+) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    let Some(at) = text.find(hole).filter(|_| n > 0) else {
+        w.write_all(text.as_bytes())?;
+        return w.write_all(b"\n");
+    };
+    let (head, tail) = text.split_at(at + hole.len() - 1);
+    // The array's own indentation, and its items' one level deeper.
+    let outer = &hole[1..hole.len() - hole.trim_start().len()];
+    let inner = format!("\n{outer}  ");
+    w.write_all(head.as_bytes())?;
+    let render = |i: usize, out: &mut Vec<u8>| {
+        if i > 0 {
+            out.push(b',');
+        }
+        let text = serde_json::to_string_pretty(&item(i)).unwrap_or_default();
+        for line in text.split('\n') {
+            out.extend_from_slice(inner.as_bytes());
             out.extend_from_slice(line.as_bytes());
         }
     };
     const BATCH: usize = 16_384;
     const PIECE: usize = 512;
-    let n = ctx.report.findings.len();
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);
         let pieces: Vec<Vec<u8>> = (start..end)
@@ -211,7 +225,8 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
             w.write_all(&p)?;
         }
     }
-    w.write_all(b"\n  ")?;
+    w.write_all(b"\n")?;
+    w.write_all(outer.as_bytes())?;
     w.write_all(tail.as_bytes())?;
     w.write_all(b"\n")
 }

@@ -69,8 +69,8 @@ fn location(file: &str, span: &Span) -> Value {
     json!({ "physicalLocation": phys })
 }
 
-/// Renders the SARIF log.
-pub fn render(ctx: &Ctx<'_>) -> String {
+/// Writes the SARIF log; results are streamed (see [`super::stream_into`]).
+pub fn render_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let rules: Vec<Value> = ctx
         .rules
         .iter()
@@ -92,12 +92,10 @@ pub fn render(ctx: &Ctx<'_>) -> String {
             })
         })
         .collect();
-    let results: Vec<Value> = ctx
-        .report
-        .findings
-        .iter()
-        .zip(&ctx.sources)
-        .map(|(f, src)| {
+    let result = |i: usize| -> Value {
+        let f = &ctx.report.findings[i];
+        let src = ctx.sources.get(i).and_then(Option::as_ref);
+        {
             let index = ctx.rules.iter().position(|m| m.id == f.rule);
             let mut loc = location(&f.file, &f.span);
             loc["logicalLocations"] = json!([{
@@ -148,8 +146,8 @@ pub fn render(ctx: &Ctx<'_>) -> String {
                     .collect();
             }
             r
-        })
-        .collect();
+        }
+    };
     let notes: Vec<Value> = ctx
         .report
         .diagnostics
@@ -177,8 +175,14 @@ pub fn render(ctx: &Ctx<'_>) -> String {
                 "toolExecutionNotifications": notes,
             }],
             "columnKind": "unicodeCodePoints",
-            "results": results,
+            "results": [],
         }],
     });
-    serde_json::to_string_pretty(&log).unwrap_or_default() + "\n"
+    super::stream_into(
+        &log,
+        "\n      \"results\": []",
+        ctx.report.findings.len(),
+        w,
+        result,
+    )
 }
