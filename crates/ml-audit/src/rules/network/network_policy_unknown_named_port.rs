@@ -1,4 +1,6 @@
 //! Named ports in NetworkPolicies that no destination pod defines.
+use std::collections::HashMap;
+
 use super::reach;
 use crate::finding::{Finding, Severity};
 use crate::netpol::policy::PeerSpec;
@@ -25,19 +27,51 @@ impl Rule for NetworkPolicyUnknownNamedPort {
         let r = reach(cx);
         let inv = cx.inventory;
         let pol = &r.policies;
+        // Real (not synthetic) peers, in all and by namespace.
+        let all: Vec<usize> = (0..r.peers.len())
+            .filter(|&i| !r.peers[i].synthetic)
+            .collect();
+        let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &i in &all {
+            by_ns
+                .entry(r.peers[i].namespace.as_str())
+                .or_default()
+                .push(i);
+        }
         for np in &pol.netpols {
             let o = inv.object(np.object);
             let sel = &pol.pod_sels.list[np.pod];
             for (dir, rules) in [("ingress", &np.ingress), ("egress", &np.egress)] {
                 let Some(rules) = rules else { continue };
                 for (i, rule) in rules.iter().enumerate() {
+                    let ports = o
+                        .root
+                        .field("spec")
+                        .field(dir)
+                        .items()
+                        .get(i)
+                        .map(|n| n.field("ports").items())
+                        .unwrap_or(&[]);
+                    // Only a rule with a named port needs its destinations
+                    // (searching them for every rule was quadratic).
+                    if !ports.iter().any(|p| {
+                        p.field("port")
+                            .as_str()
+                            .is_some_and(|n| n.parse::<u16>().is_err())
+                    }) {
+                        continue;
+                    }
                     // the pods a named port is resolved on: the selected pods
-                    // for ingress, the rule's peers for egress
-                    let dests: Vec<usize> = r
-                        .peers
+                    // for ingress (in the policy's namespace), the rule's
+                    // peers for egress
+                    let candidates: &[usize] = if dir == "ingress" {
+                        by_ns.get(np.namespace.as_str()).map_or(&[], Vec::as_slice)
+                    } else {
+                        &all
+                    };
+                    let dests: Vec<usize> = candidates
                         .iter()
-                        .enumerate()
-                        .filter(|(_, p)| !p.synthetic)
+                        .map(|&i| (i, &r.peers[i]))
                         .filter(|(_, p)| {
                             if dir == "ingress" {
                                 return p.namespace == np.namespace && sel.matches(&p.labels);
@@ -66,17 +100,7 @@ impl Rule for NetworkPolicyUnknownNamedPort {
                         continue;
                     }
                     let rp = crate::node::Pointer::root().keys(&["spec", dir]).idx(i);
-                    for (j, port) in o
-                        .root
-                        .field("spec")
-                        .field(dir)
-                        .items()
-                        .get(i)
-                        .map(|n| n.field("ports").items())
-                        .unwrap_or(&[])
-                        .iter()
-                        .enumerate()
-                    {
+                    for (j, port) in ports.iter().enumerate() {
                         let Some(name) = port.field("port").as_str() else {
                             continue;
                         };
