@@ -1,6 +1,8 @@
 //! Sensitive ML services reachable from another tenant.
 use std::collections::{BTreeMap, HashMap};
 
+use rayon::prelude::*;
+
 use super::{peer_site, reach};
 use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
@@ -153,34 +155,54 @@ impl Rule for CrossTenantMlPort {
                 .push(i);
         }
         let groups: Vec<((usize, u16, usize), Vec<usize>)> = groups.into_iter().collect();
-        for (ci, class) in r.classes.iter().enumerate() {
-            if real[ci].is_empty() {
-                continue;
-            }
-            let ct = tenant_of[class.ns];
-            for ((_, port, tenant), members) in &groups {
-                if *tenant == ct {
-                    continue;
-                }
-                let v = r.between(class.rep, targets[members[0]].d);
-                let sure = if v.allowed.contains(Protocol::Tcp, *port) {
-                    true
-                } else if v.unknown.contains(Protocol::Tcp, *port) {
-                    false
-                } else {
-                    continue;
-                };
-                for &m in members {
-                    let t = &mut targets[m];
-                    let bucket = if sure { &mut t.sure } else { &mut t.maybe };
-                    for &s in &real[ci] {
-                        if bucket.0.len() == 3 {
-                            break;
-                        }
-                        bucket.0.push(s);
+        // What sources reach a group: the first three (for the message) and
+        // how many, sure and maybe. Groups are split into chunks that run in
+        // parallel; each chunk reads the matrix row by row, and sources are
+        // met in class order, so the result does not depend on the split.
+        #[derive(Clone, Default)]
+        struct Reached {
+            sure: (Vec<usize>, usize),
+            maybe: (Vec<usize>, usize),
+        }
+        let chunk = (groups.len() / (4 * rayon::current_num_threads()))
+            .clamp(64, 8192);
+        let reached: Vec<Reached> = groups
+            .par_chunks(chunk)
+            .flat_map_iter(|part| {
+                let mut acc = vec![Reached::default(); part.len()];
+                for (ci, class) in r.classes.iter().enumerate() {
+                    if real[ci].is_empty() {
+                        continue;
                     }
-                    bucket.1 += real[ci].len();
+                    let ct = tenant_of[class.ns];
+                    for (((_, port, tenant), members), a) in part.iter().zip(acc.iter_mut()) {
+                        if *tenant == ct {
+                            continue;
+                        }
+                        let v = r.between(class.rep, targets[members[0]].d);
+                        let bucket = if v.allowed.contains(Protocol::Tcp, *port) {
+                            &mut a.sure
+                        } else if v.unknown.contains(Protocol::Tcp, *port) {
+                            &mut a.maybe
+                        } else {
+                            continue;
+                        };
+                        for &s in &real[ci] {
+                            if bucket.0.len() == 3 {
+                                break;
+                            }
+                            bucket.0.push(s);
+                        }
+                        bucket.1 += real[ci].len();
+                    }
                 }
+                acc
+            })
+            .collect();
+        for ((_, members), a) in groups.iter().zip(reached) {
+            for &m in members {
+                targets[m].sure = a.sure.clone();
+                targets[m].maybe = a.maybe.clone();
             }
         }
         for t in targets {
