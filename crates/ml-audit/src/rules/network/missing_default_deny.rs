@@ -1,5 +1,5 @@
 //! Namespaces running ML workloads without default-deny ingress or egress.
-use super::{is_ml, namespace_site, peers_by_namespace, reach};
+use super::{is_ml, namespace_site, netpols_by_namespace, peers_by_namespace, reach};
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
@@ -22,6 +22,7 @@ impl Rule for MissingDefaultDeny {
     fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let r = reach(cx);
         let inv = cx.inventory;
+        let netpols = netpols_by_namespace(&r);
         for (ns, peers) in peers_by_namespace(&r) {
             let ml: Vec<usize> = peers
                 .iter()
@@ -33,7 +34,12 @@ impl Rule for MissingDefaultDeny {
             }
             let mut ingress = false;
             let mut egress = false;
-            for np in r.policies.netpols.iter().filter(|np| np.namespace == ns) {
+            for np in netpols
+                .get(ns)
+                .into_iter()
+                .flatten()
+                .map(|&i| &r.policies.netpols[i])
+            {
                 if r.policies.pod_sels.list[np.pod].is_empty() {
                     ingress |= np.ingress.is_some();
                     egress |= np.egress.is_some();
@@ -47,7 +53,7 @@ impl Rule for MissingDefaultDeny {
             if missing.is_empty() {
                 continue;
             }
-            let Some((obj, ptr)) = namespace_site(inv, &r, ns) else {
+            let Some((obj, ptr)) = namespace_site(inv, &r, ns, &peers) else {
                 continue;
             };
             out.push(

@@ -78,17 +78,18 @@ pub(crate) fn peer_site<'a>(inv: &'a Inventory, p: &Peer) -> Option<(&'a Object,
 }
 
 /// Where to report something about a namespace: its Namespace object, or
-/// else the first object in it (at `metadata.namespace`), with the
-/// namespace's workload peers.
+/// else the object of its first workload peer (at `metadata.namespace`);
+/// `peers` are the namespace's, as [`peers_by_namespace`] gives them.
 pub(crate) fn namespace_site<'a>(
     inv: &'a Inventory,
     r: &Reachability,
     ns: &str,
+    peers: &[usize],
 ) -> Option<(&'a Object, Pointer)> {
     if let Some(o) = inv.lookup("Namespace", "", ns).next() {
         return Some((o, Pointer::root().keys(&["metadata", "name"])));
     }
-    let p = r.peers.iter().find(|p| p.namespace == ns && !p.synthetic)?;
+    let p = &r.peers[*peers.first()?];
     let o = inv.object(p.object?);
     let ptr = if o.root.pointer("/metadata/namespace").is_some() {
         Pointer::root().keys(&["metadata", "namespace"])
@@ -96,6 +97,15 @@ pub(crate) fn namespace_site<'a>(
         Pointer::root().keys(&["metadata", "name"])
     };
     Some((o, ptr))
+}
+
+/// NetworkPolicies (indexes into `r.policies.netpols`) by namespace.
+pub(crate) fn netpols_by_namespace(r: &Reachability) -> BTreeMap<&str, Vec<usize>> {
+    let mut m: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, np) in r.policies.netpols.iter().enumerate() {
+        m.entry(np.namespace.as_str()).or_default().push(i);
+    }
+    m
 }
 
 /// Peers by namespace (real workloads only).

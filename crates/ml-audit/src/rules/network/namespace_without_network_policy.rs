@@ -1,5 +1,5 @@
 //! Namespaces that run workloads but have no NetworkPolicy.
-use super::{namespace_site, peers_by_namespace, reach};
+use super::{namespace_site, netpols_by_namespace, peers_by_namespace, reach};
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
@@ -22,11 +22,12 @@ impl Rule for NamespaceWithoutNetworkPolicy {
     fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let r = reach(cx);
         let inv = cx.inventory;
+        let netpols = netpols_by_namespace(&r);
         for (ns, peers) in peers_by_namespace(&r) {
-            if r.policies.netpols.iter().any(|np| np.namespace == ns) {
+            if netpols.contains_key(ns) {
                 continue;
             }
-            let Some((obj, ptr)) = namespace_site(inv, &r, ns) else {
+            let Some((obj, ptr)) = namespace_site(inv, &r, ns, &peers) else {
                 continue;
             };
             let names: Vec<String> = peers
