@@ -413,7 +413,7 @@ pub fn run(args: ScanArgs) -> u8 {
         emit(&text);
     }
     phase.mark("output");
-    phase.print();
+    phase.print(inventory.objects.len(), report.findings.len());
     let code = if report.has_errors() {
         2
     } else if args.write_baseline.is_some() {
@@ -454,14 +454,17 @@ impl Phases {
             self.last = now;
         }
     }
-    fn print(&self) {
+    fn print(&self, objects: usize, findings: usize) {
         if self.on {
             let parts: Vec<String> = self
                 .done
                 .iter()
                 .map(|(n, ms, mb)| format!("{n}_ms={ms} rss_mb={mb}"))
                 .collect();
-            eprintln!("ml-audit-phases: {}", parts.join(" "));
+            eprintln!(
+                "ml-audit-phases: objects={objects} findings={findings} {}",
+                parts.join(" ")
+            );
         }
     }
 }
