@@ -5,7 +5,10 @@ fn main() {
     let dir = std::env::args().nth(1).unwrap();
     let mut files = Vec::new();
     for e in ignore::WalkBuilder::new(&dir).build().flatten() {
-        if e.path().extension().is_some_and(|x| x == "yaml" || x == "yml") {
+        if e.path()
+            .extension()
+            .is_some_and(|x| x == "yaml" || x == "yml")
+        {
             files.push(std::fs::read_to_string(e.path()).unwrap());
         }
     }
@@ -19,12 +22,20 @@ fn main() {
         }
     }
     let s = t.elapsed().as_secs_f64();
-    println!("{n} events, {bytes} bytes, {s:.2}s, {:.1} MB/s (1 thread, events only)", bytes as f64 / 1e6 / s);
+    println!(
+        "{n} events, {bytes} bytes, {s:.2}s, {:.1} MB/s (1 thread, events only)",
+        bytes as f64 / 1e6 / s
+    );
     let t = std::time::Instant::now();
     let mut docs = 0;
     for f in &files {
-        docs += ml_audit::yaml::parse_stream(f, ml_audit::yaml::Limits::default()).0.len();
+        docs += ml_audit::yaml::parse_stream(f, ml_audit::yaml::Limits::default())
+            .0
+            .len();
     }
     let s = t.elapsed().as_secs_f64();
-    println!("{docs} docs, {s:.2}s, {:.1} MB/s (1 thread, tree)", bytes as f64 / 1e6 / s);
+    println!(
+        "{docs} docs, {s:.2}s, {:.1} MB/s (1 thread, tree)",
+        bytes as f64 / 1e6 / s
+    );
 }

@@ -341,7 +341,13 @@ fn one(
     };
     // The typed container specs move into `containers`: one copy each (a
     // `Container` is over 2 KB before any of its strings).
-    for (i, c) in spec.init_containers.take().into_iter().flatten().enumerate() {
+    for (i, c) in spec
+        .init_containers
+        .take()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
         containers.push(ContainerRef {
             kind: ContainerKind::Init,
             name: name_of(&c, i),

@@ -280,9 +280,10 @@ fn scalar_key(v: &Value) -> CompactString {
 fn last_key_wins(mut entries: Vec<Entry>) -> Vec<Entry> {
     let dup = if entries.len() <= 16 {
         // Most mappings are small: compare pairwise, without allocating.
-        entries.iter().enumerate().any(|(i, e)| {
-            e.key != "<<" && entries[i + 1..].iter().any(|later| later.key == e.key)
-        })
+        entries
+            .iter()
+            .enumerate()
+            .any(|(i, e)| e.key != "<<" && entries[i + 1..].iter().any(|later| later.key == e.key))
     } else {
         let mut seen = std::collections::HashSet::with_capacity(entries.len());
         !entries

@@ -262,7 +262,11 @@ fn a_file_reached_twice_is_read_once_under_its_first_name() {
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     let file = dir.path().join("sub/pod.yaml");
     std::fs::write(&file, pod).unwrap();
-    std::fs::write(dir.path().join("other.yaml"), pod.replace("name: p}", "name: q}")).unwrap();
+    std::fs::write(
+        dir.path().join("other.yaml"),
+        pod.replace("name: p}", "name: q}"),
+    )
+    .unwrap();
     // Named first, then again inside the walked directory, then by another
     // spelling of the same path.
     let again = dir.path().join("sub/../sub/pod.yaml");

@@ -5,8 +5,8 @@ pub mod junit;
 pub mod sarif;
 pub mod text;
 
-use rayon::prelude::*;
 use ml_audit::{Audit, Finding, Inventory, Report, RuleMeta};
+use rayon::prelude::*;
 
 /// The repository, for help links.
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
@@ -165,13 +165,19 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
         "diagnostics": ctx.report.diagnostics,
     });
     v["summary"]["baselined"] = ctx.baselined.into();
-    stream_into(&v, "\n  \"findings\": []", ctx.report.findings.len(), w, |i| {
-        let mut item = ml_audit::report::finding_json(&ctx.report.findings[i]);
-        if let Some(Some(s)) = ctx.sources.get(i) {
-            item["source"] = serde_json::Value::String(s.clone());
-        }
-        item
-    })
+    stream_into(
+        &v,
+        "\n  \"findings\": []",
+        ctx.report.findings.len(),
+        w,
+        |i| {
+            let mut item = ml_audit::report::finding_json(&ctx.report.findings[i]);
+            if let Some(Some(s)) = ctx.sources.get(i) {
+                item["source"] = serde_json::Value::String(s.clone());
+            }
+            item
+        },
+    )
 }
 
 /// Writes `doc` pretty-printed, with the `n` values of `item` streamed into

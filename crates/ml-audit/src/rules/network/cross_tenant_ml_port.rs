@@ -164,8 +164,7 @@ impl Rule for CrossTenantMlPort {
             sure: (Vec<usize>, usize),
             maybe: (Vec<usize>, usize),
         }
-        let chunk = (groups.len() / (4 * rayon::current_num_threads()))
-            .clamp(64, 8192);
+        let chunk = (groups.len() / (4 * rayon::current_num_threads())).clamp(64, 8192);
         let reached: Vec<Reached> = groups
             .par_chunks(chunk)
             .flat_map_iter(|part| {

@@ -3,9 +3,9 @@ use super::{exempt, graph};
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::object::{Object, ObjectId};
-use std::collections::HashMap;
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
+use std::collections::HashMap;
 
 pub static META: RuleMeta = RuleMeta::builtin(
     "rbac-wildcard-rule",

@@ -29,7 +29,12 @@ impl LimitDefaults {
                 if l.field("type").as_str() != Some("Container") {
                     continue;
                 }
-                e.0.extend(l.field("default").entries().iter().map(|x| x.key.to_string()));
+                e.0.extend(
+                    l.field("default")
+                        .entries()
+                        .iter()
+                        .map(|x| x.key.to_string()),
+                );
                 e.1.extend(
                     l.field("defaultRequest")
                         .entries()
