@@ -1,8 +1,10 @@
 //! The inventory: every object and workload, indexed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
 
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap as HashMap, FxHasher};
 
 use crate::kinds::KindTable;
 use crate::load::{Diagnostic, Loaded};
@@ -33,7 +35,9 @@ pub struct Inventory {
     pub namespaces: BTreeMap<String, NamespaceInfo>,
     by_kind: HashMap<String, Vec<ObjectId>>,
     by_ns: HashMap<String, Vec<ObjectId>>,
-    by_name: HashMap<(String, String, String), Vec<ObjectId>>,
+    /// By a hash of (kind, namespace or `""`, name): no key strings are
+    /// allocated to build or to look up; matches are checked on the objects.
+    by_name: HashMap<u64, Vec<ObjectId>>,
 }
 
 impl Inventory {
@@ -77,10 +81,10 @@ impl Inventory {
                 inv.namespaces.entry(ns.to_string()).or_default();
             }
             inv.by_name
-                .entry((
-                    o.kind.clone(),
-                    o.effective_namespace().unwrap_or("").to_string(),
-                    o.name.clone(),
+                .entry(name_key(
+                    &o.kind,
+                    o.effective_namespace().unwrap_or(""),
+                    &o.name,
                 ))
                 .or_default()
                 .push(o.id);
@@ -132,11 +136,19 @@ impl Inventory {
         namespace: &str,
         name: &str,
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        self.by_name
-            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
+        let matched: Vec<&'a Object> = self
+            .by_name
+            .get(&name_key(kind, namespace, name))
             .into_iter()
             .flatten()
             .map(|id| &self.objects[*id])
+            .filter(|o| {
+                o.kind == kind
+                    && o.name == name
+                    && o.effective_namespace().unwrap_or("") == namespace
+            })
+            .collect();
+        matched.into_iter()
     }
 
     /// Labels of a namespace, if the input declares it with a Namespace object.
@@ -146,4 +158,10 @@ impl Inventory {
             .filter(|i| i.object.is_some())
             .map(|i| &i.labels)
     }
+}
+
+fn name_key(kind: &str, namespace: &str, name: &str) -> u64 {
+    let mut h = FxHasher::default();
+    (kind, namespace, name).hash(&mut h);
+    h.finish()
 }
