@@ -468,6 +468,40 @@ pub(crate) fn encode(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// The reply of `mla_check` (`{"findings": [...]}`), in the binary
+/// encoding (ABI version 3).
+pub(crate) fn encode_findings(findings: &[crate::Finding], out: &mut Vec<u8>) {
+    container(OBJECT, 1, out, |out| {
+        put_str("findings", out);
+        container(ARRAY, findings.len(), out, |out| {
+            for f in findings {
+                let n = 3 + usize::from(f.help.is_some()) + usize::from(f.severity.is_some());
+                container(OBJECT, n, out, |out| {
+                    put_str("object", out);
+                    out.push(INT);
+                    out.extend_from_slice(&(f.object as i64).to_le_bytes());
+                    put_str("pointer", out);
+                    out.push(STR);
+                    put_str(&f.pointer, out);
+                    put_str("message", out);
+                    out.push(STR);
+                    put_str(&f.message, out);
+                    if let Some(h) = &f.help {
+                        put_str("help", out);
+                        out.push(STR);
+                        put_str(h, out);
+                    }
+                    if let Some(s) = f.severity {
+                        put_str("severity", out);
+                        out.push(STR);
+                        put_str(s.as_str(), out);
+                    }
+                });
+            }
+        });
+    });
+}
+
 fn put_str(s: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
@@ -511,6 +545,23 @@ mod tests {
             Some("x")
         );
         assert_eq!(n.as_object().map(|m| m.len()), Some(3));
+    }
+
+    #[test]
+    fn findings_reply_in_the_binary_encoding() {
+        let f = crate::Finding {
+            object: 7,
+            pointer: "/a".into(),
+            message: "m".into(),
+            help: None,
+            severity: Some(crate::Severity::High),
+        };
+        let mut buf = Vec::new();
+        encode_findings(&[f], &mut buf);
+        assert_eq!(
+            Node::new(&buf, 0).unwrap().to_json(),
+            json!({"findings": [{"object": 7, "pointer": "/a", "message": "m", "severity": "high"}]})
+        );
     }
 
     #[test]

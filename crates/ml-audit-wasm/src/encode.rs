@@ -162,6 +162,167 @@ impl Writer<'_> {
     }
 }
 
+/// A value of a reply in the binary encoding (ABI 3), read in place.
+#[derive(Clone, Copy)]
+pub(crate) struct Val<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+fn u32_at(buf: &[u8], at: usize) -> Option<usize> {
+    let b = buf.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+}
+
+/// The offset just after the value whose tag is at `at`.
+fn skip(buf: &[u8], at: usize) -> Option<usize> {
+    let end = match *buf.get(at)? {
+        NULL | FALSE | TRUE => at + 1,
+        INT | FLOAT => at + 9,
+        STR => at.checked_add(5)?.checked_add(u32_at(buf, at + 1)?)?,
+        ARRAY | OBJECT => at.checked_add(9)?.checked_add(u32_at(buf, at + 5)?)?,
+        _ => return None,
+    };
+    (end <= buf.len()).then_some(end)
+}
+
+/// The UTF-8 string of `len` bytes at `at`, and the offset after it.
+fn text_at(buf: &[u8], at: usize) -> Option<(&str, usize)> {
+    let len = u32_at(buf, at)?;
+    let end = at.checked_add(4)?.checked_add(len)?;
+    let s = std::str::from_utf8(buf.get(at + 4..end)?).ok()?;
+    Some((s, end))
+}
+
+impl<'a> Val<'a> {
+    /// The value whose tag is at `at`, if it is well formed.
+    pub(crate) fn new(buf: &'a [u8], at: usize) -> Option<Val<'a>> {
+        skip(buf, at)?;
+        Some(Val { buf, at })
+    }
+
+    fn tag(&self) -> u8 {
+        self.buf[self.at]
+    }
+
+    pub(crate) fn is_null(&self) -> bool {
+        self.tag() == NULL
+    }
+
+    pub(crate) fn as_str(&self) -> Option<&'a str> {
+        (self.tag() == STR).then(|| text_at(self.buf, self.at + 1).map(|(s, _)| s))?
+    }
+
+    pub(crate) fn as_i64(&self) -> Option<i64> {
+        let b = self.buf.get(self.at + 1..self.at + 9)?;
+        (self.tag() == INT).then(|| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+    }
+
+    /// The items of a list, or `None` if it is not one (or is malformed).
+    pub(crate) fn items(&self) -> Option<Vec<Val<'a>>> {
+        if self.tag() != ARRAY {
+            return None;
+        }
+        let count = u32_at(self.buf, self.at + 1)?;
+        let end = skip(self.buf, self.at)?;
+        let mut at = self.at + 9;
+        let mut out = Vec::with_capacity(count.min(self.buf.len()));
+        for _ in 0..count {
+            let next = skip(self.buf, at).filter(|&n| n <= end)?;
+            out.push(Val { buf: self.buf, at });
+            at = next;
+        }
+        Some(out)
+    }
+
+    /// The entries of a map, or `None` if it is not one (or is malformed).
+    pub(crate) fn entries(&self) -> Option<Vec<(&'a str, Val<'a>)>> {
+        if self.tag() != OBJECT {
+            return None;
+        }
+        let count = u32_at(self.buf, self.at + 1)?;
+        let end = skip(self.buf, self.at)?;
+        let mut at = self.at + 9;
+        let mut out = Vec::with_capacity(count.min(self.buf.len()));
+        for _ in 0..count {
+            let (key, value_at) = text_at(self.buf, at)?;
+            let next = skip(self.buf, value_at).filter(|&n| n <= end)?;
+            out.push((
+                key,
+                Val {
+                    buf: self.buf,
+                    at: value_at,
+                },
+            ));
+            at = next;
+        }
+        Some(out)
+    }
+
+    /// The value under `key` in a map.
+    pub(crate) fn get(&self, key: &str) -> Option<Val<'a>> {
+        self.entries()?
+            .into_iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
+    /// A short description, for errors.
+    pub(crate) fn describe(&self) -> String {
+        match self.tag() {
+            NULL => "null".into(),
+            FALSE => "false".into(),
+            TRUE => "true".into(),
+            INT => self.as_i64().unwrap_or_default().to_string(),
+            FLOAT => "a float".into(),
+            STR => format!("{:?}", self.as_str().unwrap_or_default()),
+            ARRAY => "a list".into(),
+            _ => "a map".into(),
+        }
+    }
+}
+
+/// A reply document in the binary encoding, checked at the top.
+pub(crate) enum ReplyDoc {
+    /// `{"findings": [...]}`, with this many.
+    Findings(usize),
+    /// `{"error": "..."}`.
+    Error(String),
+}
+
+/// Checks a reply in the binary encoding: one map, with a list of
+/// `findings` or an `error` string, and nothing after it.
+pub(crate) fn reply(buf: &[u8]) -> Result<ReplyDoc, String> {
+    let bad = |what: &str| format!("not a valid reply in the binary encoding: {what}");
+    let top = Val::new(buf, 0).ok_or_else(|| bad("truncated or unknown tag"))?;
+    if skip(buf, 0) != Some(buf.len()) {
+        return Err(bad("bytes after the reply"));
+    }
+    let entries = top.entries().ok_or_else(|| bad("not a map"))?;
+    for (k, v) in entries {
+        match k {
+            "error" => {
+                return Ok(ReplyDoc::Error(
+                    v.as_str().map_or_else(|| v.describe(), str::to_string),
+                ))
+            }
+            "findings" => {
+                let items = v.items().ok_or_else(|| bad("`findings` is not a list"))?;
+                return Ok(ReplyDoc::Findings(items.len()));
+            }
+            _ => {}
+        }
+    }
+    Err(bad("expected `findings` or `error`"))
+}
+
+/// The findings of a reply that [`reply`] checked.
+pub(crate) fn reply_findings(buf: &[u8]) -> Vec<Val<'_>> {
+    Val::new(buf, 0)
+        .and_then(|t| t.get("findings"))
+        .and_then(|f| f.items())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +343,38 @@ mod tests {
             Some(ps) => w.sparse(&inv.objects[0].root, ps),
         }
         buf
+    }
+
+    #[test]
+    fn replies_in_the_binary_encoding() {
+        let mut buf = Vec::new();
+        let mut w = Writer(&mut buf);
+        let top = w.open(OBJECT, 1);
+        w.key("findings");
+        let a = w.open(ARRAY, 1);
+        let f = w.open(OBJECT, 2);
+        w.key("object");
+        w.int(3);
+        w.key("message");
+        w.str("m");
+        w.close(f);
+        w.close(a);
+        w.close(top);
+        assert!(matches!(reply(&buf), Ok(ReplyDoc::Findings(1))));
+        let fs = reply_findings(&buf);
+        assert_eq!(fs[0].get("object").and_then(|o| o.as_i64()), Some(3));
+        assert_eq!(fs[0].get("message").and_then(|o| o.as_str()), Some("m"));
+        // Every truncation, and junk after it, is an error, not a panic.
+        for cut in 0..buf.len() {
+            assert!(reply(&buf[..cut]).is_err(), "{cut}");
+        }
+        let mut long = buf.clone();
+        long.push(0);
+        assert!(reply(&long).is_err());
+        // A count larger than the bytes hold.
+        let mut lying = buf.clone();
+        lying[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(reply(&lying).is_err());
     }
 
     #[test]
