@@ -295,16 +295,17 @@ impl Object {
             pods: NONE,
             root: NONE,
         };
-        for (k, v) in doc {
+        // Keys compared as bytes: no UTF-8 check of the document's keys.
+        for (k, v) in doc.raw_entries() {
             match k {
-                "index" => o.index = v.as_u64().ok_or("`index` is not an index")? as usize,
-                "file" => o.file = v.at(),
-                "apiVersion" => o.api_version = v.at(),
-                "kind" => o.kind = v.at(),
-                "name" => o.name = v.at(),
-                "namespace" => o.namespace = v.at(),
-                "pods" => o.pods = v.at(),
-                "object" => o.root = v.at(),
+                b"index" => o.index = v.as_u64().ok_or("`index` is not an index")? as usize,
+                b"file" => o.file = v.at(),
+                b"apiVersion" => o.api_version = v.at(),
+                b"kind" => o.kind = v.at(),
+                b"name" => o.name = v.at(),
+                b"namespace" => o.namespace = v.at(),
+                b"pods" => o.pods = v.at(),
+                b"object" => o.root = v.at(),
                 _ => {}
             }
         }

@@ -199,14 +199,14 @@ impl<'a> Node<'a> {
         let mut node = *self;
         for token in rest.split('/') {
             let owned;
-            let token = if token.contains('~') {
+            let token = if token.as_bytes().contains(&b'~') {
                 owned = token.replace("~1", "/").replace("~0", "~");
                 owned.as_str()
             } else {
                 token
             };
             node = match node.tag() {
-                OBJECT => node.as_object()?.get(token)?,
+                OBJECT => node.as_object()?.get_bytes(token.as_bytes())?,
                 ARRAY => {
                     if token.len() > 1 && token.starts_with('0') {
                         return None;
@@ -360,20 +360,47 @@ impl<'a> Map<'a> {
     }
     /// The value under `key` (the first, if a source repeats a key).
     pub fn get(&self, key: &str) -> Option<Node<'a>> {
-        // Compares bytes: no UTF-8 check of the keys it passes over.
+        self.get_bytes(key.as_bytes())
+    }
+
+    /// [`Map::get`] with the key as bytes: no UTF-8 check of the keys it
+    /// passes over, and a key of another length is not compared.
+    pub(crate) fn get_bytes(&self, key: &[u8]) -> Option<Node<'a>> {
         let buf = self.node.buf;
         let mut at = self.node.at + 9;
         for _ in 0..self.len {
+            let len = u32_at(buf, at)?;
             let start = at + 4;
-            let value_at = str_len_end(buf, at)?;
+            let value_at = start.checked_add(len)?;
             let end = skip(buf, value_at)?;
-            if &buf[start..value_at] == key.as_bytes() {
+            if len == key.len() && buf.get(start..value_at)? == key {
                 return Some(Node { buf, at: value_at });
             }
             at = end;
         }
         None
     }
+
+    /// Its entries with their keys as bytes (no UTF-8 check).
+    pub(crate) fn raw_entries(&self) -> impl Iterator<Item = (&'a [u8], Node<'a>)> {
+        let buf = self.node.buf;
+        let mut at = self.node.at + 9;
+        let mut left = self.len;
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let len = u32_at(buf, at)?;
+            let start = at + 4;
+            let value_at = start.checked_add(len)?;
+            let key = buf.get(start..value_at)?;
+            let end = skip(buf, value_at)?;
+            at = end;
+            Some((key, Node { buf, at: value_at }))
+        })
+    }
+
     /// Whether it has `key`.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
