@@ -297,16 +297,23 @@ impl Object {
         };
         // Keys compared as bytes: no UTF-8 check of the document's keys.
         for (k, v) in doc.raw_entries() {
-            match k {
-                b"index" => o.index = v.as_u64().ok_or("`index` is not an index")? as usize,
-                b"file" => o.file = v.at(),
-                b"apiVersion" => o.api_version = v.at(),
-                b"kind" => o.kind = v.at(),
-                b"name" => o.name = v.at(),
-                b"namespace" => o.namespace = v.at(),
-                b"pods" => o.pods = v.at(),
-                b"object" => o.root = v.at(),
-                _ => {}
+            let is = |name: &str| tree::same(k, name.as_bytes());
+            if is("index") {
+                o.index = v.as_u64().ok_or("`index` is not an index")? as usize;
+            } else if is("file") {
+                o.file = v.at();
+            } else if is("apiVersion") {
+                o.api_version = v.at();
+            } else if is("kind") {
+                o.kind = v.at();
+            } else if is("name") {
+                o.name = v.at();
+            } else if is("namespace") {
+                o.namespace = v.at();
+            } else if is("pods") {
+                o.pods = v.at();
+            } else if is("object") {
+                o.root = v.at();
             }
         }
         if o.root == NONE {

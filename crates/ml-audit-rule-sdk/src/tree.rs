@@ -49,6 +49,24 @@ fn skip(buf: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// Whether two byte strings are equal: short ones (keys, mostly) compared
+/// as one or two integers, not through `memcmp` (a byte loop in wasm).
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 16];
+        w[..s.len()].copy_from_slice(s);
+        u128::from_le_bytes(w)
+    };
+    word(a) == word(b)
+}
+
 fn str_len_end(buf: &[u8], at: usize) -> Option<usize> {
     let len = u32_at(buf, at)?;
     Some(at + 4 + len).filter(|&e| e <= buf.len())
@@ -195,23 +213,30 @@ impl<'a> Node<'a> {
         if pointer.is_empty() {
             return Some(*self);
         }
-        let rest = pointer.strip_prefix('/')?;
+        let rest = pointer.strip_prefix('/')?.as_bytes();
         let mut node = *self;
-        for token in rest.split('/') {
+        // Tokens split by hand: `split` and `contains` go through `memchr`,
+        // slow in wasm for such short strings.
+        for token in rest.split(|&b| b == b'/') {
             let owned;
-            let token = if token.as_bytes().contains(&b'~') {
-                owned = token.replace("~1", "/").replace("~0", "~");
-                owned.as_str()
+            #[allow(clippy::manual_contains)] // `contains` is `memchr`
+            let token = if token.iter().any(|&b| b == b'~') {
+                owned = std::str::from_utf8(token)
+                    .ok()?
+                    .replace("~1", "/")
+                    .replace("~0", "~");
+                owned.as_bytes()
             } else {
                 token
             };
             node = match node.tag() {
-                OBJECT => node.as_object()?.get_bytes(token.as_bytes())?,
+                OBJECT => node.as_object()?.get_bytes(token)?,
                 ARRAY => {
-                    if token.len() > 1 && token.starts_with('0') {
+                    if token.len() > 1 && token[0] == b'0' {
                         return None;
                     }
-                    node.as_array()?.get(token.parse().ok()?)?
+                    let index = std::str::from_utf8(token).ok()?.parse().ok()?;
+                    node.as_array()?.get(index)?
                 }
                 _ => return None,
             };
@@ -373,7 +398,7 @@ impl<'a> Map<'a> {
             let start = at + 4;
             let value_at = start.checked_add(len)?;
             let end = skip(buf, value_at)?;
-            if len == key.len() && buf.get(start..value_at)? == key {
+            if len == key.len() && same(buf.get(start..value_at)?, key) {
                 return Some(Node { buf, at: value_at });
             }
             at = end;
@@ -572,6 +597,8 @@ mod tests {
             Some("x")
         );
         assert_eq!(n.as_object().map(|m| m.len()), Some(3));
+        assert!(same(b"", b"") && same(b"kind", b"kind") && !same(b"kind", b"name"));
+        assert!(same(&[7; 16], &[7; 16]) && !same(&[7; 17], &[8; 17]) && !same(b"a", b"ab"));
     }
 
     #[test]
