@@ -39,15 +39,17 @@ fn unescape(token: &str) -> Cow<'_, str> {
 /// strings) level by level, all trees at once: the loads of one level do
 /// not depend on each other, so the processor has many cache misses in
 /// flight instead of one at a time, as a depth-first walk (the encoder)
-/// would. The encoder then finds them in the cache. Gives a value only so
-/// that the loads are not optimised away.
+/// would. The encoder then finds them in the cache; `strings` (the
+/// objects' names, kinds, pod pointers...) too. Gives a value only so that
+/// the loads are not optimised away.
 pub(crate) fn warm<'a>(
     roots: impl IntoIterator<Item = &'a Node>,
+    strings: impl IntoIterator<Item = &'a str>,
     scratch: &mut Vec<&'a Node>,
 ) -> u8 {
     let first = |s: &str| s.as_bytes().first().copied().unwrap_or(0);
+    let mut acc = strings.into_iter().fold(0, |a, s| a ^ first(s));
     let mut level: Vec<&Node> = roots.into_iter().collect();
-    let mut acc = 0u8;
     while !level.is_empty() {
         scratch.clear();
         for n in &level {

@@ -641,8 +641,16 @@ impl PluginRule {
                     // parallel, before they are encoded one by one.
                     if k % WARM == 0 && self.shared.abi >= 2 {
                         let group = &chunk[k..(k + WARM).min(chunk.len())];
+                        let header = group.iter().flat_map(|o| {
+                            [&o.api_version, &o.kind, &o.name]
+                                .into_iter()
+                                .map(String::as_str)
+                                .chain(o.namespace.as_deref())
+                                .chain(pods.of(inv, o).flat_map(|(r, p)| [r, p]))
+                        });
                         std::hint::black_box(encode::warm(
                             group.iter().map(|o| &o.root),
+                            header,
                             &mut nodes,
                         ));
                     }
