@@ -253,52 +253,60 @@ impl<'a> Val<'a> {
         (self.tag() == INT).then(|| i64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
     }
 
-    /// The items of a list, or `None` if it is not one (or is malformed).
-    pub(crate) fn items(&self) -> Option<Vec<Val<'a>>> {
+    /// Calls `f` on each item of a list, without collecting them; `None`
+    /// if it is not a list or is malformed (after the items before the
+    /// fault), else what `f` returned first as an error, if anything.
+    pub(crate) fn each_item<E>(
+        &self,
+        mut f: impl FnMut(Val<'a>) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
         if self.tag() != ARRAY {
             return None;
         }
         let count = u32_at(self.buf, self.at + 1)?;
         let end = skip(self.buf, self.at)?;
         let mut at = self.at + 9;
-        let mut out = Vec::with_capacity(count.min(self.buf.len()));
         for _ in 0..count {
             let next = skip(self.buf, at).filter(|&n| n <= end)?;
-            out.push(Val { buf: self.buf, at });
+            if let Err(e) = f(Val { buf: self.buf, at }) {
+                return Some(Err(e));
+            }
             at = next;
         }
-        Some(out)
+        Some(Ok(()))
     }
 
-    /// The entries of a map, or `None` if it is not one (or is malformed).
-    pub(crate) fn entries(&self) -> Option<Vec<(&'a str, Val<'a>)>> {
+    /// The same over the entries of a map.
+    pub(crate) fn each_entry<E>(
+        &self,
+        mut f: impl FnMut(&'a str, Val<'a>) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
         if self.tag() != OBJECT {
             return None;
         }
         let count = u32_at(self.buf, self.at + 1)?;
         let end = skip(self.buf, self.at)?;
         let mut at = self.at + 9;
-        let mut out = Vec::with_capacity(count.min(self.buf.len()));
         for _ in 0..count {
             let (key, value_at) = text_at(self.buf, at)?;
             let next = skip(self.buf, value_at).filter(|&n| n <= end)?;
-            out.push((
-                key,
-                Val {
-                    buf: self.buf,
-                    at: value_at,
-                },
-            ));
+            let value = Val {
+                buf: self.buf,
+                at: value_at,
+            };
+            if let Err(e) = f(key, value) {
+                return Some(Err(e));
+            }
             at = next;
         }
-        Some(out)
+        Some(Ok(()))
     }
 
-    /// The value under `key` in a map.
+    /// The value under `key` in a map (the first, if a key repeats).
+    #[cfg(test)]
     pub(crate) fn get(&self, key: &str) -> Option<Val<'a>> {
-        self.entries()?
-            .into_iter()
-            .find_map(|(k, v)| (k == key).then_some(v))
+        self.each_entry(|k, v| if k == key { Err(v) } else { Ok(()) })?
+            .err()
     }
 
     /// A short description, for errors.
@@ -318,44 +326,59 @@ impl<'a> Val<'a> {
 
 /// A reply document in the binary encoding, checked at the top.
 pub(crate) enum ReplyDoc {
-    /// `{"findings": [...]}`, with this many.
-    Findings(usize),
+    /// `{"findings": [...]}`: how many, and where the list is.
+    Findings { count: usize, list: usize },
     /// `{"error": "..."}`.
     Error(String),
 }
 
 /// Checks a reply in the binary encoding: one map, with a list of
-/// `findings` or an `error` string, and nothing after it.
+/// `findings` or an `error` string, and nothing after it. Nothing is
+/// collected: the findings are then read in place ([`reply_findings`]).
 pub(crate) fn reply(buf: &[u8]) -> Result<ReplyDoc, String> {
     let bad = |what: &str| format!("not a valid reply in the binary encoding: {what}");
     let top = Val::new(buf, 0).ok_or_else(|| bad("truncated or unknown tag"))?;
     if skip(buf, 0) != Some(buf.len()) {
         return Err(bad("bytes after the reply"));
     }
-    let entries = top.entries().ok_or_else(|| bad("not a map"))?;
-    for (k, v) in entries {
-        match k {
-            "error" => {
-                return Ok(ReplyDoc::Error(
-                    v.as_str().map_or_else(|| v.describe(), str::to_string),
-                ))
+    // Every entry well formed, then the first `error` or `findings` (an
+    // `Err` stops that walk).
+    top.each_entry(|_, _| Ok::<(), ()>(()))
+        .ok_or_else(|| bad("not a map"))?
+        .ok();
+    let found = top.each_entry(|k, v| match k {
+        "error" => Err(Ok(ReplyDoc::Error(
+            v.as_str().map_or_else(|| v.describe(), str::to_string),
+        ))),
+        "findings" => {
+            let mut count = 0;
+            match v.each_item(|_| {
+                count += 1;
+                Ok::<(), ()>(())
+            }) {
+                Some(_) => Err(Ok(ReplyDoc::Findings { count, list: v.at })),
+                None => Err(Err(bad("`findings` is not a list"))),
             }
-            "findings" => {
-                let items = v.items().ok_or_else(|| bad("`findings` is not a list"))?;
-                return Ok(ReplyDoc::Findings(items.len()));
-            }
-            _ => {}
         }
+        _ => Ok(()),
+    });
+    match found {
+        None => Err(bad("not a map")),
+        Some(Err(doc)) => doc,
+        Some(Ok(())) => Err(bad("expected `findings` or `error`")),
     }
-    Err(bad("expected `findings` or `error`"))
 }
 
-/// The findings of a reply that [`reply`] checked.
-pub(crate) fn reply_findings(buf: &[u8]) -> Vec<Val<'_>> {
-    Val::new(buf, 0)
-        .and_then(|t| t.get("findings"))
-        .and_then(|f| f.items())
-        .unwrap_or_default()
+/// Calls `f` on each finding of a reply that [`reply`] checked (its list
+/// at `list`).
+pub(crate) fn reply_findings<'a>(
+    buf: &'a [u8],
+    list: usize,
+    f: impl FnMut(Val<'a>) -> Result<(), String>,
+) -> Result<(), String> {
+    Val { buf, at: list }
+        .each_item(f)
+        .unwrap_or_else(|| Err("the findings are malformed".into()))
 }
 
 #[cfg(test)]
@@ -395,8 +418,15 @@ mod tests {
         w.close(f);
         w.close(a);
         w.close(top);
-        assert!(matches!(reply(&buf), Ok(ReplyDoc::Findings(1))));
-        let fs = reply_findings(&buf);
+        let Ok(ReplyDoc::Findings { count: 1, list }) = reply(&buf) else {
+            panic!("not one finding")
+        };
+        let mut fs = Vec::new();
+        reply_findings(&buf, list, |v| {
+            fs.push(v);
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(fs[0].get("object").and_then(|o| o.as_i64()), Some(3));
         assert_eq!(fs[0].get("message").and_then(|o| o.as_str()), Some("m"));
         // Every truncation, and junk after it, is an error, not a panic.

@@ -575,13 +575,15 @@ impl Sandbox {
         // map; JSON starts with `{` or white space.
         if self.abi >= 3 && out.first() == Some(&encode::OBJECT) {
             return match encode::reply(&out) {
-                Ok(encode::ReplyDoc::Findings(count)) if count > self.limits.max_findings => {
+                Ok(encode::ReplyDoc::Findings { count, .. })
+                    if count > self.limits.max_findings =>
+                {
                     Err(CallError::Output(format!(
                         "{count} findings from one call, over the limit of {}",
                         self.limits.max_findings
                     )))
                 }
-                Ok(encode::ReplyDoc::Findings(_)) => Ok(Reply::Binary(out)),
+                Ok(encode::ReplyDoc::Findings { list, .. }) => Ok(Reply::Binary(out, list)),
                 Ok(encode::ReplyDoc::Error(e)) => Err(CallError::Guest(e)),
                 Err(e) => Err(CallError::Output(e)),
             };
@@ -614,8 +616,8 @@ pub(crate) enum Reply {
     /// reply JSON); empty for an empty reply.
     Json(Vec<serde_json::Value>),
     /// The reply document in the binary encoding (ABI 3), checked to be a
-    /// map with a list of `findings`.
-    Binary(Vec<u8>),
+    /// map with a list of `findings`, and where that list is.
+    Binary(Vec<u8>, usize),
 }
 
 fn parse_reply(out: &[u8]) -> Result<serde_json::Value, CallError> {

@@ -426,7 +426,6 @@ impl PluginRule {
     /// The fields of a finding given in the binary encoding (ABI 3): the
     /// same fields and checks as JSON.
     fn binary_finding<'v>(&self, v: Val<'v>) -> Result<RawFinding<'v>, String> {
-        let entries = v.entries().ok_or("a finding is not a map")?;
         let mut f = RawFinding {
             object: None,
             pointer: "",
@@ -436,7 +435,7 @@ impl PluginRule {
         };
         // The first of a repeated key, as for lookups in the input.
         let mut seen = [false; 6];
-        for (k, x) in entries {
+        let walked = v.each_entry(|k, x| {
             let slot = match k {
                 "rule" => 0,
                 "object" => 1,
@@ -444,10 +443,10 @@ impl PluginRule {
                 "message" => 3,
                 "help" => 4,
                 "severity" => 5,
-                _ => continue,
+                _ => return Ok(()),
             };
             if std::mem::replace(&mut seen[slot], true) || x.is_null() {
-                continue;
+                return Ok(());
             }
             match slot {
                 0 => {
@@ -479,7 +478,9 @@ impl PluginRule {
                         })?);
                 }
             }
-        }
+            Ok(())
+        });
+        walked.ok_or("a finding is not a map")??;
         Ok(f)
     }
 
@@ -547,11 +548,10 @@ impl PluginRule {
                     out(self.convert(cx, self.json_finding(v)?, only)?);
                 }
             }
-            Reply::Binary(bytes) => {
-                for v in encode::reply_findings(bytes) {
-                    out(self.convert(cx, self.binary_finding(v)?, only)?);
-                }
-            }
+            Reply::Binary(bytes, list) => encode::reply_findings(bytes, *list, |v| {
+                out(self.convert(cx, self.binary_finding(v)?, only)?);
+                Ok(())
+            })?,
         }
         Ok(())
     }
