@@ -70,8 +70,9 @@ pub use serde_json::{self, json, Value};
 mod tree;
 pub use tree::{Array, ArrayIter, Key, Map, MapIter, Node};
 
-/// The ABI version this SDK speaks (see `plugins/ABI.md`).
-pub const ABI_VERSION: i32 = 2;
+/// The ABI version this SDK speaks (see `plugins/ABI.md`): 3, findings
+/// replied in the binary encoding.
+pub const ABI_VERSION: i32 = 3;
 
 /// Everything a rule author needs: `use ml_audit_rule_sdk::prelude::*;`.
 pub mod prelude {
@@ -95,6 +96,19 @@ pub enum Severity {
     High,
     /// Exploitable as is.
     Critical,
+}
+
+impl Severity {
+    /// Its name in the ABI (`medium`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
 }
 
 /// The catalogue page of a rule, in the shape of the built-in ones.
@@ -137,37 +151,37 @@ pub struct RuleInfo {
 
 /// A pod template inside an object, as the host found it (a Deployment's
 /// template, each RayCluster group, each PyTorchJob replica spec, ...).
-#[derive(Clone, Debug, Default)]
-pub struct PodRef {
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodRef<'a> {
     /// Role in the object (`head`, `worker gpu-group`, `Worker`); empty for
     /// objects with one pod template.
-    pub role: String,
+    pub role: &'a str,
     /// JSON pointer of the pod spec inside the object.
-    pub pointer: String,
+    pub pointer: &'a str,
 }
 
-/// One Kubernetes object: its identity, its pod templates, and its whole
-/// tree ([`Object::root`], [`Object::get`]), read in place from what the
-/// host sent.
+/// Absent from the object document.
+const NONE: usize = usize::MAX;
+
+/// One Kubernetes object: its identity ([`Object::kind`],
+/// [`Object::name`], [`Object::namespace`] ...), its pod templates
+/// ([`Object::pods`]), and its whole tree ([`Object::root`],
+/// [`Object::get`]), all read in place from what the host sent: nothing is
+/// copied until a rule asks for it.
 #[derive(Clone)]
 pub struct Object {
     /// Its index in the inventory (findings name objects by it).
     pub index: usize,
-    /// The file it was read from.
-    pub file: String,
-    /// `apiVersion`.
-    pub api_version: String,
-    /// `kind`.
-    pub kind: String,
-    /// `metadata.name`.
-    pub name: String,
-    /// The namespace it lives in (`default` when a namespaced object does
-    /// not say); `None` for cluster-scoped kinds.
-    pub namespace: Option<String>,
-    /// Its pod templates.
-    pub pods: Vec<PodRef>,
-    /// The encoded input this object's tree is in, and where.
+    /// The encoded input this object is in.
     data: Rc<Vec<u8>>,
+    /// Where the values of the document's fields start (their tags), or
+    /// [`NONE`].
+    file: usize,
+    api_version: usize,
+    kind: usize,
+    name: usize,
+    namespace: usize,
+    pods: usize,
     root: usize,
 }
 
@@ -181,12 +195,12 @@ impl std::fmt::Debug for Object {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Object")
             .field("index", &self.index)
-            .field("file", &self.file)
-            .field("api_version", &self.api_version)
-            .field("kind", &self.kind)
-            .field("name", &self.name)
-            .field("namespace", &self.namespace)
-            .field("pods", &self.pods)
+            .field("file", &self.file())
+            .field("api_version", &self.api_version())
+            .field("kind", &self.kind())
+            .field("name", &self.name())
+            .field("namespace", &self.namespace())
+            .field("pods", &self.pods().collect::<Vec<_>>())
             .field("root", &self.root())
             .finish()
     }
@@ -232,68 +246,134 @@ impl<'a> ContainerAt<'a> {
 impl Object {
     /// An object from its JSON alone (for native tests of a rule).
     pub fn from_json(json: Value) -> Object {
-        let s = |p: &str| json.pointer(p).and_then(Value::as_str).map(str::to_string);
-        let kind = s("/kind").unwrap_or_default();
-        let pods = guess_pods(&kind, &json);
+        let s = |p: &str| json.pointer(p).and_then(Value::as_str).unwrap_or_default();
+        let kind = s("/kind");
+        let pods: Vec<Value> = guess_pods(kind, &json)
+            .into_iter()
+            .map(|p| json!({"role": "", "pointer": p}))
+            .collect();
+        // The document the host would send.
+        let doc = json!({
+            "index": 0,
+            "file": "",
+            "apiVersion": s("/apiVersion"),
+            "kind": kind,
+            "name": s("/metadata/name"),
+            "namespace": json.pointer("/metadata/namespace").filter(|n| n.is_string()),
+            "pods": pods,
+            "object": json,
+        });
         let mut data = Vec::new();
-        tree::encode(&json, &mut data);
-        Object {
+        tree::encode(&doc, &mut data);
+        Object::decode(&Rc::new(data), 0).unwrap_or_else(|_| Object {
             index: 0,
-            file: String::new(),
-            api_version: s("/apiVersion").unwrap_or_default(),
-            kind,
-            name: s("/metadata/name").unwrap_or_default(),
-            namespace: s("/metadata/namespace"),
-            pods,
-            data: Rc::new(data),
+            data: Rc::new(vec![0]),
+            file: NONE,
+            api_version: NONE,
+            kind: NONE,
+            name: NONE,
+            namespace: NONE,
+            pods: NONE,
             root: 0,
-        }
+        })
     }
 
-    /// Reads the object document (ABI.md, "Input") whose tag is at `at`.
+    /// Reads the object document (ABI.md, "Input") whose tag is at `at`:
+    /// only where each field is, no copy.
     fn decode(data: &Rc<Vec<u8>>, at: usize) -> Result<Object, String> {
         let doc = Node::new(data, at)
             .and_then(|n| n.as_object())
             .ok_or("an object is not an encoded map")?;
-        let text = |n: Node<'_>| n.as_str().unwrap_or_default().to_string();
         let mut o = Object {
             index: 0,
-            file: String::new(),
-            api_version: String::new(),
-            kind: String::new(),
-            name: String::new(),
-            namespace: None,
-            pods: Vec::new(),
             data: data.clone(),
-            root: usize::MAX,
+            file: NONE,
+            api_version: NONE,
+            kind: NONE,
+            name: NONE,
+            namespace: NONE,
+            pods: NONE,
+            root: NONE,
         };
-        for (k, v) in doc {
-            match k {
-                "index" => o.index = v.as_u64().ok_or("`index` is not an index")? as usize,
-                "file" => o.file = text(v),
-                "apiVersion" => o.api_version = text(v),
-                "kind" => o.kind = text(v),
-                "name" => o.name = text(v),
-                "namespace" => o.namespace = v.as_str().map(str::to_string),
-                "pods" => {
-                    o.pods = v
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|p| PodRef {
-                            role: p.get("role").map(text).unwrap_or_default(),
-                            pointer: p.get("pointer").map(text).unwrap_or_default(),
-                        })
-                        .collect()
-                }
-                "object" => o.root = v.at(),
-                _ => {}
+        // Keys compared as bytes: no UTF-8 check of the document's keys.
+        for (k, v) in doc.raw_entries() {
+            let is = |name: &str| tree::same(k, name.as_bytes());
+            if is("index") {
+                o.index = v.as_u64().ok_or("`index` is not an index")? as usize;
+            } else if is("file") {
+                o.file = v.at();
+            } else if is("apiVersion") {
+                o.api_version = v.at();
+            } else if is("kind") {
+                o.kind = v.at();
+            } else if is("name") {
+                o.name = v.at();
+            } else if is("namespace") {
+                o.namespace = v.at();
+            } else if is("pods") {
+                o.pods = v.at();
+            } else if is("object") {
+                o.root = v.at();
             }
         }
-        if o.root == usize::MAX {
+        if o.root == NONE {
             return Err("an object has no `object` tree".into());
         }
         Ok(o)
+    }
+
+    /// The value whose tag is at `at` (`None` for [`NONE`]).
+    fn field(&self, at: usize) -> Option<Node<'_>> {
+        if at == NONE {
+            return None;
+        }
+        Node::new(&self.data, at)
+    }
+
+    /// A string field of the document (empty when absent).
+    fn text(&self, at: usize) -> &str {
+        self.field(at).and_then(|n| n.as_str()).unwrap_or_default()
+    }
+
+    /// The file it was read from.
+    pub fn file(&self) -> &str {
+        self.text(self.file)
+    }
+
+    /// `apiVersion`.
+    pub fn api_version(&self) -> &str {
+        self.text(self.api_version)
+    }
+
+    /// `kind`.
+    pub fn kind(&self) -> &str {
+        self.text(self.kind)
+    }
+
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        self.text(self.name)
+    }
+
+    /// The namespace it lives in (`default` when a namespaced object does
+    /// not say); `None` for cluster-scoped kinds.
+    pub fn namespace(&self) -> Option<&str> {
+        self.field(self.namespace).and_then(|n| n.as_str())
+    }
+
+    /// Its pod templates, as the host found them.
+    pub fn pods(&self) -> impl Iterator<Item = PodRef<'_>> + '_ {
+        self.field(self.pods)
+            .and_then(|n| n.as_array())
+            .into_iter()
+            .flatten()
+            .map(|p| {
+                let text = |k: &str| p.get(k).and_then(|v| v.as_str()).unwrap_or_default();
+                PodRef {
+                    role: text("role"),
+                    pointer: text("pointer"),
+                }
+            })
     }
 
     /// The whole tree of the object (`apiVersion`, `kind`, `metadata`,
@@ -338,7 +418,7 @@ impl Object {
 
     /// The group of `apiVersion` (empty for the core group).
     pub fn group(&self) -> &str {
-        match self.api_version.split_once('/') {
+        match self.api_version().split_once('/') {
             Some((g, _)) => g,
             None => "",
         }
@@ -346,8 +426,8 @@ impl Object {
 
     /// Every container of every pod template: init, app and ephemeral.
     pub fn containers(&self) -> impl Iterator<Item = ContainerAt<'_>> {
-        self.pods.iter().flat_map(move |pod| {
-            let spec = self.get(&pod.pointer);
+        self.pods().flat_map(move |pod| {
+            let spec = self.get(pod.pointer);
             ["initContainers", "containers", "ephemeralContainers"]
                 .into_iter()
                 .flat_map(move |list| {
@@ -357,12 +437,12 @@ impl Object {
                         .flatten()
                         .enumerate()
                         .map(move |(index, value)| ContainerAt {
-                            role: &pod.role,
-                            pointer: &pod.pointer,
+                            role: pod.role,
+                            pointer: pod.pointer,
                             index,
                             list,
                             value,
-                            pod_pointer: &pod.pointer,
+                            pod_pointer: pod.pointer,
                         })
                 })
         })
@@ -383,20 +463,17 @@ impl Object {
 
     /// `Kind namespace/name`, for messages.
     pub fn display_name(&self) -> String {
-        match &self.namespace {
-            Some(ns) => format!("{} {}/{}", self.kind, ns, self.name),
-            None => format!("{} {}", self.kind, self.name),
+        match self.namespace() {
+            Some(ns) => format!("{} {}/{}", self.kind(), ns, self.name()),
+            None => format!("{} {}", self.kind(), self.name()),
         }
     }
 }
 
 /// Where the usual kinds keep their pod template (the host sends the real
 /// list; this is for [`Object::from_json`] in native tests).
-fn guess_pods(kind: &str, json: &Value) -> Vec<PodRef> {
-    let p = |s: &str| PodRef {
-        role: String::new(),
-        pointer: s.to_string(),
-    };
+fn guess_pods(kind: &str, json: &Value) -> Vec<&'static str> {
+    let p = |s: &'static str| s;
     match kind {
         "Pod" => vec![p("/spec")],
         "CronJob" => vec![p("/spec/jobTemplate/spec/template/spec")],
@@ -459,7 +536,7 @@ impl Inventory {
 
     /// Objects of a kind.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Object> + 'a {
-        self.objects.iter().filter(move |o| o.kind == kind)
+        self.objects.iter().filter(move |o| o.kind() == kind)
     }
 }
 
@@ -759,8 +836,9 @@ pub mod __private {
     }
 
     /// Runs a rule over the input (the binary encoding of ABI version 2).
-    /// No findings: an empty reply. The input buffer is kept for the next
-    /// call.
+    /// No findings: an empty reply; findings: the reply document in the
+    /// binary encoding (ABI version 3). The input buffer is kept for the
+    /// next call.
     pub fn check(rule: i32, len: i32, make: fn() -> Vec<Registered>) -> i64 {
         let mut input = take_input();
         input.truncate(len.max(0) as usize);
@@ -797,18 +875,14 @@ pub mod __private {
         }
         match result {
             Ok(findings) if findings.is_empty() => 0,
-            Ok(findings) => {
-                #[derive(Serialize)]
-                struct Reply<'a> {
-                    findings: &'a [Finding],
-                }
-                output(
-                    serde_json::to_vec(&Reply {
-                        findings: &findings,
-                    })
-                    .unwrap_or_default(),
-                )
-            }
+            // ABI 3: the findings in the binary encoding, in the output
+            // buffer of the last call.
+            Ok(findings) => OUTPUT.with(|o| {
+                let mut o = o.borrow_mut();
+                o.clear();
+                tree::encode_findings(&findings, &mut o);
+                ((o.as_ptr() as usize as i64) << 32) | (o.len() as i64 & 0xffff_ffff)
+            }),
             Err(e) => error(e),
         }
     }

@@ -49,6 +49,24 @@ fn skip(buf: &[u8], at: usize) -> Option<usize> {
     }
 }
 
+/// Whether two byte strings are equal: short ones (keys, mostly) compared
+/// as one or two integers, not through `memcmp` (a byte loop in wasm).
+#[inline]
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 16];
+        w[..s.len()].copy_from_slice(s);
+        u128::from_le_bytes(w)
+    };
+    word(a) == word(b)
+}
+
 fn str_len_end(buf: &[u8], at: usize) -> Option<usize> {
     let len = u32_at(buf, at)?;
     Some(at + 4 + len).filter(|&e| e <= buf.len())
@@ -195,23 +213,30 @@ impl<'a> Node<'a> {
         if pointer.is_empty() {
             return Some(*self);
         }
-        let rest = pointer.strip_prefix('/')?;
+        let rest = pointer.strip_prefix('/')?.as_bytes();
         let mut node = *self;
-        for token in rest.split('/') {
+        // Tokens split by hand: `split` and `contains` go through `memchr`,
+        // slow in wasm for such short strings.
+        for token in rest.split(|&b| b == b'/') {
             let owned;
-            let token = if token.contains('~') {
-                owned = token.replace("~1", "/").replace("~0", "~");
-                owned.as_str()
+            #[allow(clippy::manual_contains)] // `contains` is `memchr`
+            let token = if token.iter().any(|&b| b == b'~') {
+                owned = std::str::from_utf8(token)
+                    .ok()?
+                    .replace("~1", "/")
+                    .replace("~0", "~");
+                owned.as_bytes()
             } else {
                 token
             };
             node = match node.tag() {
-                OBJECT => node.as_object()?.get(token)?,
+                OBJECT => node.as_object()?.get_bytes(token)?,
                 ARRAY => {
-                    if token.len() > 1 && token.starts_with('0') {
+                    if token.len() > 1 && token[0] == b'0' {
                         return None;
                     }
-                    node.as_array()?.get(token.parse().ok()?)?
+                    let index = std::str::from_utf8(token).ok()?.parse().ok()?;
+                    node.as_array()?.get(index)?
                 }
                 _ => return None,
             };
@@ -360,20 +385,47 @@ impl<'a> Map<'a> {
     }
     /// The value under `key` (the first, if a source repeats a key).
     pub fn get(&self, key: &str) -> Option<Node<'a>> {
-        // Compares bytes: no UTF-8 check of the keys it passes over.
+        self.get_bytes(key.as_bytes())
+    }
+
+    /// [`Map::get`] with the key as bytes: no UTF-8 check of the keys it
+    /// passes over, and a key of another length is not compared.
+    pub(crate) fn get_bytes(&self, key: &[u8]) -> Option<Node<'a>> {
         let buf = self.node.buf;
         let mut at = self.node.at + 9;
         for _ in 0..self.len {
+            let len = u32_at(buf, at)?;
             let start = at + 4;
-            let value_at = str_len_end(buf, at)?;
+            let value_at = start.checked_add(len)?;
             let end = skip(buf, value_at)?;
-            if &buf[start..value_at] == key.as_bytes() {
+            if len == key.len() && same(buf.get(start..value_at)?, key) {
                 return Some(Node { buf, at: value_at });
             }
             at = end;
         }
         None
     }
+
+    /// Its entries with their keys as bytes (no UTF-8 check).
+    pub(crate) fn raw_entries(&self) -> impl Iterator<Item = (&'a [u8], Node<'a>)> {
+        let buf = self.node.buf;
+        let mut at = self.node.at + 9;
+        let mut left = self.len;
+        std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let len = u32_at(buf, at)?;
+            let start = at + 4;
+            let value_at = start.checked_add(len)?;
+            let key = buf.get(start..value_at)?;
+            let end = skip(buf, value_at)?;
+            at = end;
+            Some((key, Node { buf, at: value_at }))
+        })
+    }
+
     /// Whether it has `key`.
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
@@ -468,6 +520,40 @@ pub(crate) fn encode(v: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// The reply of `mla_check` (`{"findings": [...]}`), in the binary
+/// encoding (ABI version 3).
+pub(crate) fn encode_findings(findings: &[crate::Finding], out: &mut Vec<u8>) {
+    container(OBJECT, 1, out, |out| {
+        put_str("findings", out);
+        container(ARRAY, findings.len(), out, |out| {
+            for f in findings {
+                let n = 3 + usize::from(f.help.is_some()) + usize::from(f.severity.is_some());
+                container(OBJECT, n, out, |out| {
+                    put_str("object", out);
+                    out.push(INT);
+                    out.extend_from_slice(&(f.object as i64).to_le_bytes());
+                    put_str("pointer", out);
+                    out.push(STR);
+                    put_str(&f.pointer, out);
+                    put_str("message", out);
+                    out.push(STR);
+                    put_str(&f.message, out);
+                    if let Some(h) = &f.help {
+                        put_str("help", out);
+                        out.push(STR);
+                        put_str(h, out);
+                    }
+                    if let Some(s) = f.severity {
+                        put_str("severity", out);
+                        out.push(STR);
+                        put_str(s.as_str(), out);
+                    }
+                });
+            }
+        });
+    });
+}
+
 fn put_str(s: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
@@ -511,6 +597,25 @@ mod tests {
             Some("x")
         );
         assert_eq!(n.as_object().map(|m| m.len()), Some(3));
+        assert!(same(b"", b"") && same(b"kind", b"kind") && !same(b"kind", b"name"));
+        assert!(same(&[7; 16], &[7; 16]) && !same(&[7; 17], &[8; 17]) && !same(b"a", b"ab"));
+    }
+
+    #[test]
+    fn findings_reply_in_the_binary_encoding() {
+        let f = crate::Finding {
+            object: 7,
+            pointer: "/a".into(),
+            message: "m".into(),
+            help: None,
+            severity: Some(crate::Severity::High),
+        };
+        let mut buf = Vec::new();
+        encode_findings(&[f], &mut buf);
+        assert_eq!(
+            Node::new(&buf, 0).unwrap().to_json(),
+            json!({"findings": [{"object": 7, "pointer": "/a", "message": "m", "severity": "high"}]})
+        );
     }
 
     #[test]

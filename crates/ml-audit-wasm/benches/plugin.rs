@@ -1,7 +1,9 @@
 //! The same rule, native and as a plugin: `gpu-job-without-kueue-queue`
 //! (plugins/gpu-kueue-queue), over the corpus (`../shared/corpus`, skipped
 //! when absent) and over 100,000 generated objects; and plugin start-up,
-//! compiling vs from the disk cache.
+//! compiling vs from the disk cache. Before the criterion groups, each set
+//! prints the two runs interleaved (median of 15 pairs and of their ratio),
+//! the figure to read on a machine shared with other work.
 //!
 //! `cargo bench -p ml-audit-wasm --bench plugin -- --warm-up-time 1 --measurement-time 3`
 
@@ -199,6 +201,7 @@ fn rules(c: &mut Criterion) {
             inv.objects.len(),
             inv.workloads.len()
         );
+        interleaved(name, inv.objects.len(), &native, &plugin, inv);
         let mut g = c.benchmark_group(*name);
         g.sample_size(10);
         g.throughput(Throughput::Elements(inv.objects.len() as u64));
@@ -206,6 +209,36 @@ fn rules(c: &mut Criterion) {
         g.bench_function("plugin", |b| b.iter(|| plugin.run(inv)));
         g.finish();
     }
+}
+
+/// The two runs alternated, so that both see the same load on a shared
+/// machine (criterion measures one, then the other): the median of each
+/// and of the per-pair ratio.
+fn interleaved(name: &str, objects: usize, native: &Audit, plugin: &Audit, inv: &Inventory) {
+    let time = |a: &Audit| {
+        let t = Instant::now();
+        std::hint::black_box(a.run(inv));
+        t.elapsed().as_secs_f64()
+    };
+    let (mut n, mut p, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..15 {
+        let (a, b) = (time(native), time(plugin));
+        n.push(a);
+        p.push(b);
+        r.push(b / a);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (n, p, r) = (median(&mut n), median(&mut p), median(&mut r));
+    eprintln!(
+        "{name} interleaved (median of 15 pairs): native {:.2} ms ({:.0} objects/s), plugin {:.2} ms ({:.0} objects/s), plugin/native {r:.2}",
+        n * 1e3,
+        objects as f64 / n,
+        p * 1e3,
+        objects as f64 / p,
+    );
 }
 
 fn startup(c: &mut Criterion) {

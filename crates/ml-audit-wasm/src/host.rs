@@ -15,6 +15,7 @@ use wasmtime::{
 };
 
 use crate::cache::{self, CacheMode, CacheStatus};
+use crate::encode;
 use crate::{PluginError, ABI_VERSION, ABI_VERSION_MIN};
 
 /// Resource limits of every plugin call.
@@ -559,19 +560,33 @@ impl Sandbox {
         parse_reply(&out).map(|_| ())
     }
 
-    /// Runs a rule over an input; the findings as JSON values.
-    pub(crate) fn check(
-        &mut self,
-        rule: usize,
-        input: &[u8],
-    ) -> Result<Vec<serde_json::Value>, CallError> {
+    /// Runs a rule over an input; its reply, not yet checked finding by
+    /// finding.
+    pub(crate) fn check(&mut self, rule: usize, input: &[u8]) -> Result<Reply, CallError> {
         let len = self.send(input)?;
         let f = self.exports.check.clone();
         let out = self.call_out(f, (rule as i32, len))?;
         // ABI 2: an empty reply is no findings (the common case, parsed by
         // neither side).
         if self.abi >= 2 && out.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Reply::Json(Vec::new()));
+        }
+        // ABI 3: a reply in the binary encoding starts with the tag of a
+        // map; JSON starts with `{` or white space.
+        if self.abi >= 3 && out.first() == Some(&encode::OBJECT) {
+            return match encode::reply(&out) {
+                Ok(encode::ReplyDoc::Findings { count, .. })
+                    if count > self.limits.max_findings =>
+                {
+                    Err(CallError::Output(format!(
+                        "{count} findings from one call, over the limit of {}",
+                        self.limits.max_findings
+                    )))
+                }
+                Ok(encode::ReplyDoc::Findings { list, .. }) => Ok(Reply::Binary(out, list)),
+                Ok(encode::ReplyDoc::Error(e)) => Err(CallError::Guest(e)),
+                Err(e) => Err(CallError::Output(e)),
+            };
         }
         let reply = parse_reply(&out)?;
         match reply {
@@ -586,13 +601,23 @@ impl Sandbox {
                         self.limits.max_findings
                     )));
                 }
-                Ok(a)
+                Ok(Reply::Json(a))
             }
             _ => Err(CallError::Output(
                 "expected {\"findings\": [...]} or {\"error\": \"...\"}".into(),
             )),
         }
     }
+}
+
+/// What `mla_check` replied.
+pub(crate) enum Reply {
+    /// The findings as JSON values (ABI 1 and 2, and ABI 3 guests that
+    /// reply JSON); empty for an empty reply.
+    Json(Vec<serde_json::Value>),
+    /// The reply document in the binary encoding (ABI 3), checked to be a
+    /// map with a list of `findings`, and where that list is.
+    Binary(Vec<u8>, usize),
 }
 
 fn parse_reply(out: &[u8]) -> Result<serde_json::Value, CallError> {

@@ -34,10 +34,11 @@ pub use cache::CacheMode;
 pub use host::{HostOptions, Limits, Plugin, PluginHost, PluginMeta, PluginRuleMeta};
 pub use rule::{register, PluginRule, PLUGIN_ERROR};
 
-/// The newest ABI version this host speaks: 2 (objects in a binary tree
-/// encoding the guest reads in place). Version 1 plugins (objects as JSON)
-/// still load; any other version is refused.
-pub const ABI_VERSION: i32 = 2;
+/// The newest ABI version this host speaks: 3 (objects in a binary tree
+/// encoding the guest reads in place, and findings replied in the same
+/// encoding). Version 2 (findings as JSON) and version 1 plugins (objects
+/// as JSON too) still load; any other version is refused.
+pub const ABI_VERSION: i32 = 3;
 
 /// The oldest ABI version this host still speaks.
 pub const ABI_VERSION_MIN: i32 = 1;

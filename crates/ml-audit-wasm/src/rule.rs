@@ -13,8 +13,8 @@ use rayon::prelude::*;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use crate::encode::{Writer, ARRAY, OBJECT};
-use crate::host::{Mode, Plugin, PluginRuleMeta, Sandbox, Shared};
+use crate::encode::{self, Val, Writer, ARRAY, OBJECT};
+use crate::host::{Mode, Plugin, PluginRuleMeta, Reply, Sandbox, Shared};
 use crate::PluginError;
 
 /// The id of the finding a failing plugin gives (a trap, exhausted fuel, the
@@ -25,6 +25,10 @@ pub const PLUGIN_ERROR: &str = "plugin-error";
 /// fixed, so that a guest that keeps state between calls behaves the same
 /// whatever the thread count.
 const CHUNK: usize = 256;
+
+/// Objects whose trees are loaded into the cache together before they are
+/// encoded ([`encode::warm`]): about 100 KiB of trees, within the L2 cache.
+const WARM: usize = 32;
 
 /// One rule of a plugin.
 pub struct PluginRule {
@@ -320,6 +324,16 @@ struct InventoryIn<'a> {
     namespaces: BTreeMap<&'a str, NamespaceIn<'a>>,
 }
 
+/// A finding as a guest gave it, its fields of the right types; checked
+/// against the inventory by [`PluginRule::convert`].
+struct RawFinding<'a> {
+    object: Option<u64>,
+    pointer: &'a str,
+    message: Option<&'a str>,
+    help: Option<&'a str>,
+    severity: Option<Severity>,
+}
+
 /// What one instance found (with each finding's position among the
 /// selected objects), and where it failed, if it did.
 type ChunkResult = (Vec<(usize, Finding)>, Option<Failure>);
@@ -361,14 +375,8 @@ impl PluginRule {
         Ok(sb)
     }
 
-    /// Turns one guest finding into a [`Finding`].
-    fn convert(
-        &self,
-        cx: &Context<'_>,
-        v: &serde_json::Value,
-        only: Option<&Object>,
-    ) -> Result<Finding, String> {
-        let inv = cx.inventory;
+    /// The fields of a finding given as JSON (ABI 1 and 2).
+    fn json_finding<'v>(&self, v: &'v serde_json::Value) -> Result<RawFinding<'v>, String> {
         let field = |k: &str| v.get(k).filter(|x| !x.is_null());
         if !v.is_object() {
             return Err("a finding is not a JSON object".into());
@@ -381,15 +389,115 @@ impl PluginRule {
                 ));
             }
         }
-        let obj = match (field("object"), only) {
+        let object = match field("object") {
+            None => None,
+            Some(i) => Some(
+                i.as_u64()
+                    .ok_or_else(|| format!("finding `object` is {i}, not an index"))?,
+            ),
+        };
+        let pointer = match field("pointer") {
+            None => "",
+            Some(p) => p
+                .as_str()
+                .ok_or_else(|| format!("finding `pointer` {p} is not a JSON pointer"))?,
+        };
+        let help = match field("help") {
+            None => None,
+            Some(h) => Some(h.as_str().ok_or("finding `help` is not a string")?),
+        };
+        let severity = match field("severity") {
+            None => None,
+            Some(s) => Some(
+                s.as_str()
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| format!("finding `severity` {s} is not a severity"))?,
+            ),
+        };
+        Ok(RawFinding {
+            object,
+            pointer,
+            message: field("message").and_then(|m| m.as_str()),
+            help,
+            severity,
+        })
+    }
+
+    /// The fields of a finding given in the binary encoding (ABI 3): the
+    /// same fields and checks as JSON.
+    fn binary_finding<'v>(&self, v: Val<'v>) -> Result<RawFinding<'v>, String> {
+        let mut f = RawFinding {
+            object: None,
+            pointer: "",
+            message: None,
+            help: None,
+            severity: None,
+        };
+        // The first of a repeated key, as for lookups in the input.
+        let mut seen = [false; 6];
+        let walked = v.each_entry(|k, x| {
+            let slot = match k {
+                "rule" => 0,
+                "object" => 1,
+                "pointer" => 2,
+                "message" => 3,
+                "help" => 4,
+                "severity" => 5,
+                _ => return Ok(()),
+            };
+            if std::mem::replace(&mut seen[slot], true) || x.is_null() {
+                return Ok(());
+            }
+            match slot {
+                0 => {
+                    if x.as_str() != Some(self.meta.id.as_ref()) {
+                        return Err(format!(
+                            "a finding names rule {}, but this call was for `{}`",
+                            x.describe(),
+                            self.meta.id
+                        ));
+                    }
+                }
+                1 => {
+                    let i = x.as_i64().and_then(|i| u64::try_from(i).ok());
+                    f.object = Some(i.ok_or_else(|| {
+                        format!("finding `object` is {}, not an index", x.describe())
+                    })?);
+                }
+                2 => {
+                    f.pointer = x.as_str().ok_or_else(|| {
+                        format!("finding `pointer` {} is not a JSON pointer", x.describe())
+                    })?;
+                }
+                3 => f.message = x.as_str(),
+                4 => f.help = Some(x.as_str().ok_or("finding `help` is not a string")?),
+                _ => {
+                    f.severity =
+                        Some(x.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                            format!("finding `severity` {} is not a severity", x.describe())
+                        })?);
+                }
+            }
+            Ok(())
+        });
+        walked.ok_or("a finding is not a map")??;
+        Ok(f)
+    }
+
+    /// Turns one guest finding into a [`Finding`].
+    fn convert(
+        &self,
+        cx: &Context<'_>,
+        raw: RawFinding<'_>,
+        only: Option<&Object>,
+    ) -> Result<Finding, String> {
+        let inv = cx.inventory;
+        let obj = match (raw.object, only) {
             (None, Some(o)) => o,
-            (Some(i), _) => {
-                let idx = i
-                    .as_u64()
-                    .ok_or_else(|| format!("finding `object` is {i}, not an index"))?;
-                let o = inv
-                    .objects
-                    .get(idx as usize)
+            (Some(idx), _) => {
+                let o = usize::try_from(idx)
+                    .ok()
+                    .and_then(|i| inv.objects.get(i))
                     .ok_or_else(|| format!("finding `object` {idx} is not an object index"))?;
                 if only.is_some_and(|x| x.id != o.id) {
                     return Err(format!(
@@ -400,37 +508,52 @@ impl PluginRule {
             }
             (None, None) => return Err("a finding has no `object`".into()),
         };
-        let pointer = match field("pointer") {
-            None => String::new(),
-            Some(p) => p
-                .as_str()
-                .filter(|p| p.is_empty() || p.starts_with('/'))
-                .ok_or_else(|| format!("finding `pointer` {p} is not a JSON pointer"))?
-                .to_string(),
-        };
-        let message = field("message")
-            .and_then(|m| m.as_str())
+        let pointer = raw.pointer;
+        if !(pointer.is_empty() || pointer.starts_with('/')) {
+            return Err(format!(
+                "finding `pointer` {pointer:?} is not a JSON pointer"
+            ));
+        }
+        let message = raw
+            .message
             .filter(|m| !m.trim().is_empty())
             .ok_or("a finding has no `message` string")?;
         let mut f = cx.finding(
             &self.meta,
             obj,
-            &ml_audit::Pointer::parse(&pointer),
+            &ml_audit::Pointer::parse(pointer),
             truncate(message),
         );
-        if let Some(h) = field("help") {
-            f = f.help(truncate(
-                h.as_str().ok_or("finding `help` is not a string")?,
-            ));
+        if let Some(h) = raw.help {
+            f = f.help(truncate(h));
         }
-        if let Some(s) = field("severity") {
-            let s: Severity = s
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| format!("finding `severity` {s} is not a severity"))?;
+        if let Some(s) = raw.severity {
             f = f.severity(s);
         }
         Ok(f)
+    }
+
+    /// Every finding of a reply, converted; the first malformed one is an
+    /// error.
+    fn convert_reply(
+        &self,
+        cx: &Context<'_>,
+        reply: &Reply,
+        only: Option<&Object>,
+        out: &mut impl FnMut(Finding),
+    ) -> Result<(), String> {
+        match reply {
+            Reply::Json(values) => {
+                for v in values {
+                    out(self.convert(cx, self.json_finding(v)?, only)?);
+                }
+            }
+            Reply::Binary(bytes, list) => encode::reply_findings(bytes, *list, |v| {
+                out(self.convert(cx, self.binary_finding(v)?, only)?);
+                Ok(())
+            })?,
+        }
+        Ok(())
     }
 
     fn error_finding(&self, cx: &Context<'_>, failure: &Failure) -> Finding {
@@ -508,10 +631,28 @@ impl PluginRule {
                 };
                 // One buffer per chunk for the encoded objects (ABI 2).
                 let mut scratch = Vec::new();
+                let mut nodes = Vec::new();
                 for (k, o) in chunk.iter().enumerate() {
                     let at = start + k;
                     if at > first_fail.load(Ordering::Relaxed) {
                         break;
+                    }
+                    // The next few trees into the cache, their loads in
+                    // parallel, before they are encoded one by one.
+                    if k % WARM == 0 && self.shared.abi >= 2 {
+                        let group = &chunk[k..(k + WARM).min(chunk.len())];
+                        let header = group.iter().flat_map(|o| {
+                            [&o.api_version, &o.kind, &o.name]
+                                .into_iter()
+                                .map(String::as_str)
+                                .chain(o.namespace.as_deref())
+                                .chain(pods.of(inv, o).flat_map(|(r, p)| [r, p]))
+                        });
+                        std::hint::black_box(encode::warm(
+                            group.iter().map(|o| &o.root),
+                            header,
+                            &mut nodes,
+                        ));
                     }
                     let input = if self.shared.abi >= 2 {
                         scratch.clear();
@@ -534,17 +675,11 @@ impl PluginRule {
                         .budget(limits.fuel_per_object)
                         .and_then(|_| sb.check(self.index, &input));
                     match res {
-                        Ok(values) => {
-                            for v in &values {
-                                match self.convert(cx, v, Some(o)) {
-                                    Ok(f) => found.push((at, f)),
-                                    Err(e) => {
-                                        return (
-                                            found,
-                                            fail(at, o, format!("gave malformed output: {e}")),
-                                        )
-                                    }
-                                }
+                        Ok(reply) => {
+                            let converted = self
+                                .convert_reply(cx, &reply, Some(o), &mut |f| found.push((at, f)));
+                            if let Err(e) = converted {
+                                return (found, fail(at, o, format!("gave malformed output: {e}")));
                             }
                         }
                         // The Store is dropped with `sb` on return.
@@ -644,22 +779,13 @@ impl PluginRule {
             Err(why) => return out.push(self.error_finding(cx, &fail(why))),
         };
         match sb.check(self.index, &input) {
-            Ok(values) => {
-                let mut found = Vec::with_capacity(values.len());
-                for v in &values {
-                    match self.convert(cx, v, None) {
-                        Ok(f) => found.push(f),
-                        Err(e) => {
-                            return out.push(
-                                self.error_finding(
-                                    cx,
-                                    &fail(format!("gave malformed output: {e}")),
-                                ),
-                            )
-                        }
-                    }
+            Ok(reply) => {
+                let mut found = Vec::new();
+                match self.convert_reply(cx, &reply, None, &mut |f| found.push(f)) {
+                    Ok(()) => out.extend(found),
+                    Err(e) => out
+                        .push(self.error_finding(cx, &fail(format!("gave malformed output: {e}")))),
                 }
-                out.extend(found);
             }
             Err(e) => out.push(self.error_finding(cx, &fail(e.describe(limits)))),
         }

@@ -45,7 +45,7 @@ fn a_wasi_import_is_refused_and_named() {
 fn an_abi_version_from_the_future_is_refused() {
     let e = load_error("future-abi");
     assert!(
-        e.contains("plugin ABI version 99") && e.contains("speaks versions 1 to 2"),
+        e.contains("plugin ABI version 99") && e.contains("speaks versions 1 to 3"),
         "{e}"
     );
 }
@@ -89,7 +89,8 @@ fn builtin_findings(inv: &Inventory) -> Vec<Finding> {
 /// and that the built-in findings are the same as without it.
 fn contained(name: &str, limits: Limits, reason: &str) {
     contained_as(name, &common::hostile(name), limits.clone(), reason);
-    contained_as(name, &common::hostile_v2(name), limits, reason);
+    contained_as(name, &common::hostile_v2(name), limits.clone(), reason);
+    contained_as(name, &common::hostile_v3(name), limits, reason);
 }
 
 fn contained_as(name: &str, wasm: &[u8], limits: Limits, reason: &str) {
@@ -177,6 +178,20 @@ fn output_outside_memory_is_refused() {
 #[test]
 fn a_finding_with_a_bad_pointer_is_refused() {
     contained("bad-finding", Limits::default(), "is not a JSON pointer");
+}
+
+#[test]
+fn a_truncated_binary_reply_is_an_error() {
+    let name = "truncated-binary-output";
+    let reason = "malformed output: not a valid reply in the binary encoding";
+    contained_as(name, &common::hostile(name), Limits::default(), reason);
+}
+
+#[test]
+fn a_binary_finding_with_a_bad_pointer_is_refused() {
+    let name = "bad-binary-finding";
+    let reason = "finding `pointer` \"spec/no-slash\" is not a JSON pointer";
+    contained_as(name, &common::hostile(name), Limits::default(), reason);
 }
 
 #[test]

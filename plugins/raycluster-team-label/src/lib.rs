@@ -25,7 +25,7 @@ const RULE: RuleInfo = RuleInfo {
 fn check(inv: &Inventory, _cx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for rc in inv.of_kind("RayCluster") {
-        let ns = rc.namespace.as_deref().unwrap_or("default");
+        let ns = rc.namespace().unwrap_or("default");
         let want = inv
             .namespaces
             .get(ns)
@@ -38,7 +38,7 @@ fn check(inv: &Inventory, _cx: &Context) -> Vec<Finding> {
                 } else {
                     "/metadata"
                 };
-                let mut f = rc.finding(at, format!("RayCluster `{}` has no `team` label", rc.name));
+                let mut f = rc.finding(at, format!("RayCluster `{}` has no `team` label", rc.name()));
                 f = f.help(match want {
                     Some(t) => format!("add `team: {t}` (the label of namespace `{ns}`)"),
                     None => "add a `team` label".to_string(),
@@ -50,7 +50,7 @@ fn check(inv: &Inventory, _cx: &Context) -> Vec<Finding> {
                     pointer(&["metadata", "labels", "team"]),
                     format!(
                         "RayCluster `{}` is labelled `team: {have}` but namespace `{ns}` belongs to `{want}`",
-                        rc.name
+                        rc.name()
                     ),
                 )
                 .help(format!("set `team: {want}`, or create the cluster in `{have}`'s namespace")),

@@ -1,0 +1,27 @@
+;; ABI 3: answers a finding in the binary encoding whose pointer is not a
+;; JSON pointer.
+(module
+  (memory (export "memory") 1)
+  ;; "{}" at 0, the metadata at 16
+  (data (i32.const 0) "{}")
+  (data (i32.const 16) "{\"abi\":3,\"plugin\":\"hostile\",\"version\":\"0\",\"rules\":[{\"id\":\"hostile-bad-binary-finding\",\"title\":\"hostile test guest\",\"severity\":\"low\",\"mode\":\"object\"}]}")
+  (func (export "mla_abi_version") (result i32) i32.const 3)
+  ;; the input buffer is at 65536; grow the memory to hold it
+  (func (export "mla_alloc") (param $len i32) (result i32)
+    (local $pages i32)
+    (local.set $pages
+      (i32.sub
+        (i32.shr_u (i32.add (i32.add (local.get $len) (i32.const 65536)) (i32.const 65535)) (i32.const 16))
+        (memory.size)))
+    (if (i32.gt_s (local.get $pages) (i32.const 0))
+      (then (drop (memory.grow (local.get $pages)))))
+    i32.const 65536)
+  (func (export "mla_metadata") (result i64)
+    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 150)))
+  (func (export "mla_configure") (param i32 i32) (result i64) i64.const 2)
+  (data (i32.const 8000) "\07\01\00\00\00\4c\00\00\00\08\00\00\00\66\69\6e\64\69\6e\67\73\06\01\00\00\00\37\00\00\00\07\02\00\00\00\2e\00\00\00\07\00\00\00\70\6f\69\6e\74\65\72\05\0d\00\00\00\73\70\65\63\2f\6e\6f\2d\73\6c\61\73\68\07\00\00\00\6d\65\73\73\61\67\65\05\01\00\00\00\6d")
+  (func (export "mla_check") (param $rule i32) (param $len i32) (result i64)
+    ;; the reply is written at 8000
+    (i64.or (i64.shl (i64.const 8000) (i64.const 32)) (i64.const 85))
+  )
+)
