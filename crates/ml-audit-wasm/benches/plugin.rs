@@ -10,6 +10,10 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+// The allocator `kubectl ml-audit` ships with, for both sides.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
