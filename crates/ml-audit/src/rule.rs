@@ -160,9 +160,20 @@ impl<'a> Context<'a> {
                 let threads = rayon::current_num_threads();
                 let built = std::thread::scope(|s| {
                     s.spawn(move || {
-                        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-                            Ok(pool) => pool.install(|| build(inv)),
-                            Err(_) => build(inv),
+                        // A scoped pool: its threads are joined before this
+                        // returns (a dropped pool's threads end later, seen
+                        // as leaks by the fuzzers' leak checker).
+                        let mut job = Some(build);
+                        let done = rayon::ThreadPoolBuilder::new()
+                            .num_threads(threads)
+                            .build_scoped(
+                                |thread| thread.run(),
+                                |pool| pool.install(|| job.take().map(|f| f(inv))),
+                            );
+                        match (done, job) {
+                            (Ok(Some(v)), _) => v,
+                            (_, Some(f)) => f(inv),
+                            (_, None) => unreachable!("the analysis ran but gave no value"),
                         }
                     })
                     .join()
