@@ -314,6 +314,13 @@ pub fn parse_text(
         });
     }
     for doc in docs {
+        diags.extend(doc.warnings.into_iter().map(|w| Diagnostic {
+            level: Level::Warning,
+            file: name.to_string(),
+            line: w.line,
+            col: w.col,
+            message: w.message,
+        }));
         to_objects(file, name, doc.index, doc.root, &mut objects, &mut diags, 0);
     }
     (objects, diags)

@@ -35,6 +35,9 @@ pub struct Document {
     pub root: Node,
     /// Index of the document in its stream (0-based).
     pub index: usize,
+    /// What was read but is suspect: keys written twice in one mapping
+    /// (each at the occurrence that is ignored).
+    pub warnings: Vec<SyntaxError>,
 }
 
 /// A syntax error, or a limit hit, at a place in the text.
@@ -77,6 +80,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
     let mut alias_budget = limits.alias_nodes;
     let mut root: Option<Node> = None;
     let mut index = 0usize;
+    let mut warnings: Vec<SyntaxError> = Vec::new();
 
     let err = |message: String, s: &YSpan| SyntaxError {
         message,
@@ -108,6 +112,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                 stack.clear();
                 seq_items.clear();
                 map_entries.clear();
+                warnings.clear();
                 anchors.clear();
                 alias_budget = limits.alias_nodes;
                 root = None;
@@ -115,7 +120,11 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
             }
             Event::DocumentEnd => {
                 if let Some(node) = root.take() {
-                    docs.push(Document { root: node, index });
+                    docs.push(Document {
+                        root: node,
+                        index,
+                        warnings: std::mem::take(&mut warnings),
+                    });
                 }
                 index += 1;
                 None
@@ -221,7 +230,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                     }
                     Some((
                         Node {
-                            value: Value::Map(merge_keys(last_key_wins(entries))),
+                            value: Value::Map(merge_keys(last_key_wins(entries, &mut warnings))),
                             span: sp,
                         },
                         anchor,
@@ -257,7 +266,11 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
         }
     }
     if let Some(node) = root.take() {
-        docs.push(Document { root: node, index });
+        docs.push(Document {
+            root: node,
+            index,
+            warnings,
+        });
     }
     (docs, None)
 }
@@ -277,7 +290,7 @@ fn scalar_key(v: &Value) -> CompactString {
 /// server's JSON decoding and in the typed views (serde), so that a pointer
 /// and a typed view read the same value (a workload's container pointers
 /// resolved into the first `containers` while its typed spec held the last).
-fn last_key_wins(mut entries: Vec<Entry>) -> Vec<Entry> {
+fn last_key_wins(mut entries: Vec<Entry>, warnings: &mut Vec<SyntaxError>) -> Vec<Entry> {
     let dup = if entries.len() <= 16 {
         // Most mappings are small: compare pairwise, without allocating.
         entries
@@ -294,13 +307,31 @@ fn last_key_wins(mut entries: Vec<Entry>) -> Vec<Entry> {
     if !dup {
         return entries;
     }
-    let mut seen = std::collections::HashSet::new();
+    // Where each key is written last: that entry is kept.
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if e.key != "<<" {
+            last.insert(e.key.as_str(), i);
+        }
+    }
     let keep: Vec<bool> = entries
         .iter()
-        .rev()
-        .map(|e| e.key == "<<" || seen.insert(e.key.clone()))
+        .enumerate()
+        .map(|(i, e)| e.key == "<<" || last[e.key.as_str()] == i)
         .collect();
-    let mut keep = keep.into_iter().rev();
+    for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| !**k) {
+        let kept = &entries[last[e.key.as_str()]];
+        warnings.push(SyntaxError {
+            message: format!(
+                "key `{}` is written again on line {}: that value is used and this one ignored (with strict field validation, kubectl's default, the API server rejects a duplicate field)",
+                e.key, kept.key_span.line
+            ),
+            line: e.key_span.line,
+            col: e.key_span.col,
+        });
+    }
+    drop(last);
+    let mut keep = keep.into_iter();
     entries.retain(|_| keep.next().unwrap_or(true));
     entries
 }

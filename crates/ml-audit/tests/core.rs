@@ -283,3 +283,35 @@ fn a_file_reached_twice_is_read_once_under_its_first_name() {
     assert_eq!(loaded.files.len(), 2);
     assert_eq!(loaded.files[0].path, file.display().to_string());
 }
+
+#[test]
+fn a_key_written_twice_is_a_warning_and_the_last_value_is_used() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: first:1\n    securityContext: {privileged: false}\n    image: second:2\n";
+    let loaded = ml_audit::load(
+        &[Input::Text {
+            name: "dup.yaml".into(),
+            text: text.into(),
+        }],
+        &LoadOptions::default(),
+    );
+    let warnings: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Warning)
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:#?}", loaded.diagnostics);
+    let w = warnings[0];
+    assert_eq!((w.file.as_str(), w.line, w.col), ("dup.yaml", 7, 5));
+    assert!(
+        w.message.contains("`image`") && w.message.contains("line 9"),
+        "{}",
+        w.message
+    );
+    let inv = Inventory::new(loaded);
+    assert_eq!(
+        inv.workloads[0].containers[0].spec.image.as_deref(),
+        Some("second:2")
+    );
+    // A warning: the rest is audited and the report has no input errors.
+    assert!(!Audit::new().run(&inv).has_errors());
+}
