@@ -8,6 +8,8 @@ use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
+mod fast;
+
 use crate::node::{CompactString, Entry, Node, Span, Value};
 
 /// Limits on what one YAML stream may expand to.
@@ -70,7 +72,35 @@ enum Frame {
 
 /// Parses every document of a stream. Documents before a syntax error are
 /// returned; the error ends the stream (YAML cannot be resynchronised).
+///
+/// Most manifests are read by a fast line-by-line parser ([`fast`]); a
+/// stream it does not take (anchors, tags, multi-line scalars, any error...)
+/// is read by [`parse_stream_events`], which gives the same trees.
 pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<SyntaxError>) {
+    match fast::parse(text, limits) {
+        Some(docs) => (docs, None),
+        None => parse_stream_events(text, limits),
+    }
+}
+
+/// The fast parser alone: `None` where it leaves the stream to
+/// [`parse_stream_events`]. For differential tests and fuzzing.
+#[doc(hidden)]
+pub fn parse_stream_fast(text: &str, limits: Limits) -> Option<Vec<Document>> {
+    fast::parse(text, limits)
+}
+
+/// Where the fast parser gave up on a stream (line and column, 1-based;
+/// 0 for the whole text), or `None` if it took it. For finding what it
+/// should learn next.
+#[doc(hidden)]
+pub fn fast_parser_stop(text: &str, limits: Limits) -> Option<(u32, u32)> {
+    fast::parse_or_stop(text, limits).err()
+}
+
+/// [`parse_stream`] on `saphyr-parser`'s event stream: all of YAML 1.2, with
+/// its error messages.
+pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option<SyntaxError>) {
     let mut docs = Vec::new();
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
@@ -249,11 +279,7 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
                 Some(Frame::Seq(..)) => seq_items.push(node),
                 Some(Frame::Map(_, _, _, pending)) => match pending.take() {
                     None => {
-                        let key = match node.value {
-                            Value::Str(s) => s,
-                            Value::Null => CompactString::const_new("null"),
-                            other => scalar_key(&other),
-                        };
+                        let key = key_of(node.value);
                         *pending = Some((key, node.span));
                     }
                     Some((key, key_span)) => map_entries.push(Entry {
@@ -273,6 +299,16 @@ pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<Syntax
         });
     }
     (docs, None)
+}
+
+/// A mapping key as text: non-string scalar keys are written as their
+/// value's text.
+fn key_of(v: Value) -> CompactString {
+    match v {
+        Value::Str(s) => s,
+        Value::Null => CompactString::const_new("null"),
+        other => scalar_key(&other),
+    }
 }
 
 fn scalar_key(v: &Value) -> CompactString {
@@ -462,6 +498,126 @@ mod tests {
         let d = docs[0].root.get("d").unwrap();
         assert_eq!(d.get("x").unwrap().value, Value::Int(1));
         assert_eq!(d.get("y").unwrap().value, Value::Int(3));
+    }
+
+    /// The fast parser, where it takes a stream, gives exactly what the
+    /// event parser gives: trees, spans, document indexes and warnings.
+    fn same_as_events(text: &str) -> bool {
+        let Some(fast) = parse_stream_fast(text, Limits::default()) else {
+            return false;
+        };
+        let (slow, err) = parse_stream_events(text, Limits::default());
+        assert!(
+            err.is_none(),
+            "fast parser took a stream with an error: {err:?}\n{text}"
+        );
+        let same = fast.len() == slow.len()
+            && fast
+                .iter()
+                .zip(&slow)
+                .all(|(f, s)| f.root == s.root && f.index == s.index && f.warnings == s.warnings);
+        let (f, s) = if same {
+            Default::default()
+        } else {
+            (format!("{fast:#?}"), format!("{slow:#?}"))
+        };
+        if f != s {
+            let (fl, sl): (Vec<&str>, Vec<&str>) = (f.lines().collect(), s.lines().collect());
+            let i = fl
+                .iter()
+                .zip(&sl)
+                .position(|(a, b)| a != b)
+                .unwrap_or(fl.len().min(sl.len()));
+            let lo = i.saturating_sub(12);
+            panic!(
+                "fast and event parsers differ at line {i} of their trees:\nfast:\n{}\nevents:\n{}\ntext:\n{text}",
+                fl[lo..(i + 3).min(fl.len())].join("\n"),
+                sl[lo..(i + 3).min(sl.len())].join("\n")
+            );
+        }
+        true
+    }
+
+    #[test]
+    fn the_fast_parser_agrees_with_the_event_parser() {
+        let taken = [
+            "a: 1\nb:\n  c: \"x\"   # com\n  d:\n  - p\n  - q: 1\n    r: 2\n\n# trailing\ne: |\n  lit\n  two\n\nf: >-\n  fold\n  ed\ng: [1, \"a\", {k: v}]\nh: {}\n---\n- x\n- - y\n",
+            "a: \"x\"\nb: \"x\"  \nc: \"x\" # c\nd: 'y'  # zz\ne: \"a\\\"b\"\nf: plain  # c\ng: plain x  \nh: \"\u{e9}x\"  # c\n",
+            "# c\n---\na:\nb:   # x\n  # y\nc:\n- \n-\n- a: \n  b: x\nd: \"k\"\n\"q\" : 1\n---\n---\n# only\n---\nz\n",
+            "a: 1\n---\n",
+            "k: |+\n  keep\n\n\nl: >\n  a\n  b\n\n  c\n   more\n  d\nm: |-\n  x\n    y\n  # not a comment\n# a comment\nn: 'it''s'\n",
+            "\u{e9}t\u{e9}: caf\u{e9} # \u{e9}\nlist: [\"\u{e9}\", b]\n",
+            "a:\n- x\n-\n  b: 1\n- # c\n  - y\nc: 1.0\n1: one\ntrue: t\n~: n\n\"0x10\": 0x10\nd: -1\ne: .inf\n",
+            "a: 1\na: 2\nb: {x: 1, x: 2}\n",
+            "",
+            "# nothing\n",
+            "---\n",
+            "x\n",
+            "a: b\n",
+            "d: plain that\n  goes on\n\n  and on\nl:\n- item\n  more\n- x\ne: :8081\n",
+            "d: 'single that\n   goes on '' here\n\n\n   and on'\nq: \"a \\t\n  b\"  # c\n",
+            "args: [\"--a=1\",\n  \"--b\",  # why\n  c, {k: v}\n  ]\nn: 1\n",
+            "a: [[x] , y]\nb: 1\n",
+            "a: b\n  c\n",
+        ];
+        for text in taken {
+            assert!(same_as_events(text), "the fast parser gave up on:\n{text}");
+        }
+        // Left to the event parser (errors among them).
+        let left = [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: b: c\n",
+            "a:\tb\n",
+            "a: \"x\ny\"\n",
+            "a: [1,\n2]\n",
+            "a: b # c\n  d\n",
+            "a: b\n  c: d\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: 1\n...\n",
+            "a: |2\n   x\n",
+            "a: |\nb: 1\n",
+            "? a\n: b\n",
+            "- a\nb: 1\n",
+            "a:\n  - x\n - y\n",
+            "a: 1\r\n",
+        ];
+        for text in left {
+            assert!(
+                parse_stream_fast(text, Limits::default()).is_none(),
+                "{text}"
+            );
+        }
+    }
+
+    /// Every corpus file: the same trees from both parsers, and how many
+    /// the fast one takes.
+    #[test]
+    fn the_fast_parser_agrees_on_the_corpus() {
+        let corpus =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+        if !corpus.is_dir() {
+            eprintln!("skipped: {} is absent", corpus.display());
+            return;
+        }
+        let (mut files, mut taken) = (0, 0);
+        for e in ignore::WalkBuilder::new(&corpus).build().flatten() {
+            let p = e.path();
+            if !p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                continue;
+            }
+            let Ok(text) = std::fs::read_to_string(p) else {
+                continue;
+            };
+            files += 1;
+            if same_as_events(&text) {
+                taken += 1;
+            } else if std::env::var_os("ML_AUDIT_SHOW_REFUSED").is_some() {
+                eprintln!("refused: {}", p.display());
+            }
+        }
+        eprintln!("fast parser took {taken} of {files} corpus files");
+        assert!(taken * 10 >= files * 9, "{taken} of {files}");
     }
 
     #[test]
