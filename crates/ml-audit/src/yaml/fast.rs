@@ -49,6 +49,7 @@ pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>,
         line: 1,
         line_start: 0,
         ascii: text.is_ascii(),
+        col_cache: std::cell::Cell::new((usize::MAX, 0, 0)),
         depth: 0,
         flow_level: 0,
         max_depth: limits.depth,
@@ -97,6 +98,8 @@ struct P<'a> {
     /// Columns are byte offsets when the text is ASCII, else counted in
     /// characters.
     ascii: bool,
+    /// The last column counted in characters: (line start, offset, column).
+    col_cache: std::cell::Cell<(usize, usize, u32)>,
     depth: usize,
     max_depth: usize,
     flow_level: usize,
@@ -126,10 +129,19 @@ impl<'a> P<'a> {
 
     fn col_at(&self, pos: usize) -> u32 {
         if self.ascii {
-            (pos - self.line_start) as u32
-        } else {
-            self.text[self.line_start..pos].chars().count() as u32
+            return (pos - self.line_start) as u32;
         }
+        // Counted on from the last column asked for on this line, so that
+        // a long line costs its length, not its length squared.
+        let (line_start, from, col) = self.col_cache.get();
+        let (from, col) = if line_start == self.line_start && from <= pos {
+            (from, col)
+        } else {
+            (self.line_start, 0)
+        };
+        let col = col + self.text[from..pos].chars().count() as u32;
+        self.col_cache.set((self.line_start, pos, col));
+        col
     }
 
     fn mark(&self) -> Mark {

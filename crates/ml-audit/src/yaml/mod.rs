@@ -559,6 +559,7 @@ mod tests {
             "args: [\"--a=1\",\n  \"--b\",  # why\n  c, {k: v}\n  ]\nn: 1\n",
             "a: [[x] , y]\nb: 1\n",
             "a: b\n  c\n",
+            "\u{e9}: [\"\u{e9}\", \u{e9}, {k: \u{e9}\u{e9}}, x]  # \u{e9}\nb: '\u{e9}\n  \u{e9}' # \u{e9}\nc: \u{e9} \u{e9}\n  \u{e9}\n",
         ];
         for text in taken {
             assert!(same_as_events(text), "the fast parser gave up on:\n{text}");
