@@ -1,4 +1,5 @@
-//! Parse-only vs full scan on the real corpus (../shared/corpus).
+//! Parse-only vs full scan on the real corpus (../shared/corpus), and the
+//! YAML parsers alone (`yaml/events` vs `yaml/fast-first`).
 //!
 //! `cargo bench -p ml-audit --bench scan` prints criterion's figures; the
 //! throughput lines (MB/s, objects/s) come from `Throughput::Bytes` and a
@@ -52,6 +53,38 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             let inv = Inventory::new(ml_audit::load(&inputs, &opts));
             audit.run(&inv)
+        })
+    });
+    g.finish();
+
+    // The YAML parsers alone, on one thread: the event parser, and the fast
+    // parser that `load` uses first (falling back to the events for what it
+    // leaves).
+    let texts: Vec<&str> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let limits = ml_audit::yaml::Limits::default();
+    let mut g = c.benchmark_group("yaml");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_function("events", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| ml_audit::yaml::parse_stream_events(t, limits).0.len())
+                .sum::<usize>()
+        })
+    });
+    g.bench_function("fast-first", |b| {
+        b.iter(|| {
+            texts
+                .iter()
+                .map(|t| ml_audit::yaml::parse_stream(t, limits).0.len())
+                .sum::<usize>()
         })
     });
     g.finish();

@@ -810,10 +810,14 @@ impl<'a> P<'a> {
         self.pos += 1;
         let close = if map { b'}' } else { b']' };
         let (first_item, first_entry) = (self.items.len(), self.entries.len());
+        let mut after_comma = false;
         loop {
             self.flow_ws(indent)?;
             match self.peek() {
                 0 => return None,
+                // The event parser ends a mapping with a trailing comma at
+                // the comma.
+                c if c == close && map && after_comma => return None,
                 c if c == close => break,
                 _ => {}
             }
@@ -850,7 +854,10 @@ impl<'a> P<'a> {
             }
             self.flow_ws(indent)?;
             match self.peek() {
-                b',' => self.pos += 1,
+                b',' => {
+                    self.pos += 1;
+                    after_comma = true;
+                }
                 c if c == close => break,
                 _ => return None,
             }

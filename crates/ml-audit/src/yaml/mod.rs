@@ -557,7 +557,7 @@ mod tests {
             "d: plain that\n  goes on\n\n  and on\nl:\n- item\n  more\n- x\ne: :8081\n",
             "d: 'single that\n   goes on '' here\n\n\n   and on'\nq: \"a \\t\n  b\"  # c\n",
             "args: [\"--a=1\",\n  \"--b\",  # why\n  c, {k: v}\n  ]\nn: 1\n",
-            "a: [[x] , y]\nb: 1\n",
+            "a: [[x] , y]\nb: 1\nc: [x, y , ]\n",
             "a: b\n  c\n",
             "\u{e9}: [\"\u{e9}\", \u{e9}, {k: \u{e9}\u{e9}}, x]  # \u{e9}\nb: '\u{e9}\n  \u{e9}' # \u{e9}\nc: \u{e9} \u{e9}\n  \u{e9}\n",
         ];
@@ -582,6 +582,9 @@ mod tests {
             "- a\nb: 1\n",
             "a:\n  - x\n - y\n",
             "a: 1\r\n",
+            // Found by the yaml fuzz target: the event parser ends this
+            // mapping at its trailing comma.
+            "b: {k: v,}\n",
         ];
         for text in left {
             assert!(
