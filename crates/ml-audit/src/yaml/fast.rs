@@ -438,10 +438,12 @@ impl<'a> P<'a> {
     /// A mapping key at `pos` and its `:`. Returns the key and its span.
     fn key(&mut self) -> Option<(CompactString, Span)> {
         let begin = self.mark();
+        let start = self.pos;
         let key = match self.peek() {
             b'"' | b'\'' => {
                 let s = self.quoted(None)?;
-                if self.peek() != b':' {
+                // A simple key is at most 1,024 characters long.
+                if self.peek() != b':' || self.pos - start > 1000 {
                     return None;
                 }
                 s
@@ -823,6 +825,7 @@ impl<'a> P<'a> {
             }
             if map {
                 let key_begin = self.mark();
+                let key_start = self.pos;
                 let key = match self.peek() {
                     b'"' | b'\'' => self.quoted(None)?,
                     c if plain_start(c, self.b.get(self.pos + 1), true) => {
@@ -837,7 +840,10 @@ impl<'a> P<'a> {
                     _ => return None,
                 };
                 let key_span = span(key_begin, self.mark());
-                if self.peek() != b':' || self.b.get(self.pos + 1) != Some(&b' ') {
+                if self.peek() != b':'
+                    || self.b.get(self.pos + 1) != Some(&b' ')
+                    || self.pos - key_start > 1000
+                {
                     return None;
                 }
                 self.pos += 1;

@@ -585,6 +585,9 @@ mod tests {
             // Found by the yaml fuzz target: the event parser ends this
             // mapping at its trailing comma.
             "b: {k: v,}\n",
+            // A simple key is at most 1,024 characters long (fuzz).
+            &format!("\"{}\": 1\n", "k".repeat(1100)),
+            &format!("{{\"{}\": 1}}\n", "k".repeat(1100)),
         ];
         for text in left {
             assert!(
