@@ -194,15 +194,24 @@ impl<'a> P<'a> {
         }
     }
 
+    /// Spaces, then a comment if one follows them (one written right after
+    /// a token is an error: left to the event parser).
+    fn skip_blanks_and_comment(&mut self) -> Option<()> {
+        let before = self.pos;
+        self.skip_spaces();
+        if self.peek() == b'#' {
+            if self.pos == before {
+                return None;
+            }
+            self.skip_comment();
+        }
+        Some(())
+    }
+
     /// After a value: spaces and a comment may end the line, nothing else.
     /// Then on to the next token.
     fn end_of_value(&mut self) -> Option<()> {
-        let before = self.pos;
-        self.skip_spaces();
-        if self.peek() == b'#' && self.pos == before {
-            return None;
-        }
-        self.skip_comment();
+        self.skip_blanks_and_comment()?;
         if !self.eol() {
             return None;
         }
@@ -642,14 +651,7 @@ impl<'a> P<'a> {
         }
         out.push_str(&self.text[run..self.pos]);
         self.pos += 1;
-        let before = self.pos;
-        self.skip_spaces();
-        if self.peek() == b'#' {
-            if self.pos == before {
-                return None;
-            }
-            self.skip_comment();
-        }
+        self.skip_blanks_and_comment()?;
         Some(CompactString::from(out))
     }
 
@@ -672,11 +674,7 @@ impl<'a> P<'a> {
             }
             _ => Chomp::Clip,
         };
-        let before = self.pos;
-        self.skip_spaces();
-        if self.peek() == b'#' && self.pos > before {
-            self.skip_comment();
-        }
+        self.skip_blanks_and_comment()?;
         if self.peek() != b'\n' {
             return None;
         }
@@ -872,14 +870,7 @@ impl<'a> P<'a> {
         // collection ends after the blanks, and at the outermost level the
         // comment, that follow it.
         self.pos += 1;
-        let before = self.pos;
-        self.skip_spaces();
-        if self.peek() == b'#' {
-            if self.pos == before {
-                return None;
-            }
-            self.skip_comment();
-        }
+        self.skip_blanks_and_comment()?;
         let sp = span(begin, self.mark());
         self.depth -= 1;
         self.flow_level -= 1;

@@ -197,29 +197,20 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                 }
                 None => return (docs, Some(err("unknown alias".into(), &ys))),
             },
+            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= limits.depth => {
+                return (
+                    docs,
+                    Some(err(
+                        format!("nesting deeper than {} levels", limits.depth),
+                        &ys,
+                    )),
+                );
+            }
             Event::SequenceStart(anchor, _) => {
-                if stack.len() >= limits.depth {
-                    return (
-                        docs,
-                        Some(err(
-                            format!("nesting deeper than {} levels", limits.depth),
-                            &ys,
-                        )),
-                    );
-                }
                 stack.push(Frame::Seq(seq_items.len(), span(&ys), anchor));
                 None
             }
             Event::MappingStart(anchor, _) => {
-                if stack.len() >= limits.depth {
-                    return (
-                        docs,
-                        Some(err(
-                            format!("nesting deeper than {} levels", limits.depth),
-                            &ys,
-                        )),
-                    );
-                }
                 stack.push(Frame::Map(map_entries.len(), span(&ys), anchor, None));
                 None
             }
