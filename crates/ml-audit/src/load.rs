@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::node::{Entry, Node, Value};
 use crate::object::{string_map, FileId, Object, SourceFile};
 use crate::yaml::{parse_stream, Limits};
+use rustc_hash::FxHashMap;
 
 /// Something to read.
 #[derive(Clone, Debug)]
@@ -97,22 +98,42 @@ fn is_manifest(path: &Path) -> bool {
 /// A file reached twice (named, and again inside a walked directory) is
 /// read once, under the name it was first reached by.
 fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
-    let out = collect_all(inputs, opts, diags);
-    // One `stat` per file, in parallel (a realpath per file, in series, was a
-    // twentieth of a large scan).
-    let keys: Vec<Option<FileKey>> = out
+    let found = collect_all(inputs, opts, diags);
+    // Two paths are the same file when their device and inode are. The walk
+    // already knows each file's inode (from the directory listing), so only
+    // the files whose inode is seen twice, and the files named on the
+    // command line, are `stat`ed: a `stat` per file was a tenth of a large
+    // scan.
+    let mut inodes: FxHashMap<u64, u32> = FxHashMap::default();
+    for f in &found {
+        if let Some(ino) = f.ino {
+            *inodes.entry(ino).or_default() += 1;
+        }
+    }
+    let keys: Vec<Option<FileKey>> = found
         .par_iter()
-        .map(|i| match i {
-            Input::Path(p) => Some(file_key(p)),
-            Input::Text { .. } => None,
+        .map(|f| match &f.input {
+            Input::Path(p) if f.named || f.ino.is_none_or(|ino| inodes[&ino] > 1) => {
+                Some(file_key(p))
+            }
+            _ => None,
         })
         .collect();
     let mut seen = std::collections::HashSet::new();
-    out.into_iter()
+    found
+        .into_iter()
         .zip(keys)
         .filter(|(_, k)| k.as_ref().is_none_or(|k| seen.insert(k.clone())))
-        .map(|(i, _)| i)
+        .map(|(f, _)| f.input)
         .collect()
+}
+
+/// An input to read, with its inode where known without a `stat`.
+struct Found {
+    input: Input,
+    ino: Option<u64>,
+    /// Named on the command line (not found by a walk).
+    named: bool,
 }
 
 /// What identifies a file whatever the path it is reached by.
@@ -133,49 +154,136 @@ fn file_key(p: &Path) -> FileKey {
     FileKey::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
-fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
+/// The inode of a named file, so that the walk's inodes can be matched
+/// against it.
+fn named_ino(p: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(p).ok().map(|m| m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        None
+    }
+}
+
+fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Found> {
     let mut out = Vec::new();
     for input in inputs {
         match input {
-            Input::Text { .. } => out.push(input.clone()),
+            Input::Text { .. } => out.push(Found {
+                input: input.clone(),
+                ino: None,
+                named: false,
+            }),
             Input::Path(p) if p.is_dir() => {
-                let mut found = Vec::new();
-                let walker = ignore::WalkBuilder::new(p)
-                    .hidden(!opts.hidden)
-                    .git_ignore(true)
-                    .git_global(false)
-                    .git_exclude(true)
-                    .require_git(false)
-                    .follow_links(false)
-                    .build();
-                for entry in walker {
-                    match entry {
-                        Ok(e) => {
-                            let path = e.path();
-                            if e.file_type().is_some_and(|t| t.is_file()) && is_manifest(path) {
-                                let shown = path.to_string_lossy();
-                                if opts.exclude.iter().any(|x| shown.contains(x.as_str())) {
-                                    continue;
-                                }
-                                found.push(path.to_path_buf());
-                            }
-                        }
-                        Err(err) => diags.push(Diagnostic {
-                            level: Level::Error,
-                            file: walk_error_path(&err).unwrap_or_else(|| p.display().to_string()),
-                            line: 0,
-                            col: 0,
-                            message: format!("could not walk directory: {err}"),
-                        }),
-                    }
-                }
-                found.sort();
-                out.extend(found.into_iter().map(Input::Path));
+                let (mut found, mut errors) = walk(p, opts);
+                found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                // Errors in path order, whatever thread met them first.
+                errors.sort();
+                diags.extend(errors);
+                out.extend(found.into_iter().map(|(path, ino)| Found {
+                    input: Input::Path(path),
+                    ino,
+                    named: false,
+                }));
             }
-            Input::Path(p) => out.push(Input::Path(p.clone())),
+            Input::Path(p) => out.push(Found {
+                input: Input::Path(p.clone()),
+                ino: named_ino(p),
+                named: true,
+            }),
         }
     }
     out
+}
+
+type Walked = (Vec<(PathBuf, Option<u64>)>, Vec<Diagnostic>);
+
+/// Walks one directory on the current pool's threads: manifests found (with
+/// their inodes) and the errors met.
+fn walk(dir: &Path, opts: &LoadOptions) -> Walked {
+    let shared: std::sync::Mutex<Walked> = Default::default();
+    ignore::WalkBuilder::new(dir)
+        .hidden(!opts.hidden)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(false)
+        .threads(rayon::current_num_threads())
+        .build_parallel()
+        .visit(&mut WalkCollector {
+            dir,
+            opts,
+            shared: &shared,
+        });
+    shared.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+struct WalkCollector<'a> {
+    dir: &'a Path,
+    opts: &'a LoadOptions,
+    shared: &'a std::sync::Mutex<Walked>,
+}
+
+impl<'s> ignore::ParallelVisitorBuilder<'s> for WalkCollector<'s> {
+    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 's> {
+        Box::new(WalkThread {
+            dir: self.dir,
+            opts: self.opts,
+            shared: self.shared,
+            found: Vec::new(),
+            errors: Vec::new(),
+        })
+    }
+}
+
+/// One walking thread: collects on its own, hands over when done.
+struct WalkThread<'a> {
+    dir: &'a Path,
+    opts: &'a LoadOptions,
+    shared: &'a std::sync::Mutex<Walked>,
+    found: Vec<(PathBuf, Option<u64>)>,
+    errors: Vec<Diagnostic>,
+}
+
+impl ignore::ParallelVisitor for WalkThread<'_> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
+        match entry {
+            Ok(e) => {
+                let path = e.path();
+                if e.file_type().is_some_and(|t| t.is_file()) && is_manifest(path) {
+                    let shown = path.to_string_lossy();
+                    if !self.opts.exclude.iter().any(|x| shown.contains(x.as_str())) {
+                        #[cfg(unix)]
+                        let ino = e.ino();
+                        #[cfg(not(unix))]
+                        let ino = None;
+                        self.found.push((e.into_path(), ino));
+                    }
+                }
+            }
+            Err(err) => self.errors.push(Diagnostic {
+                level: Level::Error,
+                file: walk_error_path(&err).unwrap_or_else(|| self.dir.display().to_string()),
+                line: 0,
+                col: 0,
+                message: format!("could not walk directory: {err}"),
+            }),
+        }
+        ignore::WalkState::Continue
+    }
+}
+
+impl Drop for WalkThread<'_> {
+    fn drop(&mut self) {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.0.append(&mut self.found);
+        shared.1.append(&mut self.errors);
+    }
 }
 
 fn walk_error_path(err: &ignore::Error) -> Option<String> {
@@ -201,15 +309,31 @@ fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnosti
                 col: 0,
                 message,
             };
-            let meta = std::fs::metadata(p).map_err(|e| whole(format!("cannot read: {e}")))?;
-            if meta.len() > opts.max_file_bytes {
+            let cannot = |e: std::io::Error| whole(format!("cannot read: {e}"));
+            // One open and one `fstat`: the size checked is the size of the
+            // file read, and it sizes the buffer.
+            let mut file = std::fs::File::open(p).map_err(cannot)?;
+            let len = file.metadata().map_err(cannot)?.len();
+            if len > opts.max_file_bytes {
                 return Err(whole(format!(
                     "file is {} MB, larger than the {} MB limit: not read",
-                    meta.len() / 1_000_000,
+                    len / 1_000_000,
                     opts.max_file_bytes / 1_000_000
                 )));
             }
-            let bytes = std::fs::read(p).map_err(|e| whole(format!("cannot read: {e}")))?;
+            let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+            // A file that grows while it is read stops at the limit.
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(&mut file, opts.max_file_bytes.saturating_add(1)),
+                &mut bytes,
+            )
+            .map_err(cannot)?;
+            if bytes.len() as u64 > opts.max_file_bytes {
+                return Err(whole(format!(
+                    "file grew past the {} MB limit while it was read: not read",
+                    opts.max_file_bytes / 1_000_000
+                )));
+            }
             let text = decode(&name, bytes)?;
             Ok((name, text))
         }

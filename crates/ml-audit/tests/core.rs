@@ -285,6 +285,43 @@ fn a_file_reached_twice_is_read_once_under_its_first_name() {
 }
 
 #[test]
+fn overlapping_directories_and_hard_links_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x\n";
+    std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+    std::fs::write(dir.path().join("a/b/p.yaml"), pod).unwrap();
+    std::fs::write(
+        dir.path().join("a/q.yaml"),
+        pod.replace("name: p}", "name: q}"),
+    )
+    .unwrap();
+    // The same file under a second name in another directory.
+    std::fs::hard_link(dir.path().join("a/q.yaml"), dir.path().join("a/b/z.yaml")).unwrap();
+    // A directory, then a directory inside it, then the first again.
+    let loaded = ml_audit::load(
+        &[
+            Input::Path(dir.path().join("a/b")),
+            Input::Path(dir.path().join("a")),
+            Input::Path(dir.path().join("a")),
+        ],
+        &LoadOptions::default(),
+    );
+    let files: Vec<String> = loaded
+        .files
+        .iter()
+        .map(|f| f.path.replace(&dir.path().display().to_string(), ""))
+        .collect();
+    assert_eq!(
+        files,
+        ["/a/b/p.yaml", "/a/b/z.yaml"],
+        "{:?}",
+        loaded.diagnostics
+    );
+    let names: Vec<&str> = loaded.objects.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["p", "q"]);
+}
+
+#[test]
 fn a_key_written_twice_is_a_warning_and_the_last_value_is_used() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: first:1\n    securityContext: {privileged: false}\n    image: second:2\n";
     let loaded = ml_audit::load(
