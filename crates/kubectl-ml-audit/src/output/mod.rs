@@ -170,12 +170,9 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
         "\n  \"findings\": []",
         ctx.report.findings.len(),
         w,
-        |i| {
-            let mut item = ml_audit::report::finding_json(&ctx.report.findings[i]);
-            if let Some(Some(s)) = ctx.sources.get(i) {
-                item["source"] = serde_json::Value::String(s.clone());
-            }
-            item
+        |i| ml_audit::report::FindingJson {
+            finding: &ctx.report.findings[i],
+            source: ctx.sources.get(i).and_then(|s| s.as_deref()),
         },
     )
 }
@@ -184,12 +181,12 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
 /// the empty array that `hole` (the array's line, from its newline to `[]`)
 /// marks: the bytes are those of pretty-printing the whole document, but
 /// only a batch of items exists at a time, rendered in parallel.
-pub fn stream_into(
+pub fn stream_into<T: serde::Serialize>(
     doc: &serde_json::Value,
     hole: &str,
     n: usize,
     w: &mut impl std::io::Write,
-    item: impl Fn(usize) -> serde_json::Value + Sync,
+    item: impl Fn(usize) -> T + Sync,
 ) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(doc).unwrap_or_default();
     let Some(at) = text.find(hole).filter(|_| n > 0) else {
@@ -201,14 +198,15 @@ pub fn stream_into(
     let outer = &hole[1..hole.len() - hole.trim_start().len()];
     let inner = format!("\n{outer}  ");
     w.write_all(head.as_bytes())?;
-    let render = |i: usize, out: &mut Vec<u8>| {
+    let render = |i: usize, out: &mut Vec<u8>, text: &mut Vec<u8>| {
         if i > 0 {
             out.push(b',');
         }
-        let text = serde_json::to_string_pretty(&item(i)).unwrap_or_default();
-        for line in text.split('\n') {
+        text.clear();
+        let _ = serde_json::to_writer_pretty(&mut *text, &item(i));
+        for line in text.split(|&b| b == b'\n') {
             out.extend_from_slice(inner.as_bytes());
-            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(line);
         }
     };
     const BATCH: usize = 16_384;
@@ -221,8 +219,9 @@ pub fn stream_into(
             .into_par_iter()
             .map(|p| {
                 let mut out = Vec::new();
+                let mut text = Vec::new();
                 for i in p..(p + PIECE).min(end) {
-                    render(i, &mut out);
+                    render(i, &mut out, &mut text);
                 }
                 out
             })
