@@ -40,41 +40,19 @@ pub struct Inventory {
     by_name: HashMap<u64, Vec<ObjectId>>,
 }
 
-impl Inventory {
-    /// Builds the inventory from loaded input with the built-in kinds table.
-    pub fn new(loaded: Loaded) -> Inventory {
-        Inventory::with_kinds(loaded, KindTable::builtin())
-    }
+/// The lookup tables of an [`Inventory`].
+#[derive(Default)]
+struct Indexes {
+    namespaces: BTreeMap<String, NamespaceInfo>,
+    by_kind: HashMap<String, Vec<ObjectId>>,
+    by_ns: HashMap<String, Vec<ObjectId>>,
+    by_name: HashMap<u64, Vec<ObjectId>>,
+}
 
-    /// Builds the inventory with a given kinds table.
-    pub fn with_kinds(loaded: Loaded, table: &KindTable) -> Inventory {
-        let Loaded {
-            files,
-            objects,
-            mut diagnostics,
-        } = loaded;
-        let per_object: Vec<(Vec<Workload>, Vec<Diagnostic>)> = objects
-            .par_iter()
-            .map(|o| {
-                let mut w = Vec::new();
-                let mut d = Vec::new();
-                extract(table, o, &files[o.file].path, &mut w, &mut d);
-                (w, d)
-            })
-            .collect();
-        let mut workloads = Vec::new();
-        for (w, d) in per_object {
-            workloads.extend(w);
-            diagnostics.extend(d);
-        }
-        let mut inv = Inventory {
-            files,
-            objects,
-            workloads,
-            diagnostics,
-            ..Inventory::default()
-        };
-        for o in &inv.objects {
+impl Indexes {
+    fn of(objects: &[Object]) -> Indexes {
+        let mut inv = Indexes::default();
+        for o in objects {
             inv.by_kind.entry(o.kind.clone()).or_default().push(o.id);
             if let Some(ns) = o.effective_namespace() {
                 inv.by_ns.entry(ns.to_string()).or_default().push(o.id);
@@ -99,6 +77,53 @@ impl Inventory {
                 .insert("kubernetes.io/metadata.name".into(), name.clone());
         }
         inv
+    }
+}
+
+impl Inventory {
+    /// Builds the inventory from loaded input with the built-in kinds table.
+    pub fn new(loaded: Loaded) -> Inventory {
+        Inventory::with_kinds(loaded, KindTable::builtin())
+    }
+
+    /// Builds the inventory with a given kinds table.
+    pub fn with_kinds(loaded: Loaded, table: &KindTable) -> Inventory {
+        let Loaded {
+            files,
+            objects,
+            mut diagnostics,
+        } = loaded;
+        // The pod templates are extracted in parallel while the indexes,
+        // which do not need them, are built on another thread.
+        let (per_object, indexes) = rayon::join(
+            || {
+                objects
+                    .par_iter()
+                    .map(|o| {
+                        let mut w = Vec::new();
+                        let mut d = Vec::new();
+                        extract(table, o, &files[o.file].path, &mut w, &mut d);
+                        (w, d)
+                    })
+                    .collect::<Vec<(Vec<Workload>, Vec<Diagnostic>)>>()
+            },
+            || Indexes::of(&objects),
+        );
+        let mut workloads = Vec::new();
+        for (w, d) in per_object {
+            workloads.extend(w);
+            diagnostics.extend(d);
+        }
+        Inventory {
+            files,
+            objects,
+            workloads,
+            diagnostics,
+            namespaces: indexes.namespaces,
+            by_kind: indexes.by_kind,
+            by_ns: indexes.by_ns,
+            by_name: indexes.by_name,
+        }
     }
 
     /// The object with this id.

@@ -66,12 +66,12 @@ impl<'a> Ctx<'a> {
         }
         let helm: Vec<bool> = inventory
             .files
-            .iter()
+            .par_iter()
             .map(|f| f.text.contains("# Source: "))
             .collect();
         let sources = report
             .findings
-            .iter()
+            .par_iter()
             .map(|f| {
                 let i = *by_path.get(f.file.as_str())?;
                 source_in(inventory, f, i, helm[i], &objects_of[i])
