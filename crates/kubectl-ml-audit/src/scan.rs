@@ -390,7 +390,7 @@ pub fn run(args: ScanArgs) -> u8 {
         ColorChoice::Auto => output::text::use_color(),
     };
     let ctx = output::Ctx::new(&report, &inventory, &audit, baselined, color);
-    // JSON and SARIF are streamed: no copy of a large report in memory.
+    // JSON, SARIF and text are streamed: no copy of a large report in memory.
     let streamed = |write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>| {
         let mut w = std::io::BufWriter::new(std::io::stdout().lock());
         if write(&mut w)
@@ -405,7 +405,7 @@ pub fn run(args: ScanArgs) -> u8 {
     let text = match format {
         Format::Json => streamed(&|mut w| output::json_to(&ctx, &mut w)),
         Format::Sarif => streamed(&|mut w| output::sarif::render_to(&ctx, &mut w)),
-        Format::Text => Some(output::text::render_ctx(&ctx)),
+        Format::Text => streamed(&|w| output::text::render_to(&ctx, w)),
         Format::Junit => Some(output::junit::render(&ctx)),
         Format::Github => Some(output::github::render(&ctx)),
     };

@@ -197,14 +197,15 @@ pub fn render(report: &Report, inv: &Inventory) -> String {
     render_with(report, inv, use_color(), &[], 0)
 }
 
-/// Renders a run's report as text.
-pub fn render_ctx(ctx: &super::Ctx<'_>) -> String {
-    render_with(
+/// Writes a run's report as text, a batch of findings at a time.
+pub fn render_to(ctx: &super::Ctx<'_>, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    write_with(
         ctx.report,
         ctx.inventory,
         ctx.color,
         &ctx.sources,
         ctx.baselined,
+        w,
     )
 }
 
@@ -215,6 +216,19 @@ fn render_with(
     sources: &[Option<String>],
     baselined: usize,
 ) -> String {
+    let mut out = Vec::new();
+    let _ = write_with(report, inv, color, sources, baselined, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+fn write_with(
+    report: &Report,
+    inv: &Inventory,
+    color: bool,
+    sources: &[Option<String>],
+    baselined: usize,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -313,9 +327,13 @@ fn render_with(
     };
     // In batches, so that only a batch of rendered text is held at once
     // beside the output.
+    w.write_all(out.as_bytes())?;
+    out.clear();
     for batch in runs.chunks(256) {
         let parts: Vec<String> = batch.par_iter().map(render_run).collect();
-        out.extend(parts);
+        for p in parts {
+            w.write_all(p.as_bytes())?;
+        }
     }
     let s = &report.summary;
     let counts: Vec<String> = Severity::ALL
@@ -344,7 +362,7 @@ fn render_with(
             s.suppressed, baselined
         );
     }
-    out
+    w.write_all(out.as_bytes())
 }
 
 #[cfg(test)]
