@@ -179,8 +179,8 @@ fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>
                 named: false,
             }),
             Input::Path(p) if p.is_dir() => {
-                let (mut found, mut errors) = walk(p, opts);
-                found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let (found, mut errors) = walk(p, opts);
+                let found = sort_paths(found);
                 // Errors in path order, whatever thread met them first.
                 errors.sort();
                 diags.extend(errors);
@@ -198,6 +198,36 @@ fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>
         }
     }
     out
+}
+
+/// Sorts a walk's files in `Path` order (component by component).
+/// Comparing `Path`s parses both every time (a seventh of a second for
+/// 60,000 files); each path's components, joined by NUL (which sorts
+/// before every other byte), are the same order as bytes.
+fn sort_paths(found: Vec<(PathBuf, Option<u64>)>) -> Vec<(PathBuf, Option<u64>)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut keyed: Vec<(Vec<u8>, (PathBuf, Option<u64>))> = found
+            .into_par_iter()
+            .map(|f| {
+                let mut key = Vec::with_capacity(f.0.as_os_str().len() + 8);
+                for c in f.0.components() {
+                    key.extend_from_slice(c.as_os_str().as_bytes());
+                    key.push(0);
+                }
+                (key, f)
+            })
+            .collect();
+        keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        keyed.into_iter().map(|(_, f)| f).collect()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut found = found;
+        found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found
+    }
 }
 
 type Walked = (Vec<(PathBuf, Option<u64>)>, Vec<Diagnostic>);

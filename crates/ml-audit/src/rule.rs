@@ -284,8 +284,31 @@ pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
 
 /// Sorts findings deterministically and drops exact duplicates.
 pub fn sort_findings(findings: &mut Vec<Finding>) {
-    // Stable, so equal keys keep their (deterministic) order: a parallel
-    // merge sort, a fifth of a second less at 200,000 findings.
-    findings.par_sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    // Files are ranked once, so that most comparisons are of integers, not
+    // of long paths with long common prefixes (a third of a second at
+    // 200,000 findings, on one thread). Stable, so equal keys keep their
+    // (deterministic) order.
+    let mut files: Vec<&str> = findings.iter().map(|f| f.file.as_str()).collect();
+    files.par_sort_unstable();
+    files.dedup();
+    let rank: rustc_hash::FxHashMap<&str, u32> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (*f, i as u32))
+        .collect();
+    let ranks: Vec<u32> = findings.iter().map(|f| rank[f.file.as_str()]).collect();
+    drop(rank);
+    let mut keyed: Vec<(u32, Finding)> = ranks.into_iter().zip(findings.drain(..)).collect();
+    keyed.par_sort_by(|(ra, a), (rb, b)| {
+        (ra, a.span.line, a.span.col, &a.rule, &a.pointer, &a.message).cmp(&(
+            rb,
+            b.span.line,
+            b.span.col,
+            &b.rule,
+            &b.pointer,
+            &b.message,
+        ))
+    });
+    findings.extend(keyed.into_iter().map(|(_, f)| f));
     findings.dedup();
 }
