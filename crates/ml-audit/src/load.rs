@@ -641,3 +641,39 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     }
     loaded
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walked_paths_sort_as_paths_do() {
+        let names = [
+            "r/a",
+            "r/a-b",
+            "r/a/b",
+            "r/a.b/c",
+            "r/a/b-c",
+            "r/ab",
+            "r/a b/c",
+            "r/a/b/c",
+            "r/A",
+            "r/é/x",
+            "r/e/x",
+            "r/a-/b",
+            "r/a/-b",
+            "r/z",
+            "r/a/b.yaml",
+            "r/a.yaml",
+        ];
+        let found: Vec<(PathBuf, Option<u64>)> = names
+            .iter()
+            .rev()
+            .map(|n| (PathBuf::from(n), None))
+            .collect();
+        let mut want: Vec<PathBuf> = found.iter().map(|f| f.0.clone()).collect();
+        want.sort();
+        let got: Vec<PathBuf> = sort_paths(found).into_iter().map(|f| f.0).collect();
+        assert_eq!(got, want);
+    }
+}
