@@ -244,9 +244,24 @@ struct InSide {
     memo: HashMap<(u64, u64), u32>,
     /// The ingress side when no rule applies (the same for every source).
     fixed: Option<u32>,
+    /// The ingress side for a source no rule's peers match (the common
+    /// case: it is looked up without hashing).
+    zero: Option<u32>,
 }
 
 impl InSide {
+    /// The ingress side (an index into the shared table) for source `s`.
+    fn of(&self, bits: &[Bits], s: usize) -> u32 {
+        if let Some(f) = self.fixed {
+            return f;
+        }
+        let key = self.masks(bits, s);
+        match self.zero {
+            Some(z) if key == (0, 0) => z,
+            _ => self.memo[&key],
+        }
+    }
+
     fn masks(&self, bits: &[Bits], s: usize) -> (u64, u64) {
         let (mut f, mut t) = (0u64, 0u64);
         for (i, &b) in self.rules.iter().enumerate() {
@@ -376,13 +391,24 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 rules,
                 memo: HashMap::default(),
                 fixed: None,
+                zero: None,
             };
             let mut local = Vec::new();
             if side.generic {
                 return (side, local);
             }
-            for s in 0..n {
+            // With no rule, every source has the empty mask: the first
+            // decides (the loop below would find only that one).
+            let sources = if side.rules.is_empty() { n.min(1) } else { n };
+            let mut zero_seen = false;
+            for s in 0..sources {
                 let key = side.masks(&in_bits, s);
+                if key == (0, 0) {
+                    if zero_seen {
+                        continue;
+                    }
+                    zero_seen = true;
+                }
                 if side.memo.contains_key(&key) {
                     continue;
                 }
@@ -413,6 +439,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             if side.rules.is_empty() && !side.generic {
                 side.fixed = side.memo.get(&(0, 0)).copied();
             }
+            side.zero = side.memo.get(&(0, 0)).copied();
             side
         })
         .collect();
@@ -509,9 +536,8 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     continue;
                 }
                 let side = &sides[d];
-                let fast = if m0 == 0 && m1 == 0 {
-                    side.fixed
-                        .or_else(|| (!side.generic).then(|| side.memo[&side.masks(&in_bits, s)]))
+                let fast = if m0 == 0 && m1 == 0 && !side.generic {
+                    Some(side.of(&in_bits, s))
                 } else {
                     None
                 };
@@ -537,9 +563,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 } else {
                     let gi = match fast {
                         Some(gi) => gi,
-                        None => side
-                            .fixed
-                            .unwrap_or_else(|| side.memo[&side.masks(&in_bits, s)]),
+                        None => side.of(&in_bits, s),
                     };
                     if let Some(&id) = pairs.get(&(eg[0], eg[1], gi)) {
                         ids_out.push(id);
