@@ -1,5 +1,5 @@
 //! NetworkPolicies whose podSelector matches no workload.
-use super::reach;
+use super::{peers_by_namespace, reach};
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::rule::{Context, Rule, RuleMeta};
@@ -23,11 +23,15 @@ impl Rule for NetworkPolicySelectsNoPod {
     fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
         let r = reach(cx);
         let inv = cx.inventory;
+        // Each policy looks only at its own namespace's workloads (a scan of
+        // every workload per policy was 40 s at 1,000,000 objects).
+        let by_ns = peers_by_namespace(&r);
         for np in &r.policies.netpols {
-            let in_ns: Vec<_> = r
-                .peers
-                .iter()
-                .filter(|p| !p.synthetic && p.namespace == np.namespace)
+            let in_ns: Vec<_> = by_ns
+                .get(np.namespace.as_str())
+                .into_iter()
+                .flatten()
+                .map(|&i| &r.peers[i])
                 .collect();
             // a namespace with no workload in the input says nothing: the
             // policy may be meant for pods deployed from elsewhere
