@@ -443,9 +443,52 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             side
         })
         .collect();
+    // Which destinations' ingress rules can name each source: the sources
+    // each rule's peers take in (under either assumption), and the
+    // destinations each rule applies to. A row asks a destination's
+    // ingress side about its source only where one of those rules does;
+    // elsewhere the answer is the destination's answer for strangers.
+    let mut rule_dests: Vec<Vec<u32>> = vec![Vec::new(); in_bits.len()];
+    for (d, side) in sides.iter().enumerate() {
+        if side.fixed.is_none() && !side.generic {
+            for &b in &side.rules {
+                rule_dests[b].push(d as u32);
+            }
+        }
+    }
+    let mut member_rules: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for (b, bits) in in_bits.iter().enumerate() {
+        if rule_dests[b].is_empty() {
+            continue;
+        }
+        for (w, &word) in bits.t.iter().enumerate() {
+            let mut x = word;
+            while x != 0 {
+                let c = w * 64 + x.trailing_zeros() as usize;
+                x &= x - 1;
+                if c < n {
+                    member_rules[c].push(b as u32);
+                }
+            }
+        }
+    }
     (0..n)
         .into_par_iter()
         .map(|s| {
+            // The destinations whose ingress rules name this source.
+            let mut named = vec![false; n];
+            for &b in &member_rules[s] {
+                for &d in &rule_dests[b as usize] {
+                    named[d as usize] = true;
+                }
+            }
+            let ingress_of = |side: &InSide, d: usize| -> u32 {
+                match (side.fixed, side.zero) {
+                    (Some(f), _) => f,
+                    (None, Some(z)) if !named[d] => z,
+                    _ => side.of(&in_bits, s),
+                }
+            };
             let plans = [r.plan(s, false, &ids), r.plan(s, true, &ids)];
             if plans.iter().any(|p| p.rules.len() > 64) {
                 // too many rules for a mask: evaluate each pair
@@ -537,7 +580,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 }
                 let side = &sides[d];
                 let fast = if m0 == 0 && m1 == 0 && !side.generic {
-                    Some(side.of(&in_bits, s))
+                    Some(ingress_of(side, d))
                 } else {
                     None
                 };
@@ -563,7 +606,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 } else {
                     let gi = match fast {
                         Some(gi) => gi,
-                        None => side.of(&in_bits, s),
+                        None => ingress_of(side, d),
                     };
                     if let Some(&id) = pairs.get(&(eg[0], eg[1], gi)) {
                         ids_out.push(id);
