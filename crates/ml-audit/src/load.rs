@@ -204,11 +204,11 @@ fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>
 /// Comparing `Path`s parses both every time (a seventh of a second for
 /// 60,000 files); each path's components, joined by NUL (which sorts
 /// before every other byte), are the same order as bytes.
-fn sort_paths(found: Vec<(PathBuf, Option<u64>)>) -> Vec<(PathBuf, Option<u64>)> {
+fn sort_paths(found: Vec<WalkedFile>) -> Vec<WalkedFile> {
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;
-        let mut keyed: Vec<(Vec<u8>, (PathBuf, Option<u64>))> = found
+        let mut keyed: Vec<(Vec<u8>, WalkedFile)> = found
             .into_par_iter()
             .map(|f| {
                 let mut key = Vec::with_capacity(f.0.as_os_str().len() + 8);
@@ -230,7 +230,10 @@ fn sort_paths(found: Vec<(PathBuf, Option<u64>)>) -> Vec<(PathBuf, Option<u64>)>
     }
 }
 
-type Walked = (Vec<(PathBuf, Option<u64>)>, Vec<Diagnostic>);
+/// A file a walk found, with its inode from the directory listing.
+type WalkedFile = (PathBuf, Option<u64>);
+
+type Walked = (Vec<WalkedFile>, Vec<Diagnostic>);
 
 /// Walks one directory on the current pool's threads: manifests found (with
 /// their inodes) and the errors met.
@@ -276,7 +279,7 @@ struct WalkThread<'a> {
     dir: &'a Path,
     opts: &'a LoadOptions,
     shared: &'a std::sync::Mutex<Walked>,
-    found: Vec<(PathBuf, Option<u64>)>,
+    found: Vec<WalkedFile>,
     errors: Vec<Diagnostic>,
 }
 
