@@ -71,18 +71,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("yaml");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes));
-    type Parse = fn(
-        &str,
-        ml_audit::yaml::Limits,
-    ) -> (
-        Vec<ml_audit::yaml::Document>,
-        Option<ml_audit::yaml::SyntaxError>,
-    );
-    let parsers: [(&str, Parse); 2] = [
-        ("events", ml_audit::yaml::parse_stream_events),
-        ("fast-first", ml_audit::yaml::parse_stream),
-    ];
-    for (name, parse) in parsers {
+    for (name, parse) in ml_audit::yaml::PARSERS {
         g.bench_function(name, |b| {
             b.iter(|| {
                 texts

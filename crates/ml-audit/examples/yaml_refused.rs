@@ -4,14 +4,7 @@ fn main() {
     let dir = std::env::args().nth(1).expect("usage: yaml_refused DIR");
     let lim = ml_audit::yaml::Limits::default();
     let (mut files, mut bytes, mut left, mut left_bytes) = (0, 0, 0, 0);
-    for e in ignore::WalkBuilder::new(&dir).build().flatten() {
-        let p = e.path();
-        if !p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(p) else {
-            continue;
-        };
+    for (p, text) in ml_audit::yaml::yaml_texts(std::path::Path::new(&dir)) {
         files += 1;
         bytes += text.len();
         if let Some((line, col)) = ml_audit::yaml::fast_parser_stop(&text, lim) {

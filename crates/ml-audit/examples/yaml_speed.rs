@@ -4,15 +4,10 @@
 //! `cargo run --release -p ml-audit --example yaml_speed -- DIR`
 fn main() {
     let dir = std::env::args().nth(1).unwrap();
-    let mut files = Vec::new();
-    for e in ignore::WalkBuilder::new(&dir).build().flatten() {
-        if e.path()
-            .extension()
-            .is_some_and(|x| x == "yaml" || x == "yml")
-        {
-            files.push(std::fs::read_to_string(e.path()).unwrap());
-        }
-    }
+    let files: Vec<String> = ml_audit::yaml::yaml_texts(std::path::Path::new(&dir))
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
     let bytes: usize = files.iter().map(|f| f.len()).sum();
     let t = std::time::Instant::now();
     let mut n = 0usize;
@@ -27,18 +22,7 @@ fn main() {
         "{n} events, {bytes} bytes, {s:.2}s, {:.1} MB/s (1 thread, events only)",
         bytes as f64 / 1e6 / s
     );
-    type Parse = fn(
-        &str,
-        ml_audit::yaml::Limits,
-    ) -> (
-        Vec<ml_audit::yaml::Document>,
-        Option<ml_audit::yaml::SyntaxError>,
-    );
-    let parsers: [(&str, Parse); 2] = [
-        ("tree on events", ml_audit::yaml::parse_stream_events),
-        ("tree, fast parser first", ml_audit::yaml::parse_stream),
-    ];
-    for (what, parse) in parsers {
+    for (what, parse) in ml_audit::yaml::PARSERS {
         let t = std::time::Instant::now();
         let docs: usize = files
             .iter()
@@ -46,7 +30,7 @@ fn main() {
             .sum();
         let s = t.elapsed().as_secs_f64();
         println!(
-            "{docs} docs, {s:.2}s, {:.1} MB/s (1 thread, {what})",
+            "{docs} docs, {s:.2}s, {:.1} MB/s (1 thread, tree, {what})",
             bytes as f64 / 1e6 / s
         );
     }

@@ -125,8 +125,13 @@ impl Finding {
 
     /// The sort key that makes output deterministic.
     pub fn sort_key(&self) -> impl Ord + '_ {
+        (&self.file, self.sort_key_in_file())
+    }
+
+    /// The sort key among the findings of one file (the rest of
+    /// [`Finding::sort_key`]).
+    pub(crate) fn sort_key_in_file(&self) -> impl Ord + '_ {
         (
-            &self.file,
             self.span.line,
             self.span.col,
             &self.rule,

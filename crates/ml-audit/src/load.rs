@@ -110,30 +110,31 @@ fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) ->
             *inodes.entry(ino).or_default() += 1;
         }
     }
-    let keys: Vec<Option<FileKey>> = found
-        .par_iter()
-        .map(|f| match &f.input {
-            Input::Path(p) if f.named || f.ino.is_none_or(|ino| inodes[&ino] > 1) => {
-                Some(file_key(p))
+    let found: Vec<Found> = found
+        .into_par_iter()
+        .map(|mut f| {
+            if let (Input::Path(p), None) = (&f.input, &f.key) {
+                if f.ino.is_none_or(|ino| inodes[&ino] > 1) {
+                    f.key = Some(file_key(p));
+                }
             }
-            _ => None,
+            f
         })
         .collect();
     let mut seen = std::collections::HashSet::new();
     found
         .into_iter()
-        .zip(keys)
-        .filter(|(_, k)| k.as_ref().is_none_or(|k| seen.insert(k.clone())))
-        .map(|(f, _)| f.input)
+        .filter(|f| f.key.as_ref().is_none_or(|k| seen.insert(k.clone())))
+        .map(|f| f.input)
         .collect()
 }
 
-/// An input to read, with its inode where known without a `stat`.
+/// An input to read, with its inode where the directory listing gave it,
+/// and its full key where it was `stat`ed (named files are).
 struct Found {
     input: Input,
     ino: Option<u64>,
-    /// Named on the command line (not found by a walk).
-    named: bool,
+    key: Option<FileKey>,
 }
 
 /// What identifies a file whatever the path it is reached by.
@@ -154,21 +155,6 @@ fn file_key(p: &Path) -> FileKey {
     FileKey::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
-/// The inode of a named file, so that the walk's inodes can be matched
-/// against it.
-fn named_ino(p: &Path) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        std::fs::metadata(p).ok().map(|m| m.ino())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = p;
-        None
-    }
-}
-
 fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Found> {
     let mut out = Vec::new();
     for input in inputs {
@@ -176,7 +162,7 @@ fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>
             Input::Text { .. } => out.push(Found {
                 input: input.clone(),
                 ino: None,
-                named: false,
+                key: None,
             }),
             Input::Path(p) if p.is_dir() => {
                 let (found, mut errors) = walk(p, opts);
@@ -187,14 +173,20 @@ fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>
                 out.extend(found.into_iter().map(|(path, ino)| Found {
                     input: Input::Path(path),
                     ino,
-                    named: false,
+                    key: None,
                 }));
             }
-            Input::Path(p) => out.push(Found {
-                input: Input::Path(p.clone()),
-                ino: named_ino(p),
-                named: true,
-            }),
+            Input::Path(p) => {
+                let key = file_key(p);
+                out.push(Found {
+                    input: Input::Path(p.clone()),
+                    ino: match key {
+                        FileKey::Inode(_, ino) => Some(ino),
+                        FileKey::Path(_) => None,
+                    },
+                    key: Some(key),
+                })
+            }
         }
     }
     out

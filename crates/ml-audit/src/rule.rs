@@ -300,14 +300,7 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
     drop(rank);
     let mut keyed: Vec<(u32, Finding)> = ranks.into_iter().zip(findings.drain(..)).collect();
     keyed.par_sort_by(|(ra, a), (rb, b)| {
-        (ra, a.span.line, a.span.col, &a.rule, &a.pointer, &a.message).cmp(&(
-            rb,
-            b.span.line,
-            b.span.col,
-            &b.rule,
-            &b.pointer,
-            &b.message,
-        ))
+        (ra, a.sort_key_in_file()).cmp(&(rb, b.sort_key_in_file()))
     });
     findings.extend(keyed.into_iter().map(|(_, f)| f));
     findings.dedup();

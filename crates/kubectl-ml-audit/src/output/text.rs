@@ -15,7 +15,7 @@ use ml_audit::{Inventory, Level, Report, Severity, Span};
 /// column resolve without scanning the text from its start.
 pub struct Lines<'t> {
     text: &'t str,
-    starts: Vec<usize>,
+    starts: Arc<[usize]>,
 }
 
 impl<'t> Lines<'t> {
@@ -31,7 +31,10 @@ impl<'t> Lines<'t> {
                     .map(|(i, _)| i + 1),
             );
         }
-        Lines { text, starts }
+        Lines {
+            text,
+            starts: starts.into(),
+        }
     }
 
     /// Byte offset of a 1-based line and character column (the line's end
@@ -69,9 +72,12 @@ struct Indexed {
 }
 
 impl Indexed {
-    fn new(text: Arc<str>) -> Indexed {
-        let starts = Lines::new(&text).starts.into();
-        Indexed { text, starts }
+    /// `lines` indexes `text`.
+    fn new(text: Arc<str>, lines: &Lines<'_>) -> Indexed {
+        Indexed {
+            starts: lines.starts.clone(),
+            text,
+        }
     }
 }
 
@@ -280,7 +286,7 @@ fn write_with(
         let mut out = String::new();
         let text = text_of(&findings[from].file);
         let lines = Lines::new(&text);
-        let source = Indexed::new(text.clone());
+        let source = Indexed::new(text.clone(), &lines);
         for (i, f) in findings.iter().enumerate().take(to).skip(from) {
             let (start, end) = span_range(&lines, &f.span);
             let mut labels = vec![LabeledSpan::new_primary_with_span(
@@ -381,7 +387,8 @@ mod tests {
             "",
         ];
         for text in texts {
-            let indexed = Indexed::new(Arc::from(text));
+            let shared: Arc<str> = Arc::from(text);
+            let indexed = Indexed::new(shared.clone(), &Lines::new(&shared));
             for offset in 0..=text.len() {
                 for len in 0..=(text.len() - offset).min(9) {
                     for (before, after) in [(0, 0), (1, 1), (2, 0), (0, 3)] {

@@ -245,21 +245,15 @@ struct InSide {
     /// The ingress side when no rule applies (the same for every source).
     fixed: Option<u32>,
     /// The ingress side for a source no rule's peers match (the common
-    /// case: it is looked up without hashing).
+    /// case: the rows take it without hashing).
     zero: Option<u32>,
 }
 
 impl InSide {
     /// The ingress side (an index into the shared table) for source `s`.
     fn of(&self, bits: &[Bits], s: usize) -> u32 {
-        if let Some(f) = self.fixed {
-            return f;
-        }
-        let key = self.masks(bits, s);
-        match self.zero {
-            Some(z) if key == (0, 0) => z,
-            _ => self.memo[&key],
-        }
+        self.fixed
+            .unwrap_or_else(|| self.memo[&self.masks(bits, s)])
     }
 
     fn masks(&self, bits: &[Bits], s: usize) -> (u64, u64) {
@@ -482,10 +476,11 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                     named[d as usize] = true;
                 }
             }
+            // (A destination with a fixed answer is never named: its
+            // `zero` is that answer.)
             let ingress_of = |side: &InSide, d: usize| -> u32 {
-                match (side.fixed, side.zero) {
-                    (Some(f), _) => f,
-                    (None, Some(z)) if !named[d] => z,
+                match side.zero {
+                    Some(z) if !named[d] => z,
                     _ => side.of(&in_bits, s),
                 }
             };

@@ -165,6 +165,21 @@ impl<'a> P<'a> {
         }
     }
 
+    /// At a line break: moves past it and past every blank line after it,
+    /// to the first non-space of the next line with content; returns how
+    /// many line breaks it crossed.
+    fn line_breaks(&mut self) -> usize {
+        let mut breaks = 0;
+        loop {
+            self.newline();
+            breaks += 1;
+            self.skip_spaces();
+            if self.peek() != b'\n' {
+                return breaks;
+            }
+        }
+    }
+
     fn skip_comment(&mut self) {
         if self.peek() == b'#' {
             self.pos += self.b[self.pos..]
@@ -380,15 +395,7 @@ impl<'a> P<'a> {
                 self.pos = save.0;
                 return Some(folded);
             }
-            let mut breaks = 0usize;
-            loop {
-                self.newline();
-                breaks += 1;
-                self.skip_spaces();
-                if self.peek() != b'\n' {
-                    break;
-                }
-            }
+            let breaks = self.line_breaks();
             if self.eof() || self.col_at(self.pos) <= n || self.peek() == b'#' {
                 (self.pos, self.line, self.line_start) = save;
                 return Some(folded);
@@ -607,15 +614,7 @@ impl<'a> P<'a> {
                     // a space, more breaks one fewer line feeds.
                     let n = indent?;
                     out.push_str(self.text[run..self.pos].trim_end_matches(' '));
-                    let mut breaks = 0usize;
-                    loop {
-                        self.newline();
-                        breaks += 1;
-                        self.skip_spaces();
-                        if self.peek() != b'\n' {
-                            break;
-                        }
-                    }
+                    let breaks = self.line_breaks();
                     if self.eof() || self.col_at(self.pos) as i32 <= n.max(0) {
                         return None;
                     }

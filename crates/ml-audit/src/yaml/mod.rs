@@ -98,6 +98,38 @@ pub fn fast_parser_stop(text: &str, limits: Limits) -> Option<(u32, u32)> {
     fast::parse_or_stop(text, limits).err()
 }
 
+/// A whole-stream parser: the documents, and the first syntax error.
+pub type StreamParser = fn(&str, Limits) -> (Vec<Document>, Option<SyntaxError>);
+
+/// The two ways a stream is parsed, by name, for benchmarks and throughput
+/// checks: the event parser alone, and [`parse_stream`] (the fast parser
+/// first).
+#[doc(hidden)]
+pub const PARSERS: [(&str, StreamParser); 2] = [
+    ("events", parse_stream_events),
+    ("fast-first", parse_stream),
+];
+
+/// Every `*.yaml` and `*.yml` file under a directory (walked as `load`
+/// walks, `.gitignore` aware) with its text; unreadable files are left
+/// out. For the parser examples and the corpus tests.
+#[doc(hidden)]
+pub fn yaml_texts(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
+    ignore::WalkBuilder::new(dir)
+        .build()
+        .flatten()
+        .filter(|e| {
+            e.path()
+                .extension()
+                .is_some_and(|x| x == "yaml" || x == "yml")
+        })
+        .filter_map(|e| {
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            Some((e.into_path(), text))
+        })
+        .collect()
+}
+
 /// [`parse_stream`] on `saphyr-parser`'s event stream: all of YAML 1.2, with
 /// its error messages.
 pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option<SyntaxError>) {
@@ -599,14 +631,7 @@ mod tests {
             return;
         }
         let (mut files, mut taken) = (0, 0);
-        for e in ignore::WalkBuilder::new(&corpus).build().flatten() {
-            let p = e.path();
-            if !p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                continue;
-            }
-            let Ok(text) = std::fs::read_to_string(p) else {
-                continue;
-            };
+        for (p, text) in yaml_texts(&corpus) {
             files += 1;
             if same_as_events(&text) {
                 taken += 1;
