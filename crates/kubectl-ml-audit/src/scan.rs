@@ -326,6 +326,7 @@ pub fn run(args: ScanArgs) -> u8 {
     };
     let stats = std::env::var_os("ML_AUDIT_STATS").is_some();
     let mut phase = Phases::new(stats);
+    ml_audit::rule::set_profiling(stats);
     let loaded = ml_audit::load(&inputs, &opts);
     phase.mark("load");
     let inventory = Inventory::with_kinds(loaded, &table);
@@ -465,6 +466,14 @@ impl Phases {
                 "ml-audit-phases: objects={objects} findings={findings} {}",
                 parts.join(" ")
             );
+            let mut rules = ml_audit::rule::profile();
+            rules.sort_by_key(|r| std::cmp::Reverse(r.1));
+            let rules: Vec<String> = rules
+                .iter()
+                .filter(|(_, t)| t.as_millis() > 0)
+                .map(|(id, t)| format!("{id}={}", t.as_millis()))
+                .collect();
+            eprintln!("ml-audit-rules-ms: {}", rules.join(" "));
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use rayon::prelude::*;
@@ -158,6 +159,7 @@ impl<'a> Context<'a> {
             if claimed {
                 let inv = self.inventory;
                 let threads = rayon::current_num_threads();
+                let started = std::time::Instant::now();
                 let built = std::thread::scope(|s| {
                     s.spawn(move || {
                         // A scoped pool: its threads are joined before this
@@ -182,6 +184,12 @@ impl<'a> Context<'a> {
                     Ok(v) => v,
                     Err(panic) => std::panic::resume_unwind(panic),
                 };
+                if profiling() {
+                    add_time(
+                        &format!("analysis:{}", std::any::type_name::<T>()),
+                        started.elapsed(),
+                    );
+                }
                 let _ = cell
                     .value
                     .set(Arc::new(built) as Arc<dyn Any + Send + Sync>);
@@ -255,31 +263,84 @@ impl Finding {
 /// the same whatever the thread count.
 pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
     let inv = cx.inventory;
+    let clocks: Option<Vec<AtomicU64>> =
+        profiling().then(|| rules.iter().map(|_| AtomicU64::new(0)).collect());
+    let clocks = clocks.as_deref();
     let mut findings: Vec<Finding> = inv
         .workloads
         .par_iter()
         .flat_map_iter(|w| {
             let mut out = Vec::new();
-            for r in rules {
-                r.check_workload(cx, w, &mut out);
+            for (i, r) in rules.iter().enumerate() {
+                timed_call(clocks, i, || r.check_workload(cx, w, &mut out));
             }
             out
         })
         .chain(inv.objects.par_iter().flat_map_iter(|o| {
             let mut out = Vec::new();
-            for r in rules {
-                r.check_object(cx, o, &mut out);
+            for (i, r) in rules.iter().enumerate() {
+                timed_call(clocks, i, || r.check_object(cx, o, &mut out));
             }
             out
         }))
-        .chain(rules.par_iter().flat_map_iter(|r| {
+        .chain(rules.par_iter().enumerate().flat_map_iter(|(i, r)| {
             let mut out = Vec::new();
-            r.check_inventory(cx, &mut out);
+            timed_call(clocks, i, || r.check_inventory(cx, &mut out));
             out
         }))
         .collect();
+    for (r, c) in rules.iter().zip(clocks.unwrap_or_default()) {
+        let nanos = c.load(Ordering::Relaxed);
+        add_time(&r.meta().id, std::time::Duration::from_nanos(nanos));
+    }
     sort_findings(&mut findings);
     findings
+}
+
+static PROFILE: AtomicBool = AtomicBool::new(false);
+static PROFILE_TIMES: Mutex<BTreeMap<String, std::time::Duration>> = Mutex::new(BTreeMap::new());
+
+/// Turns on (or off) the timing of every rule hook and analysis build, for
+/// finding where an audit's time goes. Off by default: timing costs a clock
+/// read per hook call. Read the times with [`profile`].
+pub fn set_profiling(on: bool) {
+    PROFILE.store(on, Ordering::Relaxed);
+}
+
+fn profiling() -> bool {
+    PROFILE.load(Ordering::Relaxed)
+}
+
+fn add_time(name: &str, took: std::time::Duration) {
+    let mut times = PROFILE_TIMES.lock().unwrap_or_else(|e| e.into_inner());
+    match times.get_mut(name) {
+        Some(t) => *t += took,
+        None => {
+            times.insert(name.to_string(), took);
+        }
+    }
+}
+
+/// The time spent so far (summed over threads) in each rule, by rule id, and
+/// in each shared analysis, as `analysis:<type>`, since profiling was turned
+/// on with [`set_profiling`]. A rule's time includes the wait for (or the
+/// build of) an analysis it asks for first; the analysis line shows the
+/// build alone.
+pub fn profile() -> Vec<(String, std::time::Duration)> {
+    let times = PROFILE_TIMES.lock().unwrap_or_else(|e| e.into_inner());
+    times.iter().map(|(k, v)| (k.clone(), *v)).collect()
+}
+
+/// Runs one hook of rule `i`, adding its time to the rule's clock when
+/// profiling.
+fn timed_call(clocks: Option<&[AtomicU64]>, i: usize, call: impl FnOnce()) {
+    let Some(clocks) = clocks else {
+        return call();
+    };
+    let start = std::time::Instant::now();
+    call();
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    clocks[i].fetch_add(nanos, Ordering::Relaxed);
 }
 
 /// Sorts findings deterministically and drops exact duplicates.
