@@ -111,16 +111,25 @@ impl Finding {
     /// A fingerprint that survives unrelated edits: rule, object identity and
     /// path inside the object, never line numbers.
     pub fn fingerprint(&self) -> String {
-        let key = format!(
-            "{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
-            self.rule,
-            self.object.api_version.split('/').next().unwrap_or(""),
-            self.object.kind,
+        // FNV-1a over the fields joined by NUL, hashed piece by piece (no
+        // joined copy: this runs once per finding in every output).
+        let group = self.object.api_version.split('/').next().unwrap_or("");
+        let parts = [
+            self.rule.as_str(),
+            group,
+            &self.object.kind,
             self.object.namespace.as_deref().unwrap_or(""),
-            self.object.name,
-            self.pointer
-        );
-        format!("{:016x}", fnv1a(key.as_bytes()))
+            &self.object.name,
+            &self.pointer,
+        ];
+        let mut h = FNV_OFFSET;
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                h = fnv1a_from(h, &[0]);
+            }
+            h = fnv1a_from(h, part.as_bytes());
+        }
+        format!("{h:016x}")
     }
 
     /// The sort key that makes output deterministic.
@@ -143,10 +152,79 @@ impl Finding {
 
 /// 64-bit FNV-1a: stable across versions and platforms (unlike `DefaultHasher`).
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a continued from the hash `h` of the bytes before these.
+fn fnv1a_from(mut h: u64, bytes: &[u8]) -> u64 {
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Span;
+    use crate::object::ObjectRef;
+
+    fn finding(
+        rule: &str,
+        api: &str,
+        kind: &str,
+        ns: Option<&str>,
+        name: &str,
+        ptr: &str,
+    ) -> Finding {
+        Finding {
+            rule: rule.into(),
+            severity: Severity::High,
+            object: ObjectRef {
+                api_version: api.into(),
+                kind: kind.into(),
+                namespace: ns.map(str::to_string),
+                name: name.into(),
+            },
+            file: "a.yaml".into(),
+            span: Span::default(),
+            pointer: ptr.into(),
+            context: None,
+            message: "m".into(),
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// Fingerprints are stored in users' baselines: they must never change.
+    /// These values are FNV-1a of the NUL-joined fields, as first released.
+    #[test]
+    fn fingerprints_stay_as_released() {
+        let f = finding(
+            "pss-privileged",
+            "apps/v1",
+            "Deployment",
+            Some("team-a"),
+            "trainer",
+            "/spec/template/spec/containers/0/securityContext/privileged",
+        );
+        assert_eq!(f.fingerprint(), "c32c43b56c16f82d");
+        let f = finding(
+            "rbac-wildcard-rule",
+            "v1",
+            "ClusterRole",
+            None,
+            "all",
+            "/rules/0",
+        );
+        // `v1` has no group: the group part is the whole apiVersion.
+        let joined = "rbac-wildcard-rule\0v1\0ClusterRole\0\0all\0/rules/0";
+        assert_eq!(
+            f.fingerprint(),
+            format!("{:016x}", fnv1a(joined.as_bytes()))
+        );
+    }
 }
