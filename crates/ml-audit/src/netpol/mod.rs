@@ -153,14 +153,42 @@ pub struct Class {
     netpols: Vec<usize>,
 }
 
-struct Row {
+/// One verdict id per destination class, into the row's own table.
+struct DenseRow {
     ids: RowIds,
     table: Vec<Verdict>,
 }
 
+impl DenseRow {
+    fn get(&self, d: usize) -> &Verdict {
+        &self.table[self.ids.get(d)]
+    }
+}
+
+/// The verdicts of one source class towards every destination class.
+///
+/// Most cells of a row are "stranger" cells: no egress rule of the source
+/// names the destination and no ingress rule of the destination names the
+/// source. Such a cell depends on the source only through what its egress
+/// allows to strangers, which few distinct values cover (everything, or
+/// nothing, for most sources). So a row is stored as a shared default row
+/// plus the cells that differ from it, and the cost grows with the rules'
+/// reach, not with classes x classes; a row with many exceptions is stored
+/// whole.
+enum Row {
+    Dense(DenseRow),
+    Sparse {
+        /// Index into [`Reachability::defaults`].
+        default: usize,
+        /// The destination classes whose cell is computed here, sorted.
+        dests: Vec<u32>,
+        /// Their verdicts, one per entry of `dests`.
+        cells: DenseRow,
+    },
+}
+
 /// The verdict ids of one row, one per destination class, stored as narrowly
-/// as the row's table allows: most rows have a handful of distinct verdicts,
-/// and the matrix is classes x classes (23M cells at 100,000 objects).
+/// as the row's table allows: most rows have a handful of distinct verdicts.
 enum RowIds {
     U8(Vec<u8>),
     U16(Vec<u16>),
@@ -205,6 +233,7 @@ pub struct Reachability {
     ns_table: Vec<Vec<Tri>>,
     np_ns: Vec<Option<usize>>,
     rows: Vec<Row>,
+    defaults: Vec<DenseRow>,
     /// External ranges seen as sources (from ingress rules).
     pub in_blocks: Vec<IpRange>,
     /// External ranges seen as destinations (from egress rules).
@@ -345,6 +374,7 @@ impl Reachability {
             ns_table: Vec::new(),
             np_ns: Vec::new(),
             rows: Vec::new(),
+            defaults: Vec::new(),
             in_blocks: Vec::new(),
             out_blocks: Vec::new(),
             ext_in: Vec::new(),
@@ -458,7 +488,7 @@ impl Reachability {
                 synthetic: false,
             });
         }
-        peers.sort_by_key(|p| p.display());
+        peers.sort_by_cached_key(|p| p.display());
         for mut p in peers {
             p.ns = self.ns_id(&p.namespace.clone(), assume);
             self.peers.push(p);
@@ -533,7 +563,7 @@ impl Reachability {
         let o = ClassOracle { r: self };
         let pol = &self.policies;
         let n = self.classes.len();
-        let rows = rows::compute_rows(self);
+        let (rows, defaults) = rows::compute_rows(self);
         let in_blocks = ip::partition(pol.ip_sets(true).into_iter());
         let out_blocks = ip::partition(pol.ip_sets(false).into_iter());
         let ext_in: Vec<Vec<Verdict>> = (0..n)
@@ -555,6 +585,7 @@ impl Reachability {
             })
             .collect();
         self.rows = rows;
+        self.defaults = defaults;
         self.in_blocks = in_blocks;
         self.out_blocks = out_blocks;
         self.ext_in = ext_in;
@@ -563,8 +594,42 @@ impl Reachability {
 
     /// The verdict for a pair of peers.
     pub fn between(&self, src: usize, dst: usize) -> &Verdict {
-        let row = &self.rows[self.class_of[src]];
-        &row.table[row.ids.get(self.class_of[dst])]
+        self.class_verdict(self.class_of[src], self.class_of[dst])
+    }
+
+    /// The verdict for a pair of classes.
+    pub(crate) fn class_verdict(&self, src: usize, dst: usize) -> &Verdict {
+        match &self.rows[src] {
+            Row::Dense(row) => row.get(dst),
+            Row::Sparse {
+                default,
+                dests,
+                cells,
+            } => match dests.binary_search(&(dst as u32)) {
+                Ok(i) => cells.get(i),
+                Err(_) => self.defaults[*default].get(dst),
+            },
+        }
+    }
+
+    /// How a source class's row is stored: `None` when whole, else its
+    /// default row (see [`Self::default_verdict`]) and the destination
+    /// classes where it differs from it (sorted).
+    pub(crate) fn row_shape(&self, src: usize) -> Option<(usize, &[u32])> {
+        match &self.rows[src] {
+            Row::Dense(_) => None,
+            Row::Sparse { default, dests, .. } => Some((*default, dests)),
+        }
+    }
+
+    /// Number of default rows.
+    pub(crate) fn default_rows(&self) -> usize {
+        self.defaults.len()
+    }
+
+    /// The verdict of default row `default` towards destination class `dst`.
+    pub(crate) fn default_verdict(&self, default: usize, dst: usize) -> &Verdict {
+        self.defaults[default].get(dst)
     }
 
     /// The verdict from an external range (of [`Self::in_blocks`]) to a peer.
@@ -684,8 +749,19 @@ impl Reachability {
         out
     }
 
-    /// Number of pairs of classes evaluated.
+    /// Number of class-pair cells computed and stored: whole rows, the
+    /// cells where sparse rows differ from their default row, and the
+    /// default rows (classes x classes before sparse rows).
     pub fn class_pairs(&self) -> usize {
-        self.classes.len() * self.classes.len()
+        let n = self.classes.len();
+        let rows: usize = self
+            .rows
+            .iter()
+            .map(|r| match r {
+                Row::Dense(_) => n,
+                Row::Sparse { dests, .. } => dests.len(),
+            })
+            .sum();
+        rows + self.defaults.len() * n
     }
 }

@@ -12,7 +12,7 @@ use super::conn::ConnSet;
 use super::eval::{Ep, Eval, Oracle, Verdict};
 use super::policy::{Action, AdminPol, PeerSpec, Policies, PortSpec, RuleSpec};
 use super::selector::Tri;
-use super::{ClassOracle, Reachability, Row, RowIds};
+use super::{ClassOracle, DenseRow, Reachability, Row, RowIds};
 
 /// Bits over classes, for both assumptions about unknown namespace labels.
 struct Bits {
@@ -244,9 +244,12 @@ struct InSide {
     memo: HashMap<(u64, u64), u32>,
     /// The ingress side when no rule applies (the same for every source).
     fixed: Option<u32>,
-    /// The ingress side for a source no rule's peers match (the common
-    /// case: the rows take it without hashing).
+    /// The ingress side for a source no rule's peers name but those that
+    /// take in every class (the common case: the rows take it without
+    /// hashing).
     zero: Option<u32>,
+    /// The masks of such a source.
+    stranger: (u64, u64),
 }
 
 impl InSide {
@@ -353,8 +356,9 @@ fn ingress_rules(r: &Reachability, d: usize, ids: &Ids) -> Vec<usize> {
     v
 }
 
-/// Computes every row of the class matrix.
-pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
+/// Computes every row of the class matrix, and the default rows that sparse
+/// rows refer to.
+pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
     use rayon::prelude::*;
     let o = ClassOracle { r };
     let pol = &r.policies;
@@ -376,6 +380,25 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             .collect()
     };
     let (in_bits, in_ids) = rule_bitsets(r, &by_ns, true);
+    // The sources each ingress rule's peers take in (under either
+    // assumption).
+    let rule_members: Vec<Vec<u32>> = in_bits
+        .par_iter()
+        .map(|b| {
+            let mut v = Vec::new();
+            for_each_bit(&b.t, n, |c| v.push(c as u32));
+            v
+        })
+        .collect();
+    // A rule whose peers take in every class under both assumptions names
+    // no source in particular: it gives every source the same answer.
+    let universal: Vec<bool> = in_bits
+        .iter()
+        .zip(&rule_members)
+        .map(|(b, m)| {
+            m.len() == n && b.f.iter().map(|w| w.count_ones() as usize).sum::<usize>() == n
+        })
+        .collect();
     let sides: Vec<(InSide, Vec<(ConnSet, ConnSet)>)> = (0..n)
         .into_par_iter()
         .map(|d| {
@@ -386,23 +409,41 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
                 memo: HashMap::default(),
                 fixed: None,
                 zero: None,
+                stranger: (0, 0),
             };
             let mut local = Vec::new();
             if side.generic {
                 return (side, local);
             }
-            // With no rule, every source has the empty mask: the first
-            // decides (the loop below would find only that one).
-            let sources = if side.rules.is_empty() { n.min(1) } else { n };
-            let mut zero_seen = false;
-            for s in 0..sources {
-                let key = side.masks(&in_bits, s);
-                if key == (0, 0) {
-                    if zero_seen {
-                        continue;
-                    }
-                    zero_seen = true;
+            // Only the sources some rule's peers name can have a mask of
+            // their own; every other source (a stranger) has the mask of the
+            // universal rules alone, and the first of them stands for all
+            // (with no rule, that is every source). So the cost is the
+            // rules' reach, not all sources.
+            for (i, &b) in side.rules.iter().enumerate() {
+                if universal[b] {
+                    side.stranger.0 |= 1 << i;
+                    side.stranger.1 |= 1 << i;
                 }
+            }
+            let mut sources: Vec<u32> = side
+                .rules
+                .iter()
+                .filter(|&&b| !universal[b])
+                .flat_map(|&b| rule_members[b].iter().copied())
+                .collect();
+            sources.sort_unstable();
+            sources.dedup();
+            let stranger = (0..n as u32)
+                .zip(sources.iter().copied().chain(std::iter::repeat(u32::MAX)))
+                .find(|(i, c)| i != c)
+                .map(|(i, _)| i);
+            if let Some(z) = stranger {
+                sources.insert(z as usize, z);
+            }
+            for s in sources {
+                let s = s as usize;
+                let key = side.masks(&in_bits, s);
                 if side.memo.contains_key(&key) {
                     continue;
                 }
@@ -433,7 +474,7 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
             if side.rules.is_empty() && !side.generic {
                 side.fixed = side.memo.get(&(0, 0)).copied();
             }
-            side.zero = side.memo.get(&(0, 0)).copied();
+            side.zero = side.memo.get(&side.stranger).copied();
             side
         })
         .collect();
@@ -445,188 +486,414 @@ pub(super) fn compute_rows(r: &Reachability) -> Vec<Row> {
     let mut rule_dests: Vec<Vec<u32>> = vec![Vec::new(); in_bits.len()];
     for (d, side) in sides.iter().enumerate() {
         if side.fixed.is_none() && !side.generic {
-            for &b in &side.rules {
+            for &b in side.rules.iter().filter(|&&b| !universal[b]) {
                 rule_dests[b].push(d as u32);
             }
         }
     }
     let mut member_rules: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for (b, bits) in in_bits.iter().enumerate() {
+    for (b, members) in rule_members.iter().enumerate() {
         if rule_dests[b].is_empty() {
             continue;
         }
-        for (w, &word) in bits.t.iter().enumerate() {
-            let mut x = word;
-            while x != 0 {
-                let c = w * 64 + x.trailing_zeros() as usize;
-                x &= x - 1;
-                if c < n {
-                    member_rules[c].push(b as u32);
-                }
-            }
+        for &c in members {
+            member_rules[c as usize].push(b as u32);
         }
     }
-    (0..n)
+    let generic_dests: Vec<u32> = sides
+        .iter()
+        .enumerate()
+        .filter(|(_, side)| side.generic)
+        .map(|(d, _)| d as u32)
+        .collect();
+    let shared = Shared {
+        r,
+        o: &o,
+        sides: &sides,
+        in_bits: &in_bits,
+        in_table: &in_table,
+        sig: &sig,
+    };
+    let built: Vec<(Row, Option<(ConnSet, ConnSet)>)> = (0..n)
         .into_par_iter()
         .map(|s| {
-            // The destinations whose ingress rules name this source.
-            let mut named = vec![false; n];
-            for &b in &member_rules[s] {
-                for &d in &rule_dests[b as usize] {
-                    named[d as usize] = true;
-                }
-            }
-            // (A destination with a fixed answer is never named: its
-            // `zero` is that answer.)
-            let ingress_of = |side: &InSide, d: usize| -> u32 {
-                match side.zero {
-                    Some(z) if !named[d] => z,
-                    _ => side.of(&in_bits, s),
-                }
-            };
             let plans = [r.plan(s, false, &ids), r.plan(s, true, &ids)];
             if plans.iter().any(|p| p.rules.len() > 64) {
                 // too many rules for a mask: evaluate each pair
-                return generic_row(r, &o, s);
+                return (Row::Dense(generic_row(r, &o, s)), None);
             }
-            let masks: Vec<Vec<u64>> = plans
+            // A row is sparse when few cells differ from its default: the
+            // destinations its egress rules match, those whose ingress
+            // rules name it, and those whose ingress is evaluated pair by
+            // pair. Count before collecting: a rule may match every class.
+            let budget = n / 4;
+            let egress_bits: usize = plans
                 .iter()
                 .enumerate()
-                .map(|(k, p)| {
-                    if p.rules.is_empty() {
-                        return Vec::new();
-                    }
-                    let mut m = vec![0u64; n];
-                    for (i, a) in p.rules.iter().enumerate() {
-                        let b = if k == 0 {
-                            &bits[a.bits].f
-                        } else {
-                            &bits[a.bits].t
-                        };
-                        for (w, &word) in b.iter().enumerate() {
-                            let mut x = word;
-                            while x != 0 {
-                                let d = w * 64 + x.trailing_zeros() as usize;
-                                x &= x - 1;
-                                if d < n {
-                                    m[d] |= 1 << i;
-                                }
-                            }
-                        }
-                    }
-                    m
-                })
-                .collect();
-            let ef = Eval::new(pol, &o, false, false);
-            let et = Eval::new(pol, &o, true, false);
-            let same_plan = plans[0].rules.len() == plans[1].rules.len()
-                && plans[0].isolated == plans[1].isolated
-                && plans[0]
-                    .rules
-                    .iter()
-                    .zip(plans[1].rules.iter())
-                    .all(|(a, b)| a.bits == b.bits);
-            // no rule matching: the same for every destination
-            let mut sets: Vec<ConnSet> = vec![
-                egress_side(&ef, &plans[0], 0, s),
-                egress_side(&et, &plans[1], 0, s),
-            ];
-            let zero_empty = sets[0].is_empty() && sets[1].is_empty();
-            let mut memo: [HashMap<(u64, usize), u32>; 2] =
-                [HashMap::default(), HashMap::default()];
-            let mut ids_out = Vec::with_capacity(n);
-            let mut table: Vec<Verdict> = vec![Verdict::default()];
-            let mut seen: HashMap<Verdict, u32> = HashMap::default();
-            seen.insert(Verdict::default(), 0);
-            // (egress under each assumption, ingress) -> verdict id
-            let mut pairs: HashMap<(u32, u32, u32), u32> = HashMap::default();
-            // The verdict id by ingress side, when no egress rule matches
-            // the destination (the common case: no hashing).
-            let mut plain: Vec<u32> = vec![u32::MAX; in_table.len()];
-            for d in 0..n {
-                let (m0, m1) = (
-                    masks[0].get(d).copied().unwrap_or(0),
-                    masks[1].get(d).copied().unwrap_or(0),
-                );
-                if m0 == 0 && m1 == 0 && zero_empty {
-                    ids_out.push(0);
-                    continue;
-                }
-                let mut eg = [0u32, 1u32];
-                for k in 0..2 {
-                    let m = if k == 0 { m0 } else { m1 };
-                    if k == 1 && same_plan && m1 == m0 {
-                        eg[1] = eg[0];
-                        continue;
-                    }
-                    if m == 0 {
-                        continue;
-                    }
-                    let key = (m, if plans[k].named { sig[d] } else { usize::MAX });
-                    let ev = if k == 0 { &ef } else { &et };
-                    eg[k] = *memo[k].entry(key).or_insert_with(|| {
-                        sets.push(egress_side(ev, &plans[k], m, d));
-                        (sets.len() - 1) as u32
-                    });
-                }
-                if sets[eg[0] as usize].is_empty() && sets[eg[1] as usize].is_empty() {
-                    ids_out.push(0);
-                    continue;
-                }
-                let side = &sides[d];
-                let fast = if m0 == 0 && m1 == 0 && !side.generic {
-                    Some(ingress_of(side, d))
-                } else {
-                    None
-                };
-                if let Some(gi) = fast {
-                    let id = plain[gi as usize];
-                    if id != u32::MAX {
-                        ids_out.push(id);
-                        continue;
-                    }
-                }
-                let verdict_of = |i0: &ConnSet, i1: &ConnSet| {
-                    let a = sets[eg[0] as usize].intersect(i0);
-                    let b = sets[eg[1] as usize].intersect(i1);
-                    let both = a.intersect(&b);
-                    Verdict {
-                        unknown: a.union(&b).minus(&both),
-                        allowed: both,
-                    }
-                };
-                let v = if side.generic {
-                    let (i0, i1) = ingress_pair(pol, &o, d, s);
-                    verdict_of(&i0, &i1)
-                } else {
-                    let gi = match fast {
-                        Some(gi) => gi,
-                        None => ingress_of(side, d),
+                .flat_map(|(k, p)| p.rules.iter().map(move |a| (k, a)))
+                .map(|(k, a)| {
+                    let b = if k == 0 {
+                        &bits[a.bits].f
+                    } else {
+                        &bits[a.bits].t
                     };
-                    if let Some(&id) = pairs.get(&(eg[0], eg[1], gi)) {
-                        ids_out.push(id);
-                        continue;
-                    }
-                    let (i0, i1) = &in_table[gi as usize];
-                    let id = intern(&mut table, &mut seen, verdict_of(i0, i1));
-                    pairs.insert((eg[0], eg[1], gi), id);
-                    if m0 == 0 && m1 == 0 {
-                        plain[gi as usize] = id;
-                    }
-                    ids_out.push(id);
-                    continue;
+                    b.iter().map(|w| w.count_ones() as usize).sum::<usize>()
+                })
+                .sum();
+            let naming: usize = member_rules[s]
+                .iter()
+                .map(|&b| rule_dests[b as usize].len())
+                .sum();
+            let mut cells = Cells::new(&shared, s, &plans);
+            if egress_bits + naming + generic_dests.len() > budget {
+                return (
+                    Row::Dense(dense_row(cells, &bits, &member_rules[s], &rule_dests)),
+                    None,
+                );
+            }
+            let masks = sparse_masks(&plans, &bits, n);
+            let mut named: Vec<u32> = member_rules[s]
+                .iter()
+                .flat_map(|&b| rule_dests[b as usize].iter().copied())
+                .collect();
+            named.sort_unstable();
+            named.dedup();
+            let mut dests: Vec<u32> = masks
+                .iter()
+                .map(|m| m.0)
+                .chain(named.iter().copied())
+                .chain(generic_dests.iter().copied())
+                .collect();
+            dests.sort_unstable();
+            dests.dedup();
+            let mut out = Vec::with_capacity(dests.len());
+            for &d in &dests {
+                let (m0, m1) = match masks.binary_search_by_key(&d, |m| m.0) {
+                    Ok(i) => (masks[i].1, masks[i].2),
+                    Err(_) => (0, 0),
                 };
-                ids_out.push(intern(&mut table, &mut seen, v));
+                let is_named = named.binary_search(&d).is_ok();
+                out.push(cells.cell(d as usize, m0, m1, is_named));
             }
-            Row {
-                ids: RowIds::pack(ids_out, table.len()),
-                table,
-            }
+            let default = cells.default_egress();
+            let row = Row::Sparse {
+                default: 0,
+                dests,
+                cells: cells.finish(out),
+            };
+            (row, Some(default))
         })
-        .collect()
+        .collect();
+    // One default row per distinct egress-to-strangers answer.
+    let mut keys: Vec<(ConnSet, ConnSet)> = Vec::new();
+    let mut key_ids: HashMap<(ConnSet, ConnSet), usize> = HashMap::default();
+    let rows: Vec<Row> = built
+        .into_iter()
+        .map(|(mut row, key)| {
+            if let (Row::Sparse { default, .. }, Some(key)) = (&mut row, key) {
+                *default = *key_ids.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    keys.len() - 1
+                });
+            }
+            row
+        })
+        .collect();
+    let defaults = keys
+        .par_iter()
+        .map(|(e0, e1)| default_row(&shared, e0, e1))
+        .collect();
+    (rows, defaults)
 }
 
-fn generic_row(r: &Reachability, o: &ClassOracle<'_>, s: usize) -> Row {
+/// What every row reads: the model, the ingress sides of the destinations
+/// and the destinations' named-port signatures.
+struct Shared<'a> {
+    r: &'a Reachability,
+    o: &'a ClassOracle<'a>,
+    sides: &'a [InSide],
+    in_bits: &'a [Bits],
+    in_table: &'a [(ConnSet, ConnSet)],
+    sig: &'a [usize],
+}
+
+/// The verdict of egress sets `e0`, `e1` (under each assumption) against
+/// ingress sides `i0`, `i1`.
+fn combine(e0: &ConnSet, e1: &ConnSet, i0: &ConnSet, i1: &ConnSet) -> Verdict {
+    let a = e0.intersect(i0);
+    let b = e1.intersect(i1);
+    let both = a.intersect(&b);
+    Verdict {
+        unknown: a.union(&b).minus(&both),
+        allowed: both,
+    }
+}
+
+/// The default row of the sources whose egress lets `e0`, `e1` out to
+/// destinations none of their rules name: each destination's answer for
+/// sources none of its ingress rules name. (Destinations whose ingress is
+/// evaluated pair by pair are never read from a default row.)
+fn default_row(sh: &Shared<'_>, e0: &ConnSet, e1: &ConnSet) -> DenseRow {
+    let mut table = vec![Verdict::default()];
+    let mut ids = Vec::with_capacity(sh.sides.len());
+    if e0.is_empty() && e1.is_empty() {
+        ids.resize(sh.sides.len(), 0);
+    } else {
+        let mut seen: HashMap<Verdict, u32> = HashMap::default();
+        seen.insert(Verdict::default(), 0);
+        let mut by_side: Vec<u32> = vec![u32::MAX; sh.in_table.len()];
+        for side in sh.sides {
+            let gi = match side.zero {
+                Some(z) if !side.generic => z as usize,
+                _ => {
+                    ids.push(0);
+                    continue;
+                }
+            };
+            if by_side[gi] == u32::MAX {
+                let (i0, i1) = &sh.in_table[gi];
+                by_side[gi] = intern(&mut table, &mut seen, combine(e0, e1, i0, i1));
+            }
+            ids.push(by_side[gi]);
+        }
+    }
+    DenseRow {
+        ids: RowIds::pack(ids, table.len()),
+        table,
+    }
+}
+
+/// The egress masks of a source's rules towards the destinations they
+/// match, under each assumption, as (destination, mask, mask) sorted by
+/// destination.
+fn sparse_masks(plans: &[Plan<'_>; 2], bits: &[Bits], n: usize) -> Vec<(u32, u64, u64)> {
+    let mut hits: Vec<(u32, usize, usize)> = Vec::new();
+    for (k, p) in plans.iter().enumerate() {
+        for (i, a) in p.rules.iter().enumerate() {
+            let b = if k == 0 {
+                &bits[a.bits].f
+            } else {
+                &bits[a.bits].t
+            };
+            for_each_bit(b, n, |d| hits.push((d as u32, k, i)));
+        }
+    }
+    hits.sort_unstable();
+    let mut out: Vec<(u32, u64, u64)> = Vec::new();
+    for (d, k, i) in hits {
+        if out.last().is_none_or(|m| m.0 != d) {
+            out.push((d, 0, 0));
+        }
+        let m = out.last_mut().expect("just pushed");
+        if k == 0 {
+            m.1 |= 1 << i;
+        } else {
+            m.2 |= 1 << i;
+        }
+    }
+    out
+}
+
+/// Calls `f` with every set bit below `n`.
+fn for_each_bit(bits: &[u64], n: usize, mut f: impl FnMut(usize)) {
+    for (w, &word) in bits.iter().enumerate() {
+        let mut x = word;
+        while x != 0 {
+            let i = w * 64 + x.trailing_zeros() as usize;
+            x &= x - 1;
+            if i < n {
+                f(i);
+            }
+        }
+    }
+}
+
+/// A whole row, one cell per destination.
+fn dense_row(
+    mut cells: Cells<'_, '_>,
+    bits: &[Bits],
+    member_rules: &[u32],
+    rule_dests: &[Vec<u32>],
+) -> DenseRow {
+    let n = cells.sh.sides.len();
+    let mut named = vec![false; n];
+    for &b in member_rules {
+        for &d in &rule_dests[b as usize] {
+            named[d as usize] = true;
+        }
+    }
+    let masks: Vec<Vec<u64>> = cells
+        .plans
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            if p.rules.is_empty() {
+                return Vec::new();
+            }
+            let mut m = vec![0u64; n];
+            for (i, a) in p.rules.iter().enumerate() {
+                let b = if k == 0 {
+                    &bits[a.bits].f
+                } else {
+                    &bits[a.bits].t
+                };
+                for_each_bit(b, n, |d| m[d] |= 1 << i);
+            }
+            m
+        })
+        .collect();
+    let out = (0..n)
+        .map(|d| {
+            let m0 = masks[0].get(d).copied().unwrap_or(0);
+            let m1 = masks[1].get(d).copied().unwrap_or(0);
+            cells.cell(d, m0, m1, named[d])
+        })
+        .collect();
+    cells.finish(out)
+}
+
+/// The cells of one source's row, with what they share: the egress sides
+/// computed so far (by mask), the row's distinct verdicts, and caches.
+struct Cells<'a, 'p> {
+    sh: &'a Shared<'a>,
+    s: usize,
+    plans: &'p [Plan<'a>; 2],
+    ef: Eval<'a, ClassOracle<'a>>,
+    et: Eval<'a, ClassOracle<'a>>,
+    same_plan: bool,
+    /// Egress sides; 0 and 1 are those for destinations no rule matches.
+    sets: Vec<ConnSet>,
+    zero_empty: bool,
+    memo: [HashMap<(u64, usize), u32>; 2],
+    table: Vec<Verdict>,
+    seen: HashMap<Verdict, u32>,
+    /// (egress under each assumption, ingress) -> verdict id
+    pairs: HashMap<(u32, u32, u32), u32>,
+    /// The verdict id by ingress side, when no egress rule matches the
+    /// destination (the common case: no hashing).
+    plain: Vec<u32>,
+}
+
+impl<'a, 'p> Cells<'a, 'p> {
+    fn new(sh: &'a Shared<'a>, s: usize, plans: &'p [Plan<'a>; 2]) -> Self {
+        let pol = &sh.r.policies;
+        let ef = Eval::new(pol, sh.o, false, false);
+        let et = Eval::new(pol, sh.o, true, false);
+        let same_plan = plans[0].rules.len() == plans[1].rules.len()
+            && plans[0].isolated == plans[1].isolated
+            && plans[0]
+                .rules
+                .iter()
+                .zip(plans[1].rules.iter())
+                .all(|(a, b)| a.bits == b.bits);
+        // no rule matching: the same for every destination
+        let sets: Vec<ConnSet> = vec![
+            egress_side(&ef, &plans[0], 0, s),
+            egress_side(&et, &plans[1], 0, s),
+        ];
+        let zero_empty = sets[0].is_empty() && sets[1].is_empty();
+        let mut seen: HashMap<Verdict, u32> = HashMap::default();
+        seen.insert(Verdict::default(), 0);
+        Cells {
+            sh,
+            s,
+            plans,
+            ef,
+            et,
+            same_plan,
+            sets,
+            zero_empty,
+            memo: [HashMap::default(), HashMap::default()],
+            table: vec![Verdict::default()],
+            seen,
+            pairs: HashMap::default(),
+            plain: vec![u32::MAX; sh.in_table.len()],
+        }
+    }
+
+    /// What the source's egress lets out to a destination none of its
+    /// rules match, under each assumption (the key of its default row).
+    fn default_egress(&self) -> (ConnSet, ConnSet) {
+        let e1 = if self.same_plan { 0 } else { 1 };
+        (self.sets[0].clone(), self.sets[e1].clone())
+    }
+
+    fn finish(self, ids: Vec<u32>) -> DenseRow {
+        DenseRow {
+            ids: RowIds::pack(ids, self.table.len()),
+            table: self.table,
+        }
+    }
+
+    /// The verdict id towards destination `d`, given the masks of the
+    /// source's egress rules that match it and whether one of its ingress
+    /// rules names the source.
+    fn cell(&mut self, d: usize, m0: u64, m1: u64, named: bool) -> u32 {
+        let sh = self.sh;
+        let s = self.s;
+        if m0 == 0 && m1 == 0 && self.zero_empty {
+            return 0;
+        }
+        let mut eg = [0u32, 1u32];
+        for k in 0..2 {
+            let m = if k == 0 { m0 } else { m1 };
+            if k == 1 && self.same_plan && m1 == m0 {
+                eg[1] = eg[0];
+                continue;
+            }
+            if m == 0 {
+                continue;
+            }
+            let key = (
+                m,
+                if self.plans[k].named {
+                    sh.sig[d]
+                } else {
+                    usize::MAX
+                },
+            );
+            let ev = if k == 0 { &self.ef } else { &self.et };
+            let sets = &mut self.sets;
+            let plan = &self.plans[k];
+            eg[k] = *self.memo[k].entry(key).or_insert_with(|| {
+                sets.push(egress_side(ev, plan, m, d));
+                (sets.len() - 1) as u32
+            });
+        }
+        let (e0, e1) = (&self.sets[eg[0] as usize], &self.sets[eg[1] as usize]);
+        if e0.is_empty() && e1.is_empty() {
+            return 0;
+        }
+        let side = &sh.sides[d];
+        if side.generic {
+            let (i0, i1) = ingress_pair(&sh.r.policies, sh.o, d, s);
+            let v = combine(e0, e1, &i0, &i1);
+            return intern(&mut self.table, &mut self.seen, v);
+        }
+        // (A destination with a fixed answer is never named: its `zero` is
+        // that answer.)
+        let gi = match side.zero {
+            Some(z) if !named => z,
+            _ => side.of(sh.in_bits, s),
+        };
+        let plain = m0 == 0 && m1 == 0;
+        if plain && self.plain[gi as usize] != u32::MAX {
+            return self.plain[gi as usize];
+        }
+        if let Some(&id) = self.pairs.get(&(eg[0], eg[1], gi)) {
+            return id;
+        }
+        let (i0, i1) = &sh.in_table[gi as usize];
+        let id = intern(&mut self.table, &mut self.seen, combine(e0, e1, i0, i1));
+        self.pairs.insert((eg[0], eg[1], gi), id);
+        if plain {
+            self.plain[gi as usize] = id;
+        }
+        id
+    }
+}
+
+fn generic_row(r: &Reachability, o: &ClassOracle<'_>, s: usize) -> DenseRow {
     let n = r.classes.len();
     let mut ids = Vec::with_capacity(n);
     let mut table: Vec<Verdict> = Vec::new();
@@ -639,7 +906,7 @@ fn generic_row(r: &Reachability, o: &ClassOracle<'_>, s: usize) -> Row {
         });
         ids.push(id);
     }
-    Row {
+    DenseRow {
         ids: RowIds::pack(ids, table.len()),
         table,
     }

@@ -75,6 +75,135 @@ fn served(inv: &Inventory, p: &Peer, ports: &[u16]) -> BTreeMap<u16, Option<Poin
     out
 }
 
+/// The sources that reach a target: the first three peers (in class order)
+/// and how many in all, sure ones and maybe ones.
+#[derive(Clone, Default)]
+struct Reached {
+    sure: (Vec<usize>, usize),
+    maybe: (Vec<usize>, usize),
+}
+
+/// Source classes arranged for counting without reading every cell of the
+/// matrix: the model stores a row as a default row shared by many sources
+/// plus the cells where it differs. A source with no cell of its own at a
+/// destination answers as its default row does, so such sources are counted
+/// per default row; only the others are looked at one by one.
+struct Sources<'a> {
+    /// Real (not synthetic) peers of each class.
+    real: &'a [Vec<usize>],
+    /// Tenant of each class.
+    tenant: Vec<usize>,
+    /// Classes with real peers whose rows are stored whole.
+    whole: Vec<u32>,
+    /// Per destination class, the classes with real peers and a cell of
+    /// their own there (sorted).
+    own: Vec<Vec<u32>>,
+    /// Per default row: its classes with real peers (sorted), their peers,
+    /// and their peers per tenant.
+    families: Vec<(Vec<u32>, usize, HashMap<usize, usize>)>,
+}
+
+impl<'a> Sources<'a> {
+    fn new(r: &Reachability, real: &'a [Vec<usize>], tenant_of: &[usize]) -> Self {
+        let n = r.classes.len();
+        let mut s = Sources {
+            real,
+            tenant: r.classes.iter().map(|c| tenant_of[c.ns]).collect(),
+            whole: Vec::new(),
+            own: vec![Vec::new(); n],
+            families: vec![(Vec::new(), 0, HashMap::new()); r.default_rows()],
+        };
+        for (ci, peers) in real.iter().enumerate() {
+            if peers.is_empty() {
+                continue;
+            }
+            match r.row_shape(ci) {
+                None => s.whole.push(ci as u32),
+                Some((default, dests)) => {
+                    for &d in dests {
+                        s.own[d as usize].push(ci as u32);
+                    }
+                    let f = &mut s.families[default];
+                    f.0.push(ci as u32);
+                    f.1 += peers.len();
+                    *f.2.entry(s.tenant[ci]).or_default() += peers.len();
+                }
+            }
+        }
+        s
+    }
+
+    /// Who reaches TCP `port` of destination class `dc` from a tenant other
+    /// than `tenant`.
+    fn reach(&self, r: &Reachability, dc: usize, port: u16, tenant: usize) -> Reached {
+        let bucket = |v: &crate::netpol::eval::Verdict| {
+            if v.allowed.contains(Protocol::Tcp, port) {
+                Some(0)
+            } else if v.unknown.contains(Protocol::Tcp, port) {
+                Some(1)
+            } else {
+                None
+            }
+        };
+        let mut counts = [0usize; 2];
+        // Candidate classes for the first three peers of each bucket.
+        let mut first: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+        let own = &self.own[dc];
+        // Classes with a cell of their own here, or a whole row: one by one.
+        // Those with a default row are taken out of its count below.
+        let mut taken = vec![0usize; self.families.len()];
+        let mut direct: Vec<u32> = own.iter().chain(&self.whole).copied().collect();
+        direct.sort_unstable();
+        for ci in direct {
+            let ci = ci as usize;
+            if self.tenant[ci] == tenant {
+                continue;
+            }
+            let peers = self.real[ci].len();
+            if let Some((default, _)) = r.row_shape(ci) {
+                taken[default] += peers;
+            }
+            if let Some(b) = bucket(r.class_verdict(ci, dc)) {
+                counts[b] += peers;
+                if first[b].len() < 3 {
+                    first[b].push(ci as u32);
+                }
+            }
+        }
+        // Every other class answers as its default row.
+        for (f, (classes, peers, by_tenant)) in self.families.iter().enumerate() {
+            let Some(b) = bucket(r.default_verdict(f, dc)) else {
+                continue;
+            };
+            counts[b] += peers - by_tenant.get(&tenant).copied().unwrap_or(0) - taken[f];
+            first[b].extend(
+                classes
+                    .iter()
+                    .copied()
+                    .filter(|&ci| {
+                        self.tenant[ci as usize] != tenant && own.binary_search(&ci).is_err()
+                    })
+                    .take(3),
+            );
+        }
+        // The first three peers, in class order. (Each class has a real
+        // peer, so the first three classes of each list hold them.)
+        let peers_of = |mut classes: Vec<u32>| -> Vec<usize> {
+            classes.sort_unstable();
+            classes
+                .iter()
+                .flat_map(|&ci| self.real[ci as usize].iter().copied())
+                .take(3)
+                .collect()
+        };
+        let [sure, maybe] = first;
+        Reached {
+            sure: (peers_of(sure), counts[0]),
+            maybe: (peers_of(maybe), counts[1]),
+        }
+    }
+}
+
 impl Rule for CrossTenantMlPort {
     fn meta(&self) -> &RuleMeta {
         &META
@@ -155,48 +284,12 @@ impl Rule for CrossTenantMlPort {
                 .push(i);
         }
         let groups: Vec<((usize, u16, usize), Vec<usize>)> = groups.into_iter().collect();
-        // What sources reach a group: the first three (for the message) and
-        // how many, sure and maybe. Groups are split into chunks that run in
-        // parallel; each chunk reads the matrix row by row, and sources are
-        // met in class order, so the result does not depend on the split.
-        #[derive(Clone, Default)]
-        struct Reached {
-            sure: (Vec<usize>, usize),
-            maybe: (Vec<usize>, usize),
-        }
-        let chunk = (groups.len() / (4 * rayon::current_num_threads())).clamp(64, 8192);
+        // What sources reach each group: the first three (for the message)
+        // and how many, sure and maybe, with sources met in class order.
+        let sources = Sources::new(&r, &real, &tenant_of);
         let reached: Vec<Reached> = groups
-            .par_chunks(chunk)
-            .flat_map_iter(|part| {
-                let mut acc = vec![Reached::default(); part.len()];
-                for (ci, class) in r.classes.iter().enumerate() {
-                    if real[ci].is_empty() {
-                        continue;
-                    }
-                    let ct = tenant_of[class.ns];
-                    for (((_, port, tenant), members), a) in part.iter().zip(acc.iter_mut()) {
-                        if *tenant == ct {
-                            continue;
-                        }
-                        let v = r.between(class.rep, targets[members[0]].d);
-                        let bucket = if v.allowed.contains(Protocol::Tcp, *port) {
-                            &mut a.sure
-                        } else if v.unknown.contains(Protocol::Tcp, *port) {
-                            &mut a.maybe
-                        } else {
-                            continue;
-                        };
-                        for &s in &real[ci] {
-                            if bucket.0.len() == 3 {
-                                break;
-                            }
-                            bucket.0.push(s);
-                        }
-                        bucket.1 += real[ci].len();
-                    }
-                }
-                acc
-            })
+            .par_iter()
+            .map(|((dc, port, tenant), _)| sources.reach(&r, *dc, *port, *tenant))
             .collect();
         for ((_, members), a) in groups.iter().zip(reached) {
             for &m in members {
@@ -256,5 +349,170 @@ impl Rule for CrossTenantMlPort {
                 out.push(f);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netpol::Options;
+    use crate::{Input, LoadOptions};
+
+    /// The plain count: every source class, one cell at a time.
+    fn naive(
+        r: &Reachability,
+        real: &[Vec<usize>],
+        tenant_of: &[usize],
+        dc: usize,
+        port: u16,
+        tenant: usize,
+    ) -> Reached {
+        let mut a = Reached::default();
+        for (ci, class) in r.classes.iter().enumerate() {
+            if real[ci].is_empty() || tenant_of[class.ns] == tenant {
+                continue;
+            }
+            let v = r.class_verdict(ci, dc);
+            let bucket = if v.allowed.contains(Protocol::Tcp, port) {
+                &mut a.sure
+            } else if v.unknown.contains(Protocol::Tcp, port) {
+                &mut a.maybe
+            } else {
+                continue;
+            };
+            for &s in &real[ci] {
+                if bucket.0.len() < 3 {
+                    bucket.0.push(s);
+                }
+            }
+            bucket.1 += real[ci].len();
+        }
+        a
+    }
+
+    /// A small random platform: namespaces of two teams, workloads with
+    /// ports, ingress and egress policies within and across namespaces, an
+    /// AdminNetworkPolicy now and then (so that sources differ in what they
+    /// let out to strangers), and many rules at times (rows stored whole).
+    fn platform(seed: u64) -> String {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut n = |k: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % k
+        };
+        let mut docs = Vec::new();
+        let nss = 2 + n(6);
+        for ns in 0..nss {
+            if n(4) > 0 {
+                docs.push(format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata: {{name: ns{ns}, labels: {{team: t{}}}}}",
+                    n(2)
+                ));
+            }
+        }
+        for w in 0..(2 + n(40)) {
+            docs.push(format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: w{w}, namespace: ns{}}}\nspec:\n  template:\n    metadata: {{labels: {{app: a{}}}}}\n    spec: {{containers: [{{name: c, image: i, ports: [{{name: http, containerPort: {}}}]}}]}}",
+                n(nss),
+                n(6),
+                [8080, 8888, 6379, 80][n(4) as usize]
+            ));
+        }
+        for p in 0..n(8) {
+            let peer = match n(4) {
+                0 => format!("{{podSelector: {{matchLabels: {{app: a{}}}}}}}", n(3)),
+                1 => format!("{{namespaceSelector: {{matchLabels: {{team: t{}}}}}}}", n(2)),
+                2 => "{namespaceSelector: {}}".to_string(),
+                _ => format!(
+                    "{{namespaceSelector: {{matchLabels: {{kubernetes.io/metadata.name: ns{}}}}}, podSelector: {{matchLabels: {{app: a{}}}}}}}",
+                    n(nss),
+                    n(3)
+                ),
+            };
+            let ports = ["", ", ports: [{port: 8080}]", ", ports: [{port: http}]"][n(3) as usize];
+            let (dir, key) = if n(3) == 0 {
+                ("egress", "to")
+            } else {
+                ("ingress", "from")
+            };
+            let count = match n(4) {
+                0 if dir == "egress" => 0,
+                1 => 70,
+                _ => 1,
+            };
+            let rules: Vec<String> = (0..count)
+                .map(|_| format!("  - {{{key}: [{peer}]{ports}}}"))
+                .collect();
+            let rules = if rules.is_empty() {
+                " []".to_string()
+            } else {
+                format!("\n{}", rules.join("\n"))
+            };
+            docs.push(format!(
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: np{p}, namespace: ns{}}}\nspec:\n  podSelector: {{matchLabels: {{app: a{}}}}}\n  {dir}:{rules}",
+                n(nss),
+                n(3),
+            ));
+        }
+        if n(2) == 0 {
+            docs.push(format!(
+                "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {{name: anp}}\nspec:\n  priority: 1\n  subject: {{namespaces: {{matchLabels: {{team: t{}}}}}}}\n  egress:\n  - {{name: e, action: Deny, to: [{{namespaces: {{matchLabels: {{team: t{}}}}}}}]}}",
+                n(2),
+                n(2)
+            ));
+        }
+        docs.join("\n---\n")
+    }
+
+    /// Counting per default row gives what reading every cell gives: for
+    /// every destination class, port and tenant, with tenants by namespace
+    /// and by team.
+    #[test]
+    fn counting_by_default_rows_matches_reading_every_cell() {
+        let mut shapes = (0, 0);
+        for seed in 0..400 {
+            let text = platform(seed);
+            let inv = Inventory::new(crate::load(
+                &[Input::Text {
+                    name: "gen.yaml".into(),
+                    text: text.clone(),
+                }],
+                &LoadOptions::default(),
+            ));
+            let r = Reachability::build(&inv, &Options::default());
+            let real: Vec<Vec<usize>> = r.classes.iter().map(|c| c.peers.clone()).collect();
+            for ci in 0..r.classes.len() {
+                match r.row_shape(ci) {
+                    Some(_) => shapes.0 += 1,
+                    None => shapes.1 += 1,
+                }
+            }
+            let by_ns: Vec<usize> = (0..r.namespaces.len()).collect();
+            let by_team: Vec<usize> = r
+                .namespaces
+                .iter()
+                .map(|n| usize::from(n.labels.get("team").is_some_and(|t| t == "t1")))
+                .collect();
+            for tenant_of in [&by_ns, &by_team] {
+                let sources = Sources::new(&r, &real, tenant_of);
+                for dc in 0..r.classes.len() {
+                    for port in [8080, 8888, 6379, 80] {
+                        for tenant in 0..r.namespaces.len() {
+                            let got = sources.reach(&r, dc, port, tenant);
+                            let want = naive(&r, &real, tenant_of, dc, port, tenant);
+                            assert_eq!(
+                                (got.sure, got.maybe),
+                                (want.sure, want.maybe),
+                                "class {dc}, port {port}, tenant {tenant}\n{text}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // Both ways of storing a row were met.
+        assert!(shapes.0 > 100 && shapes.1 > 100, "{shapes:?}");
     }
 }
