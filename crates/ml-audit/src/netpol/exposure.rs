@@ -4,6 +4,8 @@
 //! policies (from any external address for Services; from the ingress
 //! controller pseudo-peer for Ingresses and HTTPRoutes).
 
+use std::collections::HashMap;
+
 use super::conn::{ConnSet, Protocol};
 use super::selector::Labels;
 use super::Reachability;
@@ -95,18 +97,18 @@ fn target(r: &Reachability, peer: usize, sp: &Node) -> ConnSet {
     ConnSet::none()
 }
 
-fn service_peers(r: &Reachability, svc: &Object) -> Vec<usize> {
+/// The peers a Service selects, from the (real) peers of each namespace.
+fn service_peers(r: &Reachability, by_ns: &HashMap<&str, Vec<usize>>, svc: &Object) -> Vec<usize> {
     let Some(sel) = selector_of(svc) else {
         return Vec::new();
     };
     let ns = svc.effective_namespace().unwrap_or("default");
-    r.peers
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| {
-            !p.synthetic && p.namespace == ns && sel.iter().all(|(k, v)| p.labels.get(k) == Some(v))
-        })
-        .map(|(i, _)| i)
+    by_ns
+        .get(ns)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|&i| sel.iter().all(|(k, v)| r.peers[i].labels.get(k) == Some(v)))
         .collect()
 }
 
@@ -137,6 +139,14 @@ fn external_reach(r: &Reachability, peer: usize) -> ConnSet {
 pub fn compute(inv: &Inventory, r: &Reachability) -> Vec<Exposure> {
     let mut out = Vec::new();
     let ic = r.peers.iter().position(|p| p.synthetic);
+    // Services select peers of their own namespace: index them once (a
+    // scan of every peer per Service grew with the square of the input).
+    let mut by_ns: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, p) in r.peers.iter().enumerate() {
+        if !p.synthetic {
+            by_ns.entry(p.namespace.as_str()).or_default().push(i);
+        }
+    }
     let backend = |via: ExposureVia,
                    obj: &Object,
                    ptr: Pointer,
@@ -148,7 +158,7 @@ pub fn compute(inv: &Inventory, r: &Reachability) -> Vec<Exposure> {
         let Some(svc) = inv.lookup("Service", ns, svc_name).next() else {
             return;
         };
-        for p in service_peers(r, svc) {
+        for p in service_peers(r, &by_ns, svc) {
             let mut ports = ConnSet::none();
             for sp in service_ports(svc, number, name) {
                 ports.union_with(&target(r, p, sp));
@@ -179,7 +189,7 @@ pub fn compute(inv: &Inventory, r: &Reachability) -> Vec<Exposure> {
                     Some("NodePort") => ExposureVia::NodePort,
                     _ => continue,
                 };
-                for p in service_peers(r, o) {
+                for p in service_peers(r, &by_ns, o) {
                     let mut ports = ConnSet::none();
                     for sp in service_ports(o, None, None) {
                         ports.union_with(&target(r, p, sp));

@@ -55,7 +55,7 @@ impl Reachability {
     }
 
     /// Which classes a rule's peers match.
-    fn rule_bits(&self, r: &RuleSpec, home: Option<usize>, by_ns: &[Vec<usize>]) -> Bits {
+    fn rule_bits(&self, r: &RuleSpec, home: Option<usize>, layout: &Layout) -> Bits {
         let words = self.classes.len().div_ceil(64).max(1);
         let mut b = Bits {
             f: vec![0; words],
@@ -72,16 +72,13 @@ impl Reachability {
             let PeerSpec::Pods { ns, pod } = p else {
                 continue;
             };
-            for (n, classes) in by_ns.iter().enumerate() {
-                let tri = match ns {
-                    Some(s) => self.ns_table[n][*s],
-                    None if home == Some(n) => Tri::Yes,
-                    None => Tri::No,
-                };
-                if tri == Tri::No {
-                    continue;
-                }
-                for &c in classes {
+            let home = home.map(|n| (n, Tri::Yes));
+            let namespaces = match ns {
+                Some(s) => &layout.sel_ns[*s][..],
+                None => home.as_slice(),
+            };
+            for &(n, tri) in namespaces {
+                for &c in &layout.by_ns[n] {
                     let cl = &self.classes[c];
                     if cl.pod_bits[pod / 64] >> (pod % 64) & 1 == 1 {
                         if tri == Tri::Yes {
@@ -270,9 +267,36 @@ impl InSide {
     }
 }
 
+/// The classes of each namespace, and the namespaces each namespace
+/// selector may match (with its answer), so that a rule visits only the
+/// namespaces its peers can be in.
+struct Layout {
+    by_ns: Vec<Vec<usize>>,
+    sel_ns: Vec<Vec<(usize, Tri)>>,
+}
+
+impl Layout {
+    fn new(r: &Reachability) -> Layout {
+        let mut by_ns: Vec<Vec<usize>> = vec![Vec::new(); r.namespaces.len()];
+        for (c, cl) in r.classes.iter().enumerate() {
+            by_ns[cl.ns].push(c);
+        }
+        let mut sel_ns: Vec<Vec<(usize, Tri)>> = vec![Vec::new(); r.policies.ns_sels.list.len()];
+        for (n, answers) in r.ns_table.iter().enumerate() {
+            for (sel, &tri) in answers.iter().enumerate() {
+                if tri != Tri::No {
+                    sel_ns[sel].push((n, tri));
+                }
+            }
+        }
+        Layout { by_ns, sel_ns }
+    }
+}
+
 /// The rule bitsets of one direction (ANPs, NetworkPolicies, then the BANP)
 /// and where each policy's rules start among them.
-fn rule_bitsets<'p>(r: &'p Reachability, by_ns: &[Vec<usize>], ingress: bool) -> (Vec<Bits>, Ids) {
+fn rule_bitsets<'p>(r: &'p Reachability, layout: &Layout, ingress: bool) -> (Vec<Bits>, Ids) {
+    use rayon::prelude::*;
     let pol = &r.policies;
     let pick = |a: &'p AdminPol| -> &'p [RuleSpec] {
         if ingress {
@@ -281,31 +305,30 @@ fn rule_bitsets<'p>(r: &'p Reachability, by_ns: &[Vec<usize>], ingress: bool) ->
             &a.egress
         }
     };
-    let mut bits: Vec<Bits> = Vec::new();
+    // Every rule with the namespace its pod selectors default to.
+    let mut rules: Vec<(&RuleSpec, Option<usize>)> = Vec::new();
     let mut ids = Ids {
         anp: Vec::new(),
         np: Vec::new(),
         banp: 0,
     };
     for a in &pol.anps {
-        ids.anp.push(bits.len());
-        for rule in pick(a) {
-            bits.push(r.rule_bits(rule, None, by_ns));
-        }
+        ids.anp.push(rules.len());
+        rules.extend(pick(a).iter().map(|rule| (rule, None)));
     }
     for (ni, np) in pol.netpols.iter().enumerate() {
-        ids.np.push(bits.len());
-        let rules = if ingress { &np.ingress } else { &np.egress };
-        for rule in rules.iter().flatten() {
-            bits.push(r.rule_bits(rule, r.np_ns[ni], by_ns));
-        }
+        ids.np.push(rules.len());
+        let own = if ingress { &np.ingress } else { &np.egress };
+        rules.extend(own.iter().flatten().map(|rule| (rule, r.np_ns[ni])));
     }
-    ids.banp = bits.len();
+    ids.banp = rules.len();
     if let Some(b) = &pol.banp {
-        for rule in pick(b) {
-            bits.push(r.rule_bits(rule, None, by_ns));
-        }
+        rules.extend(pick(b).iter().map(|rule| (rule, None)));
     }
+    let bits = rules
+        .par_iter()
+        .map(|(rule, home)| r.rule_bits(rule, *home, layout))
+        .collect();
     (bits, ids)
 }
 
@@ -363,11 +386,8 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
     let o = ClassOracle { r };
     let pol = &r.policies;
     let n = r.classes.len();
-    let mut by_ns: Vec<Vec<usize>> = vec![Vec::new(); r.namespaces.len()];
-    for (c, cl) in r.classes.iter().enumerate() {
-        by_ns[cl.ns].push(c);
-    }
-    let (bits, ids) = rule_bitsets(r, &by_ns, false);
+    let layout = Layout::new(r);
+    let (bits, ids) = rule_bitsets(r, &layout, false);
     let sig: Vec<usize> = {
         let mut m: HashMap<&[(String, super::conn::Protocol, u16)], usize> = HashMap::default();
         r.classes
@@ -379,7 +399,7 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
             })
             .collect()
     };
-    let (in_bits, in_ids) = rule_bitsets(r, &by_ns, true);
+    let (in_bits, in_ids) = rule_bitsets(r, &layout, true);
     // The sources each ingress rule's peers take in (under either
     // assumption).
     let rule_members: Vec<Vec<u32>> = in_bits
