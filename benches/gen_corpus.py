@@ -7,9 +7,13 @@ made unique per copy: every `name:`, `namespace:` and `*Name:` value (object
 names, and the references to them: roleRef, subjects, serviceAccountName,
 claimName, secretName, configMap names ...) gets the suffix `-c<N>`, so
 references inside a copy still match and copies do not collide; so do the
-ClusterRole aggregation labels that name a role of the copy
-(`.../aggregate-to-kubeflow-edit`), so that each copy's roles aggregate its
-own (the Kubernetes defaults `aggregate-to-admin/edit/view` gather all). Objects
+ClusterRole aggregation labels: those that name a role of the copy
+(`.../aggregate-to-kubeflow-edit`) and every other label key an
+aggregationRule of the corpus selects on (`serving.knative.dev/controller`,
+`duck.knative.dev/addressable`) get the suffix on their key, so that each
+copy's aggregating roles gather their own copy's roles (the Kubernetes
+defaults `rbac.authorization.k8s.io/aggregate-to-admin/edit/view` gather
+all, as in a cluster). Objects
 without a namespace get the copy's own (`ns-c<N>`), so every copy is a
 tenant.
 
@@ -39,6 +43,8 @@ AGGREGATE = re.compile(
     r"^(?P<pre>[ \t]*(?!rbac\.authorization\.k8s\.io/)[-a-z0-9.]+/aggregate-to-[-a-z0-9.]+)(?P<post>:[ \t]*['\"]?true['\"]?[ \t]*)$",
     re.M,
 )
+AGG_RULE = re.compile(r"^aggregationRule:[ \t]*\n((?:[ \t]+.*\n?)*)", re.M)
+SELECTOR_KEY = re.compile(r"^[ \t]+(?:-[ \t]+)?(?P<k>[-A-Za-z0-9./]+):[ \t]*['\"]?[^'\"\n]*['\"]?[ \t]*$", re.M)
 META_NS = re.compile(r"^metadata:[ \t]*\n((?:[ \t]+.*\n)*)", re.M)
 CLUSTER_SCOPED = {
     "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
@@ -66,10 +72,30 @@ def documents():
                     yield rel, i, m.group(1), doc
 
 
-def rename(doc, kind, n):
+def selector_keys(docs):
+    """The label keys aggregationRules select on (but the Kubernetes
+    defaults'), as one regex matching a line that sets one of them."""
+    keys = set()
+    for _, _, kind, doc in docs:
+        if kind != "ClusterRole":
+            continue
+        for block in AGG_RULE.findall(doc):
+            for m in SELECTOR_KEY.finditer(block):
+                k = m.group("k")
+                if "/" in k and not k.startswith("rbac.authorization.k8s.io/"):
+                    keys.add(k)
+    if not keys:
+        return None
+    alts = "|".join(re.escape(k) for k in sorted(keys))
+    return re.compile(rf"^(?P<pre>[ \t]*(?:{alts}))(?P<post>:[ \t]*\S.*)$", re.M)
+
+
+def rename(doc, kind, n, agg_keys=None):
     suffix = f"-c{n}"
     doc = NAMED.sub(lambda m: f"{m.group('pre')}{m.group('q')}{m.group('v')}{suffix}{m.group('q')}", doc)
     doc = AGGREGATE.sub(lambda m: f"{m.group('pre')}{suffix}{m.group('post')}", doc)
+    if agg_keys is not None and kind == "ClusterRole":
+        doc = agg_keys.sub(lambda m: f"{m.group('pre')}{suffix}{m.group('post')}", doc)
     if kind not in CLUSTER_SCOPED:
         m = META_NS.search(doc)
         if m and not re.search(r"^[ \t]+namespace:", m.group(1), re.M):
@@ -87,6 +113,7 @@ def main():
     if not os.path.isdir(CORPUS):
         sys.exit(f"{CORPUS} is absent")
     docs = list(documents())
+    agg_keys = selector_keys(docs)
     crds = [d for d in docs if d[2] == "CustomResourceDefinition"]
     rest = [d for d in docs if d[2] != "CustomResourceDefinition"]
     written = nbytes = 0
@@ -97,7 +124,7 @@ def main():
         for rel, i, kind, doc in batch:
             if written >= args.objects:
                 break
-            files.setdefault(rel, []).append(rename(doc, kind, copy) if kind != "CustomResourceDefinition" else doc)
+            files.setdefault(rel, []).append(rename(doc, kind, copy, agg_keys) if kind != "CustomResourceDefinition" else doc)
             written += 1
         for rel, parts in files.items():
             path = os.path.join(args.out, f"c{copy}", rel)
