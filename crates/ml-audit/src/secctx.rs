@@ -68,16 +68,24 @@ impl Effective {
     }
 }
 
-fn pick<T: Clone>(c: Option<T>, cp: Pointer, p: Option<T>, pp: Pointer) -> Option<Set<T>> {
+/// The container's value, else the pod's, with where it was set. Pointers
+/// are built only for a value that is set (most are not, and this runs for
+/// every container in many rules).
+fn pick<T: Clone>(
+    c: Option<T>,
+    cp: impl FnOnce() -> Pointer,
+    p: Option<T>,
+    pp: impl FnOnce() -> Pointer,
+) -> Option<Set<T>> {
     match (c, p) {
         (Some(v), _) => Some(Set {
             value: v,
-            pointer: cp,
+            pointer: cp(),
             from_pod: false,
         }),
         (None, Some(v)) => Some(Set {
             value: v,
-            pointer: pp,
+            pointer: pp(),
             from_pod: true,
         }),
         _ => None,
@@ -114,33 +122,33 @@ pub fn effective(w: &Workload, c: &ContainerRef) -> Effective {
     Effective {
         run_as_non_root: pick(
             ctr.run_as_non_root,
-            cp.key("runAsNonRoot"),
+            || cp.key("runAsNonRoot"),
             pod.run_as_non_root,
-            pp.key("runAsNonRoot"),
+            || pp.key("runAsNonRoot"),
         ),
         run_as_user: pick(
             ctr.run_as_user,
-            cp.key("runAsUser"),
+            || cp.key("runAsUser"),
             pod.run_as_user,
-            pp.key("runAsUser"),
+            || pp.key("runAsUser"),
         ),
         run_as_group: pick(
             ctr.run_as_group,
-            cp.key("runAsGroup"),
+            || cp.key("runAsGroup"),
             pod.run_as_group,
-            pp.key("runAsGroup"),
+            || pp.key("runAsGroup"),
         ),
         seccomp: pick(
             ctr.seccomp_profile.as_ref().map(|s| s.type_.clone()),
-            cp.keys(&["seccompProfile", "type"]),
+            || cp.keys(&["seccompProfile", "type"]),
             pod.seccomp_profile.as_ref().map(|s| s.type_.clone()),
-            pp.keys(&["seccompProfile", "type"]),
+            || pp.keys(&["seccompProfile", "type"]),
         ),
         apparmor: pick(
             ctr.app_armor_profile.as_ref().map(|s| s.type_.clone()),
-            cp.keys(&["appArmorProfile", "type"]),
+            || cp.keys(&["appArmorProfile", "type"]),
             pod.app_armor_profile.as_ref().map(|s| s.type_.clone()),
-            pp.keys(&["appArmorProfile", "type"]),
+            || pp.keys(&["appArmorProfile", "type"]),
         ),
         privileged: only(ctr.privileged, "privileged"),
         allow_privilege_escalation: only(
@@ -157,9 +165,9 @@ pub fn effective(w: &Workload, c: &ContainerRef) -> Effective {
         cap_drop: list(caps.and_then(|c| c.drop.as_ref()), "drop"),
         host_process: pick(
             ctr.windows_options.as_ref().and_then(|w| w.host_process),
-            cp.keys(&["windowsOptions", "hostProcess"]),
+            || cp.keys(&["windowsOptions", "hostProcess"]),
             pod.windows_options.as_ref().and_then(|w| w.host_process),
-            pp.keys(&["windowsOptions", "hostProcess"]),
+            || pp.keys(&["windowsOptions", "hostProcess"]),
         ),
     }
 }
