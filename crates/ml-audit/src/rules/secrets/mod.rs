@@ -132,8 +132,6 @@ pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
             let Some(v) = e.value.as_deref() else {
                 continue;
             };
-            let pointer = c.pointer.key("env").idx(i).key("value");
-            let what = format!("env var `{}`", e.name);
             let class = if detect::well_known_dev_credential(v) {
                 None
             } else if let Some(h) = detect::scan(v).into_iter().next() {
@@ -156,11 +154,12 @@ pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
             } else {
                 None
             };
+            // (Pointer and label only for a hit: most values are none.)
             if let Some(class) = class {
                 out.push(SiteHit {
                     container: c,
-                    pointer,
-                    what,
+                    pointer: c.pointer.key("env").idx(i).key("value"),
+                    what: format!("env var `{}`", e.name),
                     class,
                 });
             }
