@@ -533,76 +533,15 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
         in_bits: &in_bits,
         in_table: &in_table,
         sig: &sig,
+        bits: &bits,
+        ids: &ids,
+        member_rules: &member_rules,
+        rule_dests: &rule_dests,
+        generic_dests: &generic_dests,
     };
     let built: Vec<(Row, Option<(ConnSet, ConnSet)>)> = (0..n)
         .into_par_iter()
-        .map(|s| {
-            let plans = [r.plan(s, false, &ids), r.plan(s, true, &ids)];
-            if plans.iter().any(|p| p.rules.len() > 64) {
-                // too many rules for a mask: evaluate each pair
-                return (Row::Dense(generic_row(r, &o, s)), None);
-            }
-            // A row is sparse when few cells differ from its default: the
-            // destinations its egress rules match, those whose ingress
-            // rules name it, and those whose ingress is evaluated pair by
-            // pair. Count before collecting: a rule may match every class.
-            let budget = n / 4;
-            let egress_bits: usize = plans
-                .iter()
-                .enumerate()
-                .flat_map(|(k, p)| p.rules.iter().map(move |a| (k, a)))
-                .map(|(k, a)| {
-                    let b = if k == 0 {
-                        &bits[a.bits].f
-                    } else {
-                        &bits[a.bits].t
-                    };
-                    b.iter().map(|w| w.count_ones() as usize).sum::<usize>()
-                })
-                .sum();
-            let naming: usize = member_rules[s]
-                .iter()
-                .map(|&b| rule_dests[b as usize].len())
-                .sum();
-            let mut cells = Cells::new(&shared, s, &plans);
-            if egress_bits + naming + generic_dests.len() > budget {
-                return (
-                    Row::Dense(dense_row(cells, &bits, &member_rules[s], &rule_dests)),
-                    None,
-                );
-            }
-            let masks = sparse_masks(&plans, &bits, n);
-            let mut named: Vec<u32> = member_rules[s]
-                .iter()
-                .flat_map(|&b| rule_dests[b as usize].iter().copied())
-                .collect();
-            named.sort_unstable();
-            named.dedup();
-            let mut dests: Vec<u32> = masks
-                .iter()
-                .map(|m| m.0)
-                .chain(named.iter().copied())
-                .chain(generic_dests.iter().copied())
-                .collect();
-            dests.sort_unstable();
-            dests.dedup();
-            let mut out = Vec::with_capacity(dests.len());
-            for &d in &dests {
-                let (m0, m1) = match masks.binary_search_by_key(&d, |m| m.0) {
-                    Ok(i) => (masks[i].1, masks[i].2),
-                    Err(_) => (0, 0),
-                };
-                let is_named = named.binary_search(&d).is_ok();
-                out.push(cells.cell(d as usize, m0, m1, is_named));
-            }
-            let default = cells.default_egress();
-            let row = Row::Sparse {
-                default: 0,
-                dests,
-                cells: cells.finish(out),
-            };
-            (row, Some(default))
-        })
+        .map(|s| source_row(&shared, s))
         .collect();
     // One default row per distinct egress-to-strangers answer.
     let mut keys: Vec<(ConnSet, ConnSet)> = Vec::new();
@@ -626,8 +565,9 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
     (rows, defaults)
 }
 
-/// What every row reads: the model, the ingress sides of the destinations
-/// and the destinations' named-port signatures.
+/// What every row reads: the model, the ingress sides of the destinations,
+/// the destinations' named-port signatures, the egress rule bitsets, and
+/// which destinations' ingress rules name each source.
 struct Shared<'a> {
     r: &'a Reachability,
     o: &'a ClassOracle<'a>,
@@ -635,6 +575,88 @@ struct Shared<'a> {
     in_bits: &'a [Bits],
     in_table: &'a [(ConnSet, ConnSet)],
     sig: &'a [usize],
+    bits: &'a [Bits],
+    ids: &'a Ids,
+    /// Per source class, the ingress rules (not universal) whose peers
+    /// take it in.
+    member_rules: &'a [Vec<u32>],
+    /// Per ingress rule, the destinations it applies to.
+    rule_dests: &'a [Vec<u32>],
+    /// The destinations whose ingress is evaluated pair by pair.
+    generic_dests: &'a [u32],
+}
+
+/// The classes an applied egress rule matches under assumption `k` (0:
+/// unknown namespace labels do not match, 1: they do).
+fn rule_set<'b>(bits: &'b [Bits], a: &Applied<'_>, k: usize) -> &'b [u64] {
+    if k == 0 {
+        &bits[a.bits].f
+    } else {
+        &bits[a.bits].t
+    }
+}
+
+/// The row of source class `s`, and the key of its default row when it is
+/// stored sparse.
+fn source_row(sh: &Shared<'_>, s: usize) -> (Row, Option<(ConnSet, ConnSet)>) {
+    let (r, n) = (sh.r, sh.sides.len());
+    let plans = [r.plan(s, false, sh.ids), r.plan(s, true, sh.ids)];
+    if plans.iter().any(|p| p.rules.len() > 64) {
+        // too many rules for a mask: evaluate each pair
+        return (Row::Dense(generic_row(r, sh.o, s)), None);
+    }
+    // A row is sparse when few cells differ from its default: the
+    // destinations its egress rules match, those whose ingress rules name
+    // it, and those whose ingress is evaluated pair by pair. Count before
+    // collecting: a rule may match every class.
+    let egress_bits: usize = (0..2)
+        .flat_map(|k| plans[k].rules.iter().map(move |a| (k, a)))
+        .map(|(k, a)| {
+            rule_set(sh.bits, a, k)
+                .iter()
+                .map(|w| w.count_ones() as usize)
+                .sum::<usize>()
+        })
+        .sum();
+    let naming: usize = sh.member_rules[s]
+        .iter()
+        .map(|&b| sh.rule_dests[b as usize].len())
+        .sum();
+    let mut cells = Cells::new(sh, s, &plans);
+    if egress_bits + naming + sh.generic_dests.len() > n / 4 {
+        return (Row::Dense(dense_row(cells)), None);
+    }
+    let masks = sparse_masks(&plans, sh.bits, n);
+    let mut named: Vec<u32> = sh.member_rules[s]
+        .iter()
+        .flat_map(|&b| sh.rule_dests[b as usize].iter().copied())
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut dests: Vec<u32> = masks
+        .iter()
+        .map(|m| m.0)
+        .chain(named.iter().copied())
+        .chain(sh.generic_dests.iter().copied())
+        .collect();
+    dests.sort_unstable();
+    dests.dedup();
+    let mut out = Vec::with_capacity(dests.len());
+    for &d in &dests {
+        let (m0, m1) = match masks.binary_search_by_key(&d, |m| m.0) {
+            Ok(i) => (masks[i].1, masks[i].2),
+            Err(_) => (0, 0),
+        };
+        let is_named = named.binary_search(&d).is_ok();
+        out.push(cells.cell(d as usize, m0, m1, is_named));
+    }
+    let default = cells.default_egress();
+    let row = Row::Sparse {
+        default: 0,
+        dests,
+        cells: cells.finish(out),
+    };
+    (row, Some(default))
 }
 
 /// The verdict of egress sets `e0`, `e1` (under each assumption) against
@@ -729,16 +751,12 @@ fn for_each_bit(bits: &[u64], n: usize, mut f: impl FnMut(usize)) {
 }
 
 /// A whole row, one cell per destination.
-fn dense_row(
-    mut cells: Cells<'_, '_>,
-    bits: &[Bits],
-    member_rules: &[u32],
-    rule_dests: &[Vec<u32>],
-) -> DenseRow {
-    let n = cells.sh.sides.len();
+fn dense_row(mut cells: Cells<'_, '_>) -> DenseRow {
+    let sh = cells.sh;
+    let n = sh.sides.len();
     let mut named = vec![false; n];
-    for &b in member_rules {
-        for &d in &rule_dests[b as usize] {
+    for &b in &sh.member_rules[cells.s] {
+        for &d in &sh.rule_dests[b as usize] {
             named[d as usize] = true;
         }
     }
@@ -752,12 +770,7 @@ fn dense_row(
             }
             let mut m = vec![0u64; n];
             for (i, a) in p.rules.iter().enumerate() {
-                let b = if k == 0 {
-                    &bits[a.bits].f
-                } else {
-                    &bits[a.bits].t
-                };
-                for_each_bit(b, n, |d| m[d] |= 1 << i);
+                for_each_bit(rule_set(sh.bits, a, k), n, |d| m[d] |= 1 << i);
             }
             m
         })
