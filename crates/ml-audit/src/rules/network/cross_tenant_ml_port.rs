@@ -297,7 +297,9 @@ impl Rule for CrossTenantMlPort {
                 targets[m].maybe = a.maybe.clone();
             }
         }
-        for t in targets {
+        // One finding per target that other tenants reach, made in
+        // parallel (each explains one path).
+        out.par_extend(targets.into_par_iter().filter_map(|t| {
             let (d, port, ptr) = (t.d, t.port, t.ptr);
             let dp = &r.peers[d];
             let dt = tenant(&r, label.as_deref(), dp.ns);
@@ -307,11 +309,9 @@ impl Rule for CrossTenantMlPort {
                 } else if t.maybe.1 > 0 {
                     (t.maybe, false)
                 } else {
-                    continue;
+                    return None;
                 };
-                let Some((obj, pod_ptr)) = peer_site(inv, dp) else {
-                    continue;
-                };
+                let (obj, pod_ptr) = peer_site(inv, dp)?;
                 let ptr = ptr.unwrap_or(pod_ptr);
                 let names: Vec<String> = srcs.iter().map(|&s| r.peers[s].display()).collect();
                 let more = total.saturating_sub(srcs.len());
@@ -346,9 +346,9 @@ impl Rule for CrossTenantMlPort {
                         f = f.with_related(cx.related(o, &rp, "allowed by this rule"));
                     }
                 }
-                out.push(f);
+                Some(f)
             }
-        }
+        }));
     }
 }
 

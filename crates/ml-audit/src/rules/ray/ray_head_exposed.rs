@@ -155,13 +155,9 @@ impl Rule for RayHeadExposed {
             return;
         }
         // 1. headGroupSpec.serviceType / enableIngress on the Ray object itself.
+        let null = Node::new(crate::node::Value::Null);
         for h in &heads {
-            let hg = h
-                .obj
-                .root
-                .pointer(h.ptr.as_str())
-                .cloned()
-                .unwrap_or_else(|| Node::new(crate::node::Value::Null));
+            let hg = h.obj.root.pointer(h.ptr.as_str()).unwrap_or(&null);
             if let Some(t) = hg
                 .field("serviceType")
                 .as_str()
