@@ -192,6 +192,9 @@ pub(crate) struct Kustomize {
     pub patches: std::collections::HashSet<String>,
     /// Image name -> (newName, newTag, digest).
     pub images: std::collections::HashMap<String, ImageOverride>,
+    /// Whether each file of the inventory (by index) is a patch file:
+    /// looked up per workload by several rules, so decided once.
+    patch_files: Vec<bool>,
 }
 
 /// Lexical path normalisation (`a/b/../c` -> `a/c`), `/` separators.
@@ -256,12 +259,19 @@ impl Kustomize {
                     .insert(name.to_string(), (s("newName"), s("newTag"), s("digest")));
             }
         }
+        if !k.patches.is_empty() {
+            k.patch_files = inv
+                .files
+                .iter()
+                .map(|f| k.patches.contains(&normalize_path(&f.path)))
+                .collect();
+        }
         k
     }
 
     /// Whether the object comes from a patch file.
-    pub fn is_patch(&self, inv: &crate::inventory::Inventory, obj: &crate::object::Object) -> bool {
-        !self.patches.is_empty() && self.patches.contains(&normalize_path(inv.file_of(obj)))
+    pub fn is_patch(&self, obj: &crate::object::Object) -> bool {
+        self.patch_files.get(obj.file).copied().unwrap_or(false)
     }
 
     /// The image as a Kustomization in the input rewrites it, with a note
@@ -301,7 +311,7 @@ impl Kustomize {
 /// absent fields come from the base it patches).
 pub(crate) fn from_patch(cx: &Context<'_>, w: &Workload) -> bool {
     let k = cx.analysis(Kustomize::build);
-    k.is_patch(cx.inventory, cx.inventory.object(w.object))
+    k.is_patch(cx.inventory.object(w.object))
 }
 
 /// The image a container runs, after Kustomize `images:` rewriting found in
