@@ -326,12 +326,24 @@ impl Pointer {
 
     /// This pointer with several keys appended.
     pub fn keys(&self, keys: &[&str]) -> Pointer {
-        keys.iter().fold(self.clone(), |p, k| p.key(k))
+        // One allocation, not one per key.
+        let len = keys.iter().map(|k| k.len() + 1).sum::<usize>();
+        let mut s = String::with_capacity(self.0.len() + len);
+        s.push_str(&self.0);
+        for k in keys {
+            s.push('/');
+            s.push_str(&escape(k));
+        }
+        Pointer(s)
     }
 
     /// This pointer with an index appended.
     pub fn idx(&self, index: usize) -> Pointer {
-        Pointer(format!("{}/{}", self.0, index))
+        use std::fmt::Write;
+        let mut s = String::with_capacity(self.0.len() + 4);
+        s.push_str(&self.0);
+        let _ = write!(s, "/{index}");
+        Pointer(s)
     }
 
     /// The pointer text.
@@ -343,5 +355,28 @@ impl Pointer {
 impl fmt::Display for Pointer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod pointer_tests {
+    use super::*;
+
+    #[test]
+    fn pointers_escape_keys_and_append_indices() {
+        let p = Pointer::root().keys(&["spec", "a/b"]).idx(12).key("x~y");
+        assert_eq!(p.as_str(), "/spec/a~1b/12/x~0y");
+        assert_eq!(Pointer::parse("/a").keys(&[]).as_str(), "/a");
+        let mut doc = Node::new(Value::Map(vec![Entry {
+            key: "a/b".into(),
+            key_span: Span::default(),
+            value: Node::new(Value::Seq(vec![Node::new(Value::Int(7))])),
+        }]));
+        doc.span = Span::point(1, 1);
+        let at = Pointer::root().keys(&["a/b"]).idx(0);
+        assert_eq!(
+            doc.pointer(at.as_str()).map(|n| &n.value),
+            Some(&Value::Int(7))
+        );
     }
 }
