@@ -85,7 +85,7 @@ fn bench(c: &mut Criterion) {
         let after = rss_mib("VmRSS:");
         let policies = r.policies.netpols.len();
         eprintln!(
-            "netpol scale: {n} workloads, {} namespaces, {policies} policies -> {} classes, {} class pairs; one build {:.3} s; RSS {:.0} -> {:.0} MiB with the model; peak RSS of the process so far {:.0} MiB",
+            "netpol scale: {n} workloads, {} namespaces, {policies} policies -> {} classes, {} class-pair cells stored; one build {:.3} s; RSS {:.0} -> {:.0} MiB with the model; peak RSS of the process so far {:.0} MiB",
             n / 20,
             r.classes.len(),
             r.class_pairs(),

@@ -20,7 +20,7 @@ fn main() {
     let t = Instant::now();
     let r = Reachability::build(&inv, &Options::default());
     println!(
-        "reachability: {} namespaces, {} peers, {} classes, {} policies, {} distinct rows; built in {:?}",
+        "reachability: {} namespaces, {} peers, {} classes, {} policies, {} class-pair cells stored; built in {:?}",
         r.namespaces.len(),
         r.peers.len(),
         r.classes.len(),
