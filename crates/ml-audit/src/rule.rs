@@ -302,8 +302,16 @@ static PROFILE_TIMES: Mutex<BTreeMap<String, std::time::Duration>> = Mutex::new(
 
 /// Turns on (or off) the timing of every rule hook and analysis build, for
 /// finding where an audit's time goes. Off by default: timing costs a clock
-/// read per hook call. Read the times with [`profile`].
+/// read per hook call. Turning it on starts the times from zero; read them
+/// with [`profile`]. (The times are the process's: audits run at the same
+/// time add to the same ones.)
 pub fn set_profiling(on: bool) {
+    if on {
+        PROFILE_TIMES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
     PROFILE.store(on, Ordering::Relaxed);
 }
 
