@@ -345,8 +345,13 @@ fn ingress_pair<O: Oracle>(pol: &Policies, o: &O, d: usize, s: usize) -> (ConnSe
     (i0, i1)
 }
 
-/// The id of a verdict in a row's table, adding it when new.
-fn intern(table: &mut Vec<Verdict>, seen: &mut HashMap<Verdict, u32>, v: Verdict) -> u32 {
+/// The id of a value (a verdict, an ingress side, a default row's key) in
+/// a table of distinct values, adding it when new.
+fn intern<T: Clone + Eq + std::hash::Hash>(
+    table: &mut Vec<T>,
+    seen: &mut HashMap<T, u32>,
+    v: T,
+) -> u32 {
     if let Some(&id) = seen.get(&v) {
         return id;
     }
@@ -481,12 +486,7 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
         .map(|(mut side, local)| {
             let remap: Vec<u32> = local
                 .into_iter()
-                .map(|pair| {
-                    *in_seen.entry(pair.clone()).or_insert_with(|| {
-                        in_table.push(pair);
-                        (in_table.len() - 1) as u32
-                    })
-                })
+                .map(|pair| intern(&mut in_table, &mut in_seen, pair))
                 .collect();
             for v in side.memo.values_mut() {
                 *v = remap[*v as usize];
@@ -545,15 +545,12 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
         .collect();
     // One default row per distinct egress-to-strangers answer.
     let mut keys: Vec<(ConnSet, ConnSet)> = Vec::new();
-    let mut key_ids: HashMap<(ConnSet, ConnSet), usize> = HashMap::default();
+    let mut key_ids: HashMap<(ConnSet, ConnSet), u32> = HashMap::default();
     let rows: Vec<Row> = built
         .into_iter()
         .map(|(mut row, key)| {
             if let (Row::Sparse { default, .. }, Some(key)) = (&mut row, key) {
-                *default = *key_ids.entry(key.clone()).or_insert_with(|| {
-                    keys.push(key);
-                    keys.len() - 1
-                });
+                *default = intern(&mut keys, &mut key_ids, key) as usize;
             }
             row
         })
