@@ -89,6 +89,8 @@ struct Reached {
 /// destination answers as its default row does, so such sources are counted
 /// per default row; only the others are looked at one by one.
 struct Sources<'a> {
+    /// The model.
+    r: &'a Reachability,
     /// Real (not synthetic) peers of each class.
     real: &'a [Vec<usize>],
     /// Tenant of each class.
@@ -98,20 +100,31 @@ struct Sources<'a> {
     /// Per destination class, the classes with real peers and a cell of
     /// their own there (sorted).
     own: Vec<Vec<u32>>,
-    /// Per default row: its classes with real peers (sorted), their peers,
-    /// and their peers per tenant.
-    families: Vec<(Vec<u32>, usize, HashMap<usize, usize>)>,
+    /// Per default row, the classes stored with it.
+    families: Vec<Family>,
+}
+
+/// The classes with real peers whose rows share one default row.
+#[derive(Clone, Default)]
+struct Family {
+    /// The classes, sorted.
+    classes: Vec<u32>,
+    /// Their real peers.
+    peers: usize,
+    /// Their real peers per tenant.
+    by_tenant: HashMap<usize, usize>,
 }
 
 impl<'a> Sources<'a> {
-    fn new(r: &Reachability, real: &'a [Vec<usize>], tenant_of: &[usize]) -> Self {
+    fn new(r: &'a Reachability, real: &'a [Vec<usize>], tenant_of: &[usize]) -> Self {
         let n = r.classes.len();
         let mut s = Sources {
+            r,
             real,
             tenant: r.classes.iter().map(|c| tenant_of[c.ns]).collect(),
             whole: Vec::new(),
             own: vec![Vec::new(); n],
-            families: vec![(Vec::new(), 0, HashMap::new()); r.default_rows()],
+            families: vec![Family::default(); r.default_rows()],
         };
         for (ci, peers) in real.iter().enumerate() {
             if peers.is_empty() {
@@ -124,9 +137,9 @@ impl<'a> Sources<'a> {
                         s.own[d as usize].push(ci as u32);
                     }
                     let f = &mut s.families[default];
-                    f.0.push(ci as u32);
-                    f.1 += peers.len();
-                    *f.2.entry(s.tenant[ci]).or_default() += peers.len();
+                    f.classes.push(ci as u32);
+                    f.peers += peers.len();
+                    *f.by_tenant.entry(s.tenant[ci]).or_default() += peers.len();
                 }
             }
         }
@@ -135,7 +148,8 @@ impl<'a> Sources<'a> {
 
     /// Who reaches TCP `port` of destination class `dc` from a tenant other
     /// than `tenant`.
-    fn reach(&self, r: &Reachability, dc: usize, port: u16, tenant: usize) -> Reached {
+    fn reach(&self, dc: usize, port: u16, tenant: usize) -> Reached {
+        let r = self.r;
         let bucket = |v: &crate::netpol::eval::Verdict| {
             if v.allowed.contains(Protocol::Tcp, port) {
                 Some(0)
@@ -171,13 +185,15 @@ impl<'a> Sources<'a> {
             }
         }
         // Every other class answers as its default row.
-        for (f, (classes, peers, by_tenant)) in self.families.iter().enumerate() {
+        for (f, family) in self.families.iter().enumerate() {
             let Some(b) = bucket(r.default_verdict(f, dc)) else {
                 continue;
             };
-            counts[b] += peers - by_tenant.get(&tenant).copied().unwrap_or(0) - taken[f];
+            let same_tenant = family.by_tenant.get(&tenant).copied().unwrap_or(0);
+            counts[b] += family.peers - same_tenant - taken[f];
             first[b].extend(
-                classes
+                family
+                    .classes
                     .iter()
                     .copied()
                     .filter(|&ci| {
@@ -289,7 +305,7 @@ impl Rule for CrossTenantMlPort {
         let sources = Sources::new(&r, &real, &tenant_of);
         let reached: Vec<Reached> = groups
             .par_iter()
-            .map(|((dc, port, tenant), _)| sources.reach(&r, *dc, *port, *tenant))
+            .map(|((dc, port, tenant), _)| sources.reach(*dc, *port, *tenant))
             .collect();
         for ((_, members), a) in groups.iter().zip(reached) {
             for &m in members {
@@ -500,7 +516,7 @@ mod tests {
                 for dc in 0..r.classes.len() {
                     for port in [8080, 8888, 6379, 80] {
                         for tenant in 0..r.namespaces.len() {
-                            let got = sources.reach(&r, dc, port, tenant);
+                            let got = sources.reach(dc, port, tenant);
                             let want = naive(&r, &real, tenant_of, dc, port, tenant);
                             assert_eq!(
                                 (got.sure, got.maybe),
