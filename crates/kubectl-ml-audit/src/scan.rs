@@ -432,11 +432,29 @@ pub fn run(args: ScanArgs) -> u8 {
     code
 }
 
-/// Wall time of each phase of a scan, printed to stderr with `ML_AUDIT_STATS`.
+/// CPU time (user and system, all threads) this process has used, in
+/// milliseconds, from `/proc/self/stat` (Linux; 0 elsewhere).
+fn cpu_ms() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0;
+    };
+    // The command name (field 2) may hold spaces; fields after its `)`.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return 0;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15, counted in clock ticks of
+    // 1/100 s on Linux.
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10
+}
+
+/// Wall and CPU time of each phase of a scan, printed to stderr with `ML_AUDIT_STATS`.
 struct Phases {
     on: bool,
     last: std::time::Instant,
-    done: Vec<(&'static str, u128, u64)>,
+    last_cpu: u64,
+    done: Vec<(&'static str, u128, u64, u64)>,
 }
 
 impl Phases {
@@ -444,6 +462,7 @@ impl Phases {
         Phases {
             on,
             last: std::time::Instant::now(),
+            last_cpu: if on { cpu_ms() } else { 0 },
             done: Vec::new(),
         }
     }
@@ -451,8 +470,12 @@ impl Phases {
         if self.on {
             let now = std::time::Instant::now();
             let rss = crate::rss_kb("VmRSS:").unwrap_or(0) / 1024;
-            self.done.push((name, (now - self.last).as_millis(), rss));
+            let cpu = cpu_ms();
+            let spent = cpu.saturating_sub(self.last_cpu);
+            self.done
+                .push((name, (now - self.last).as_millis(), spent, rss));
             self.last = now;
+            self.last_cpu = cpu;
         }
     }
     fn print(&self, objects: usize, findings: usize) {
@@ -460,7 +483,7 @@ impl Phases {
             let parts: Vec<String> = self
                 .done
                 .iter()
-                .map(|(n, ms, mb)| format!("{n}_ms={ms} rss_mb={mb}"))
+                .map(|(n, ms, cpu, mb)| format!("{n}_ms={ms} cpu_ms={cpu} rss_mb={mb}"))
                 .collect();
             eprintln!(
                 "ml-audit-phases: objects={objects} findings={findings} {}",
