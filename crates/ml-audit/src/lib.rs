@@ -152,13 +152,18 @@ impl Audit {
         }
         let is_active = |id: &str| active.iter().any(|r| r.meta().id == id);
         let is_known = |id: &str| self.rule(id).is_some();
+        let before = findings.len();
         let suppressed = suppress::apply(inventory, &mut findings, &opts, &is_active, &is_known);
         for f in &mut findings {
             if let Some(s) = self.severity.get(&f.rule) {
                 f.severity = *s;
             }
         }
-        rule::sort_findings(&mut findings);
+        // Removing findings keeps the order (severity is not in the sort
+        // key); only the suppression rules' own findings need placing.
+        if findings.len() + suppressed != before {
+            rule::sort_findings(&mut findings);
+        }
         let mut diagnostics = inventory.diagnostics.clone();
         diagnostics.sort();
         diagnostics.dedup();

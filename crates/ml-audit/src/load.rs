@@ -614,7 +614,8 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
         .collect();
     let mut loaded = Loaded {
         diagnostics,
-        ..Loaded::default()
+        files: Vec::with_capacity(results.len()),
+        objects: Vec::with_capacity(results.iter().map(|r| r.1.len()).sum()),
     };
     for (source, objs, diags) in results {
         let file = loaded.files.len();

@@ -266,35 +266,58 @@ pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
     let clocks: Option<Vec<AtomicU64>> =
         profiling().then(|| rules.iter().map(|_| AtomicU64::new(0)).collect());
     let clocks = clocks.as_deref();
-    let mut findings: Vec<Finding> = inv
-        .workloads
-        .par_iter()
-        .flat_map_iter(|w| {
-            let mut out = Vec::new();
-            for (i, r) in rules.iter().enumerate() {
-                timed_call(clocks, i, || r.check_workload(cx, w, &mut out));
-            }
-            out
-        })
-        .chain(inv.objects.par_iter().flat_map_iter(|o| {
-            let mut out = Vec::new();
-            for (i, r) in rules.iter().enumerate() {
-                timed_call(clocks, i, || r.check_object(cx, o, &mut out));
-            }
-            out
-        }))
-        .chain(rules.par_iter().enumerate().flat_map_iter(|(i, r)| {
-            let mut out = Vec::new();
-            timed_call(clocks, i, || r.check_inventory(cx, &mut out));
-            out
-        }))
-        .collect();
+    // Each job's findings stay in their own vector (an indexed collect,
+    // written in parallel); the sort places them into one vector, also in
+    // parallel. Concatenating first moved every finding on one thread.
+    // The whole-inventory checks start at once, each a job of its own, on
+    // one thread (and so do the shared analyses they build), while another
+    // starts on the workloads: starting both on the workloads had them wait
+    // for the same analysis, one building it and the other idle. The
+    // workloads and objects go in small pieces, so that a thread out of
+    // work can always take some (rayon's default pieces are large, and one
+    // thread ran the last of them for a tenth of a second alone).
+    let per_object = inv.workloads.len() + inv.objects.len();
+    let (whole, mut chunks): (Vec<Vec<Finding>>, Vec<Vec<Finding>>) = rayon::join(
+        || {
+            rules
+                .par_iter()
+                .enumerate()
+                .with_max_len(1)
+                .map(|(i, r)| {
+                    let mut out = Vec::new();
+                    timed_call(clocks, i, || r.check_inventory(cx, &mut out));
+                    out
+                })
+                .collect()
+        },
+        || {
+            (0..per_object)
+                .into_par_iter()
+                .with_max_len(64)
+                .map(|j| {
+                    let mut out = Vec::new();
+                    if let Some(w) = inv.workloads.get(j) {
+                        for (i, r) in rules.iter().enumerate() {
+                            timed_call(clocks, i, || r.check_workload(cx, w, &mut out));
+                        }
+                    } else {
+                        let o = &inv.objects[j - inv.workloads.len()];
+                        for (i, r) in rules.iter().enumerate() {
+                            timed_call(clocks, i, || r.check_object(cx, o, &mut out));
+                        }
+                    }
+                    out
+                })
+                .collect()
+        },
+    );
+    // Ties are kept in the order workloads, objects, inventory checks.
+    chunks.extend(whole);
     for (r, c) in rules.iter().zip(clocks.unwrap_or_default()) {
         let nanos = c.load(Ordering::Relaxed);
         add_time(&r.meta().id, std::time::Duration::from_nanos(nanos));
     }
-    sort_findings(&mut findings);
-    findings
+    sorted(chunks)
 }
 
 static PROFILE: AtomicBool = AtomicBool::new(false);
@@ -359,10 +382,28 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
         findings.dedup();
         return;
     }
+    *findings = sorted(vec![std::mem::take(findings)]);
+}
+
+/// The findings of all `chunks` in one vector, sorted as
+/// [`Finding::sort_key`] orders them (ties kept in chunk order), without
+/// exact duplicates.
+fn sorted(chunks: Vec<Vec<Finding>>) -> Vec<Finding> {
     // Files are ranked once, so that most comparisons are of integers, not
     // of long paths with long common prefixes (a third of a second at
-    // 200,000 findings, on one thread).
-    let mut files: Vec<&str> = findings.iter().map(|f| f.file.as_str()).collect();
+    // 200,000 findings, on one thread). A job's findings are mostly of one
+    // file: neighbours are dropped before the sort.
+    let mut files: Vec<&str> = chunks
+        .par_iter()
+        .flat_map_iter(|c| {
+            let mut last: Option<&str> = None;
+            c.iter().filter_map(move |f| {
+                let new = last != Some(f.file.as_str());
+                last = Some(f.file.as_str());
+                new.then_some(f.file.as_str())
+            })
+        })
+        .collect();
     files.par_sort_unstable();
     files.dedup();
     let rank: rustc_hash::FxHashMap<&str, u32> = files
@@ -373,30 +414,63 @@ pub fn sort_findings(findings: &mut Vec<Finding>) {
     // Small keys are sorted, not the findings: a merge sort moves each
     // element about log2(n) times, and a finding is 300 bytes. Ties on
     // (file, line, column) are broken by the rest of the key, then by the
-    // original position, which keeps the sort stable.
-    let mut keys: Vec<(u32, u32, u32, u32)> = findings
-        .iter()
+    // original position (chunk, index), which keeps the sort stable.
+    let mut keys: Vec<(u32, u32, u32, u32, u32)> = chunks
+        .par_iter()
         .enumerate()
-        .map(|(i, f)| (rank[f.file.as_str()], f.span.line, f.span.col, i as u32))
+        .flat_map_iter(|(c, fs)| {
+            let rank = &rank;
+            fs.iter().enumerate().map(move |(i, f)| {
+                (
+                    rank[f.file.as_str()],
+                    f.span.line,
+                    f.span.col,
+                    c as u32,
+                    i as u32,
+                )
+            })
+        })
         .collect();
     drop(rank);
-    {
-        let all = &findings[..];
-        keys.par_sort_unstable_by(|a, b| {
-            (a.0, a.1, a.2)
-                .cmp(&(b.0, b.1, b.2))
-                .then_with(|| {
-                    let (fa, fb) = (&all[a.3 as usize], &all[b.3 as usize]);
-                    fa.sort_key_in_file().cmp(&fb.sort_key_in_file())
-                })
-                .then(a.3.cmp(&b.3))
-        });
+    drop(files);
+    keys.par_sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| {
+                let fa = &chunks[a.3 as usize][a.4 as usize];
+                let fb = &chunks[b.3 as usize][b.4 as usize];
+                fa.sort_key_in_file().cmp(&fb.sort_key_in_file())
+            })
+            .then((a.3, a.4).cmp(&(b.3, b.4)))
+    });
+    // Each finding is moved once, to its place, on any thread: a slot's
+    // lock is taken exactly once, so it is never contended.
+    let slots: Vec<Vec<Mutex<Option<Finding>>>> = chunks
+        .into_par_iter()
+        .map(|c| c.into_iter().map(|f| Mutex::new(Some(f))).collect())
+        .collect();
+    let all: Vec<Finding> = keys
+        .par_iter()
+        .map(|k| {
+            slots[k.3 as usize][k.4 as usize]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+                .expect("each finding is placed once")
+        })
+        .collect();
+    drop(slots);
+    // Exact duplicates are neighbours now; which to keep is decided in
+    // parallel (the first of each run, as `Vec::dedup` keeps).
+    let keep: Vec<bool> = (0..all.len())
+        .into_par_iter()
+        .map(|i| i == 0 || all[i] != all[i - 1])
+        .collect();
+    if keep.iter().all(|k| *k) {
+        return all;
     }
-    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
-    findings.extend(keys.iter().map(|k| {
-        slots[k.3 as usize]
-            .take()
-            .expect("each finding is placed once")
-    }));
-    findings.dedup();
+    all.into_iter()
+        .zip(keep)
+        .filter_map(|(f, k)| k.then_some(f))
+        .collect()
 }
