@@ -54,7 +54,7 @@ impl<'a> Ctx<'a> {
         active.sort();
         // Indexes built once: looking files and objects up per finding was
         // quadratic on large repositories.
-        let by_path: std::collections::HashMap<&str, usize> = inventory
+        let by_path: rustc_hash::FxHashMap<&str, usize> = inventory
             .files
             .iter()
             .enumerate()
@@ -64,17 +64,23 @@ impl<'a> Ctx<'a> {
         for o in &inventory.objects {
             objects_of[o.file].push(o.id);
         }
-        let helm: Vec<bool> = inventory
+        // Each rendered Helm file's `# Source:` comments, read once (per
+        // finding, reading the file up to its line was quadratic).
+        let helm: Vec<Option<HelmSources>> = inventory
             .files
             .par_iter()
-            .map(|f| f.text.contains("# Source: "))
+            .map(|f| {
+                f.text
+                    .contains("# Source: ")
+                    .then(|| HelmSources::of(&f.text))
+            })
             .collect();
         let sources = report
             .findings
             .par_iter()
             .map(|f| {
                 let i = *by_path.get(f.file.as_str())?;
-                source_in(inventory, f, i, helm[i], &objects_of[i])
+                source_in(inventory, f, helm[i].as_ref(), &objects_of[i])
             })
             .collect();
         Ctx {
@@ -89,21 +95,30 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// The chart template a line of `helm template` output came from: the
-/// `# Source: chart/templates/x.yaml` comment that opens its document.
-pub fn helm_source(text: &str, line: u32) -> Option<String> {
-    let mut current = None;
-    for (i, l) in text.lines().enumerate() {
-        if i as u32 + 1 > line {
-            break;
+/// Where each document of `helm template` output says it came from (the
+/// `# Source: chart/templates/x.yaml` comment that opens it): the lines
+/// where that changes (a `# Source:` comment, or a `---` that ends
+/// it), in order.
+struct HelmSources(Vec<(u32, Option<String>)>);
+
+impl HelmSources {
+    fn of(text: &str) -> HelmSources {
+        let mut changes = Vec::new();
+        for (i, l) in text.lines().enumerate() {
+            if l.starts_with("---") {
+                changes.push((i as u32 + 1, None));
+            } else if let Some(s) = l.strip_prefix("# Source: ") {
+                changes.push((i as u32 + 1, Some(s.trim().to_string())));
+            }
         }
-        if l.starts_with("---") {
-            current = None;
-        } else if let Some(s) = l.strip_prefix("# Source: ") {
-            current = Some(s.trim().to_string());
-        }
+        HelmSources(changes)
     }
-    current
+
+    /// The source in effect at `line` (1-based).
+    fn at(&self, line: u32) -> Option<&str> {
+        let n = self.0.partition_point(|(l, _)| *l <= line);
+        n.checked_sub(1).and_then(|i| self.0[i].1.as_deref())
+    }
 }
 
 /// Where a finding's object was rendered from: a Helm chart template, or the
@@ -111,14 +126,11 @@ pub fn helm_source(text: &str, line: u32) -> Option<String> {
 fn source_in(
     inv: &Inventory,
     f: &Finding,
-    file: usize,
-    may_be_helm: bool,
+    helm: Option<&HelmSources>,
     objects: &[usize],
 ) -> Option<String> {
-    if may_be_helm {
-        if let Some(s) = helm_source(&inv.files[file].text, f.span.line) {
-            return Some(s);
-        }
+    if let Some(s) = helm.and_then(|h| h.at(f.span.line)) {
+        return Some(s.to_string());
     }
     let obj = objects
         .iter()
@@ -165,14 +177,17 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
         "diagnostics": ctx.report.diagnostics,
     });
     v["summary"]["baselined"] = ctx.baselined.into();
-    stream_into(
+    stream_items_into(
         &v,
         "\n  \"findings\": []",
         ctx.report.findings.len(),
         w,
-        |i| ml_audit::report::FindingJson {
-            finding: &ctx.report.findings[i],
-            source: ctx.sources.get(i).and_then(|s| s.as_deref()),
+        |i, out, level| {
+            ml_audit::report::FindingJson {
+                finding: &ctx.report.findings[i],
+                source: ctx.sources.get(i).and_then(|s| s.as_deref()),
+            }
+            .write_pretty(out, level)
         },
     )
 }
@@ -188,6 +203,29 @@ pub fn stream_into<T: serde::Serialize>(
     w: &mut impl std::io::Write,
     item: impl Fn(usize) -> T + Sync,
 ) -> std::io::Result<()> {
+    stream_items_into(doc, hole, n, w, |i, out, level| {
+        let mut text = Vec::new();
+        let _ = serde_json::to_writer_pretty(&mut text, &item(i));
+        let inner = format!("\n{}", "  ".repeat(level));
+        let mut lines = text.split(|&b| b == b'\n');
+        out.extend_from_slice(lines.next().unwrap_or_default());
+        for line in lines {
+            out.extend_from_slice(inner.as_bytes());
+            out.extend_from_slice(line);
+        }
+    })
+}
+
+/// [`stream_into`], with items that write themselves: `write(i, out,
+/// level)` appends item `i` pretty-printed, its lines after the first
+/// indented `level` levels (two spaces each) deeper.
+pub fn stream_items_into(
+    doc: &serde_json::Value,
+    hole: &str,
+    n: usize,
+    w: &mut impl std::io::Write,
+    write: impl Fn(usize, &mut Vec<u8>, usize) + Sync,
+) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(doc).unwrap_or_default();
     let Some(at) = text.find(hole).filter(|_| n > 0) else {
         w.write_all(text.as_bytes())?;
@@ -197,17 +235,14 @@ pub fn stream_into<T: serde::Serialize>(
     // The array's own indentation, and its items' one level deeper.
     let outer = &hole[1..hole.len() - hole.trim_start().len()];
     let inner = format!("\n{outer}  ");
+    let level = outer.len() / 2 + 1;
     w.write_all(head.as_bytes())?;
-    let render = |i: usize, out: &mut Vec<u8>, text: &mut Vec<u8>| {
+    let render = |i: usize, out: &mut Vec<u8>| {
         if i > 0 {
             out.push(b',');
         }
-        text.clear();
-        let _ = serde_json::to_writer_pretty(&mut *text, &item(i));
-        for line in text.split(|&b| b == b'\n') {
-            out.extend_from_slice(inner.as_bytes());
-            out.extend_from_slice(line);
-        }
+        out.extend_from_slice(inner.as_bytes());
+        write(i, out, level);
     };
     const BATCH: usize = 16_384;
     const PIECE: usize = 512;
@@ -219,9 +254,8 @@ pub fn stream_into<T: serde::Serialize>(
             .into_par_iter()
             .map(|p| {
                 let mut out = Vec::new();
-                let mut text = Vec::new();
                 for i in p..(p + PIECE).min(end) {
-                    render(i, &mut out, &mut text);
+                    render(i, &mut out);
                 }
                 out
             })
@@ -249,14 +283,15 @@ mod tests {
     #[test]
     fn helm_source_is_the_documents_comment() {
         let t = "---\n# Source: c/templates/a.yaml\nkind: A\n---\n# Source: c/templates/b.yaml\nkind: B\n---\nkind: C\n";
-        assert_eq!(
-            super::helm_source(t, 3).as_deref(),
-            Some("c/templates/a.yaml")
-        );
-        assert_eq!(
-            super::helm_source(t, 6).as_deref(),
-            Some("c/templates/b.yaml")
-        );
-        assert_eq!(super::helm_source(t, 8), None);
+        assert_eq!(super::HelmSources::of(t).at(3), Some("c/templates/a.yaml"));
+        assert_eq!(super::HelmSources::of(t).at(6), Some("c/templates/b.yaml"));
+        assert_eq!(super::HelmSources::of(t).at(8), None);
+        // The `---` ends a document's source; its comment starts one.
+        let h = super::HelmSources::of(t);
+        assert_eq!(h.at(0), None);
+        assert_eq!(h.at(1), None);
+        assert_eq!(h.at(2), Some("c/templates/a.yaml"));
+        assert_eq!(h.at(4), None);
+        assert_eq!(h.at(5), Some("c/templates/b.yaml"));
     }
 }
