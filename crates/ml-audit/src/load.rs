@@ -578,15 +578,15 @@ fn to_objects(
             return;
         }
     }
-    let m = meta.cloned().unwrap_or_else(|| Node::new(Value::Null));
-    let name_ = m
-        .get("name")
-        .or_else(|| m.get("generateName"))
+    // Read in place: the metadata is part of the tree the object keeps.
+    let field = |key: &str| meta.and_then(|m| m.get(key));
+    let name_ = field("name")
+        .or_else(|| field("generateName"))
         .and_then(Node::scalar_text)
         .unwrap_or_default();
-    let namespace = m.get("namespace").and_then(Node::scalar_text);
-    let labels = string_map(m.get("labels"));
-    let annotations = string_map(m.get("annotations"));
+    let namespace = field("namespace").and_then(Node::scalar_text);
+    let labels = string_map(field("labels"));
+    let annotations = string_map(field("annotations"));
     objects.push(Object {
         id: 0,
         file,

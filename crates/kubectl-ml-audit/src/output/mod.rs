@@ -246,22 +246,20 @@ pub fn stream_items_into(
     };
     const BATCH: usize = 16_384;
     const PIECE: usize = 512;
+    // One buffer per piece, kept from batch to batch: fresh ones were grown
+    // by doubling (copying) and faulted in again for every batch.
+    let mut buffers: Vec<Vec<u8>> = vec![Vec::new(); BATCH.div_ceil(PIECE).min(n.div_ceil(PIECE))];
     for start in (0..n).step_by(BATCH) {
         let end = (start + BATCH).min(n);
-        let pieces: Vec<Vec<u8>> = (start..end)
-            .step_by(PIECE)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|p| {
-                let mut out = Vec::new();
-                for i in p..(p + PIECE).min(end) {
-                    render(i, &mut out);
-                }
-                out
-            })
-            .collect();
-        for p in pieces {
-            w.write_all(&p)?;
+        buffers.par_iter_mut().enumerate().for_each(|(k, out)| {
+            out.clear();
+            let p = start + k * PIECE;
+            for i in p..(p + PIECE).min(end) {
+                render(i, out);
+            }
+        });
+        for b in &buffers {
+            w.write_all(b)?;
         }
     }
     w.write_all(b"\n")?;
