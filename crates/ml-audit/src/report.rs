@@ -254,6 +254,45 @@ fn indent(out: &mut Vec<u8>, level: usize) {
     out.resize(out.len() + 2 * level, b' ');
 }
 
+/// Appends `v` as `serde_json::to_writer_pretty` writes it, with every line
+/// after the first indented `level` levels (two spaces each) deeper; the
+/// same bytes, with strings escaped by [`write_json_str`].
+pub fn write_json_pretty(out: &mut Vec<u8>, v: &serde_json::Value, level: usize) {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => write_json_str(out, s),
+        Value::Array(items) if !items.is_empty() => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                indent(out, level + 1);
+                write_json_pretty(out, item, level + 1);
+            }
+            out.push(b'\n');
+            indent(out, level);
+            out.push(b']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push(b'{');
+            for (i, (k, item)) in map.iter().enumerate() {
+                out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                indent(out, level + 1);
+                write_json_str(out, k);
+                out.extend_from_slice(b": ");
+                write_json_pretty(out, item, level + 1);
+            }
+            out.push(b'\n');
+            indent(out, level);
+            out.push(b'}');
+        }
+        // Numbers, booleans, null and empty collections: as serde_json
+        // writes them (they hold no line break).
+        other => {
+            let _ = serde_json::to_writer(&mut *out, other);
+        }
+    }
+}
+
 /// Appends `s` as a JSON string, escaped exactly as serde_json escapes it:
 /// `"`, `\\` and the control characters below U+0020 (`\b`, `\f`, `\n`,
 /// `\r`, `\t`, else `\u00xx` in lowercase hex); everything else as is.
@@ -435,6 +474,26 @@ mod tests {
             f.help = None;
             f.related.clear();
             f.object.namespace = None;
+        }
+    }
+
+    /// Values are written as serde_json's pretty printer writes them.
+    #[test]
+    fn json_values_are_written_as_serde_json_writes_them() {
+        let v = serde_json::json!({
+            "b": [1, 2.5, -3, true, null, "x\"y\\\u{1}é", [], {}, [[]], {"k": {}}],
+            "a": {"z": 1e300, "y": [{"x": "w"}], "e": ""},
+            "": 0,
+        });
+        let pretty = serde_json::to_string_pretty(&v).unwrap();
+        for level in 0..3 {
+            let mut out = Vec::new();
+            write_json_pretty(&mut out, &v, level);
+            let pad = "  ".repeat(level);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                pretty.replace('\n', &format!("\n{pad}"))
+            );
         }
     }
 

@@ -192,31 +192,10 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
     )
 }
 
-/// Writes `doc` pretty-printed, with the `n` values of `item` streamed into
-/// the empty array that `hole` (the array's line, from its newline to `[]`)
-/// marks: the bytes are those of pretty-printing the whole document, but
-/// only a batch of items exists at a time, rendered in parallel.
-pub fn stream_into<T: serde::Serialize>(
-    doc: &serde_json::Value,
-    hole: &str,
-    n: usize,
-    w: &mut impl std::io::Write,
-    item: impl Fn(usize) -> T + Sync,
-) -> std::io::Result<()> {
-    stream_items_into(doc, hole, n, w, |i, out, level| {
-        let mut text = Vec::new();
-        let _ = serde_json::to_writer_pretty(&mut text, &item(i));
-        let inner = format!("\n{}", "  ".repeat(level));
-        let mut lines = text.split(|&b| b == b'\n');
-        out.extend_from_slice(lines.next().unwrap_or_default());
-        for line in lines {
-            out.extend_from_slice(inner.as_bytes());
-            out.extend_from_slice(line);
-        }
-    })
-}
-
-/// [`stream_into`], with items that write themselves: `write(i, out,
+/// Writes `doc` pretty-printed, with `n` items streamed into the empty
+/// array that `hole` (the array's line, from its newline to `[]`) marks:
+/// the bytes are those of pretty-printing the whole document, but only a
+/// batch of items exists at a time, rendered in parallel. `write(i, out,
 /// level)` appends item `i` pretty-printed, its lines after the first
 /// indented `level` levels (two spaces each) deeper.
 pub fn stream_items_into(

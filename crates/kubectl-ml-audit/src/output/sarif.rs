@@ -69,7 +69,7 @@ fn location(file: &str, span: &Span) -> Value {
     json!({ "physicalLocation": phys })
 }
 
-/// Writes the SARIF log; results are streamed (see [`super::stream_into`]).
+/// Writes the SARIF log; results are streamed (see [`super::stream_items_into`]).
 pub fn render_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let rules: Vec<Value> = ctx
         .rules
@@ -178,11 +178,11 @@ pub fn render_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<
             "results": [],
         }],
     });
-    super::stream_into(
+    super::stream_items_into(
         &log,
         "\n      \"results\": []",
         ctx.report.findings.len(),
         w,
-        result,
+        |i, out, level| ml_audit::report::write_json_pretty(out, &result(i), level),
     )
 }
