@@ -81,6 +81,23 @@ impl Workload {
         }
     }
 
+    /// The ServiceAccount its pods run as, and whether the spec names it
+    /// (`serviceAccountName`, else the deprecated `serviceAccount`; an
+    /// empty name is no name): otherwise `default`.
+    pub fn service_account(&self) -> (&str, bool) {
+        #[allow(deprecated)]
+        let named = self
+            .spec
+            .service_account_name
+            .as_deref()
+            .or(self.spec.service_account.as_deref())
+            .filter(|s| !s.is_empty());
+        match named {
+            Some(n) => (n, true),
+            None => ("default", false),
+        }
+    }
+
     /// Containers of one kind.
     pub fn containers_of(&self, kind: ContainerKind) -> impl Iterator<Item = &ContainerRef> {
         self.containers.iter().filter(move |c| c.kind == kind)

@@ -844,12 +844,7 @@ impl RbacGraph {
         for w in &inv.workloads {
             let Some(ns) = &w.namespace else { continue };
             let o = inv.object(w.object);
-            let sa = w
-                .spec
-                .service_account_name
-                .clone()
-                .or_else(|| w.spec.service_account.clone())
-                .unwrap_or_else(|| "default".into());
+            let sa = w.service_account().0.to_string();
             sas.insert((ns.clone(), sa.clone()));
             if let Some(spec) = KindTable::builtin().get(o.group(), &o.kind) {
                 if let Some(res) = &spec.resource {

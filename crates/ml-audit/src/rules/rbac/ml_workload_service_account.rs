@@ -44,13 +44,7 @@ fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
         return;
     }
     let Some(ns) = &w.namespace else { return };
-    let name = w
-        .spec
-        .service_account_name
-        .clone()
-        .or_else(|| w.spec.service_account.clone())
-        .unwrap_or_else(|| "default".into());
-    let sa = Subject::sa(ns, &name);
+    let sa = Subject::sa(ns, w.service_account().0);
     if exempt(cx, &META, &sa) {
         return;
     }

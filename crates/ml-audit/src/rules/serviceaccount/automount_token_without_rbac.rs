@@ -1,5 +1,5 @@
 //! API tokens mounted into pods whose service account has no RBAC binding.
-use super::{service_account, SaBindings};
+use super::SaBindings;
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::rule::{Context, Rule, RuleMeta};
@@ -32,7 +32,7 @@ impl Rule for AutomountTokenWithoutRbac {
         let Some(ns) = w.namespace.as_deref() else {
             return;
         };
-        let (sa, _) = service_account(w);
+        let (sa, _) = w.service_account();
         if super::kuberay_autoscaler_head(cx.inventory.object(w.object), w) {
             return;
         }

@@ -1,5 +1,4 @@
 //! Workloads running as the namespace's `default` service account.
-use super::service_account;
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
@@ -31,7 +30,7 @@ impl Rule for DefaultServiceAccount {
         let Some(ns) = w.namespace.as_deref() else {
             return;
         };
-        let (sa, named) = service_account(w);
+        let (sa, named) = w.service_account();
         if super::kuberay_autoscaler_head(cx.inventory.object(w.object), w) {
             return;
         }

@@ -9,21 +9,6 @@ use std::collections::HashSet;
 use crate::inventory::Inventory;
 use crate::workload::Workload;
 
-/// The service account a workload's pods run as.
-pub(crate) fn service_account(w: &Workload) -> (&str, bool) {
-    #[allow(deprecated)]
-    let named = w
-        .spec
-        .service_account_name
-        .as_deref()
-        .or(w.spec.service_account.as_deref())
-        .filter(|s| !s.is_empty());
-    match named {
-        Some(n) => (n, true),
-        None => ("default", false),
-    }
-}
-
 /// Which service accounts some RoleBinding or ClusterRoleBinding names.
 #[derive(Debug, Default)]
 pub(crate) struct SaBindings {
