@@ -474,3 +474,62 @@ fn sorted(chunks: Vec<Vec<Finding>>) -> Vec<Finding> {
         .filter_map(|(f, k)| k.then_some(f))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::node::Span;
+    use crate::object::ObjectRef;
+
+    /// Sorting findings kept in per-job vectors gives what a stable sort of
+    /// their concatenation by [`Finding::sort_key`], then `dedup`, gives:
+    /// ties in job order, exact duplicates dropped (also across jobs).
+    #[test]
+    fn chunked_sort_is_a_stable_sort_of_the_concatenation() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..200 {
+            let jobs = 1 + next(6) as usize;
+            let chunks: Vec<Vec<Finding>> = (0..jobs)
+                .map(|_| {
+                    (0..next(12))
+                        .map(|_| {
+                            let line = 1 + next(4) as u32;
+                            Finding {
+                                rule: format!("r{}", next(3)),
+                                severity: Severity::Low,
+                                object: ObjectRef {
+                                    api_version: "v1".into(),
+                                    kind: "Pod".into(),
+                                    namespace: None,
+                                    name: "p".into(),
+                                },
+                                file: format!("dir/f{}.yaml", next(3)),
+                                span: Span::point(line, 1 + next(2) as u32),
+                                pointer: "/spec".into(),
+                                context: None,
+                                // Same key, other message or help: a tie
+                                // that is not a duplicate.
+                                message: format!("m{}", next(2)),
+                                help: (next(2) == 0).then(|| "h".to_string()),
+                                related: Vec::new(),
+                            }
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut want: Vec<Finding> = chunks.concat();
+            want.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            want.dedup();
+            let mut one = chunks.concat();
+            sort_findings(&mut one);
+            assert_eq!(one, want);
+            assert_eq!(sorted(chunks), want);
+        }
+    }
+}
