@@ -2,9 +2,10 @@
 //! counts, which kinds are cluster-scoped, and which API resource names them.
 //! It is data (`kinds.yaml`), and users extend it from their config file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use crate::de::from_node;
@@ -90,8 +91,10 @@ struct TableFile {
 /// The table of known kinds.
 #[derive(Clone, Debug, Default)]
 pub struct KindTable {
-    by_kind: HashMap<(String, String), KindSpec>,
-    cluster_scoped: HashMap<String, Vec<String>>,
+    /// group -> kind -> entry: looked up by `&str`, without building a
+    /// key (every object and workload is looked up, several times).
+    by_kind: FxHashMap<String, FxHashMap<String, KindSpec>>,
+    cluster_scoped: FxHashMap<String, Vec<String>>,
 }
 
 const BUILTIN: &str = include_str!("../kinds.yaml");
@@ -128,13 +131,16 @@ impl KindTable {
     /// Adds (or replaces) kind entries.
     pub fn add(&mut self, kinds: Vec<KindSpec>) {
         for k in kinds {
-            self.by_kind.insert((k.group.clone(), k.kind.clone()), k);
+            self.by_kind
+                .entry(k.group.clone())
+                .or_default()
+                .insert(k.kind.clone(), k);
         }
     }
 
     /// The entry for a group and kind.
     pub fn get(&self, group: &str, kind: &str) -> Option<&KindSpec> {
-        self.by_kind.get(&(group.to_string(), kind.to_string()))
+        self.by_kind.get(group)?.get(kind)
     }
 
     /// Every entry that describes pods, sorted by group and kind.
@@ -142,6 +148,7 @@ impl KindTable {
         let mut v: Vec<_> = self
             .by_kind
             .values()
+            .flat_map(|kinds| kinds.values())
             .filter(|k| !k.pods.is_empty())
             .collect();
         v.sort_by(|a, b| (&a.group, &a.kind).cmp(&(&b.group, &b.kind)));
