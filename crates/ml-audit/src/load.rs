@@ -396,11 +396,8 @@ pub fn decode(name: &str, bytes: Vec<u8>) -> Result<String, Diagnostic> {
     };
     let head = &bytes[..bytes.len().min(8192)];
     // Looked for with `contains` first: it is vectorized, `position` is not.
-    if let Some(nul) = head
-        .contains(&0)
-        .then(|| head.iter().position(|b| *b == 0))
-        .flatten()
-    {
+    if head.contains(&0) {
+        let nul = head.iter().position(|b| *b == 0).unwrap_or(0);
         return Err(at(nul, "binary file (NUL byte): not a manifest".into()));
     }
     match String::from_utf8(bytes) {
