@@ -86,6 +86,18 @@ impl Inventory {
         Inventory::with_kinds(loaded, KindTable::builtin())
     }
 
+    /// The inventory of one text (YAML or JSON, any number of documents),
+    /// reported under `name`, loaded with the default options.
+    pub fn from_text(name: &str, text: &str) -> Inventory {
+        Inventory::new(crate::load::load(
+            &[crate::load::Input::Text {
+                name: name.to_string(),
+                text: text.to_string(),
+            }],
+            &crate::load::LoadOptions::default(),
+        ))
+    }
+
     /// Builds the inventory with a given kinds table.
     pub fn with_kinds(loaded: Loaded, table: &KindTable) -> Inventory {
         let Loaded {

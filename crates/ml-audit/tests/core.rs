@@ -20,13 +20,7 @@ fn audit_path(p: &Path) -> (Inventory, ml_audit::Report) {
 }
 
 fn audit_text(name: &str, text: &str) -> ml_audit::Report {
-    let inv = Inventory::new(ml_audit::load(
-        &[Input::Text {
-            name: name.into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    ));
+    let inv = Inventory::from_text(name, text);
     Audit::new().run(&inv)
 }
 

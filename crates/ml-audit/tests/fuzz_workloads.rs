@@ -51,13 +51,7 @@ fn workload_pointers_resolve_in_fuzz_regressions() {
 #[test]
 fn duplicate_key_last_one_wins() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    image: x\n  containers:\n  - name: b\n    image: x\n  - name: c\n    image: x\n";
-    let inv = Inventory::new(ml_audit::load(
-        &[Input::Text {
-            name: "dup.yaml".into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    ));
+    let inv = Inventory::from_text("dup.yaml", text);
     check(&inv, "dup.yaml");
     let names: Vec<&str> = inv.workloads[0]
         .containers

@@ -7,7 +7,7 @@
 
 use ml_audit::netpol::eval::{verdict, Ep};
 use ml_audit::netpol::{MissingNamespaces, NaiveOracle, Options, Reachability};
-use ml_audit::{Input, Inventory, LoadOptions};
+use ml_audit::Inventory;
 use proptest::prelude::*;
 
 /// Consumes random numbers to write an inventory.
@@ -240,14 +240,7 @@ fn inventory(seed: Vec<u32>) -> String {
 }
 
 fn check(text: &str, missing: MissingNamespaces) -> Result<(), TestCaseError> {
-    let loaded = ml_audit::load(
-        &[Input::Text {
-            name: "gen.yaml".into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    );
-    let inv = Inventory::new(loaded);
+    let inv = Inventory::from_text("gen.yaml", text);
     let errors: Vec<_> = inv
         .diagnostics
         .iter()

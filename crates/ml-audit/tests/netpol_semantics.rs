@@ -2,16 +2,10 @@
 //! minimal inventory, through the netpol-analyzer line format.
 
 use ml_audit::netpol::{Endpoint, ExposureVia, Options, Reachability};
-use ml_audit::{Input, Inventory, LoadOptions};
+use ml_audit::Inventory;
 
 fn build(yaml: &str) -> Reachability {
-    let inv = Inventory::new(ml_audit::load(
-        &[Input::Text {
-            name: "t.yaml".into(),
-            text: yaml.into(),
-        }],
-        &LoadOptions::default(),
-    ));
+    let inv = Inventory::from_text("t.yaml", yaml);
     Reachability::build(&inv, &Options::default())
 }
 

@@ -1,18 +1,12 @@
 //! Rule profiling (`rule::set_profiling`, `rule::profile`), what
 //! `ML_AUDIT_STATS` prints: in a test binary of its own, as the times are
 //! the process's.
-use ml_audit::{Audit, Input, Inventory, LoadOptions};
+use ml_audit::{Audit, Inventory};
 
 #[test]
 fn profiling_times_each_rule_and_shared_analysis() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - {name: c, image: busybox}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: a}\nspec: {podSelector: {}}\n";
-    let inv = Inventory::new(ml_audit::load(
-        &[Input::Text {
-            name: "p.yaml".into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    ));
+    let inv = Inventory::from_text("p.yaml", text);
     ml_audit::rule::set_profiling(true);
     let audit = Audit::new();
     let report = audit.run(&inv);

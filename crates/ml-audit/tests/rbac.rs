@@ -26,13 +26,7 @@ fn inv(file: &str) -> Inventory {
 }
 
 fn text_inv(text: String) -> Inventory {
-    Inventory::new(ml_audit::load(
-        &[Input::Text {
-            name: "gen.yaml".into(),
-            text,
-        }],
-        &LoadOptions::default(),
-    ))
+    Inventory::from_text("gen.yaml", &text)
 }
 
 fn u(n: &str) -> Subject {

@@ -29,10 +29,10 @@
 //!   only that label (what np-guard's netpol-analyzer assumes).
 //!
 //! ```
-//! use ml_audit::{Input, Inventory, LoadOptions};
+//! use ml_audit::Inventory;
 //! use ml_audit::netpol::{Reachability, Options};
 //! let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: x}\nspec:\n  template:\n    metadata: {labels: {app: a}}\n    spec: {containers: [{name: c, image: i}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\nspec: {podSelector: {}}\n";
-//! let inv = Inventory::new(ml_audit::load(&[Input::Text { name: "a.yaml".into(), text: yaml.into() }], &LoadOptions::default()));
+//! let inv = Inventory::from_text("a.yaml", yaml);
 //! let r = Reachability::build(&inv, &Options::default());
 //! assert_eq!(r.connlist(), vec!["x/a[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections"]);
 //! ```

@@ -13,11 +13,11 @@
 //! [`crate::Context::analysis`]:
 //!
 //! ```
-//! use ml_audit::{Input, Inventory, LoadOptions};
+//! use ml_audit::Inventory;
 //! use ml_audit::rbac::{RbacGraph, Subject};
 //!
 //! let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: devs, namespace: team-a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects:\n- {kind: User, name: alice}\n";
-//! let inv = Inventory::new(ml_audit::load(&[Input::Text { name: "rb.yaml".into(), text: yaml.into() }], &LoadOptions::default()));
+//! let inv = Inventory::from_text("rb.yaml", yaml);
 //! let g = RbacGraph::build(&inv);
 //! let answer = g.who_can("create", "pods", Some("team-a"), None);
 //! assert!(answer.direct.iter().any(|d| d.subject == Subject::user("alice")));

@@ -372,7 +372,6 @@ impl Rule for CrossTenantMlPort {
 mod tests {
     use super::*;
     use crate::netpol::Options;
-    use crate::{Input, LoadOptions};
 
     /// The plain count: every source class, one cell at a time.
     fn naive(
@@ -490,13 +489,7 @@ mod tests {
         let mut shapes = (0, 0);
         for seed in 0..400 {
             let text = platform(seed);
-            let inv = Inventory::new(crate::load(
-                &[Input::Text {
-                    name: "gen.yaml".into(),
-                    text: text.clone(),
-                }],
-                &LoadOptions::default(),
-            ));
+            let inv = Inventory::from_text("gen.yaml", &text);
             let r = Reachability::build(&inv, &Options::default());
             let real: Vec<Vec<usize>> = r.classes.iter().map(|c| c.peers.clone()).collect();
             for ci in 0..r.classes.len() {
