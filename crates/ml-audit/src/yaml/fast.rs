@@ -1,17 +1,21 @@
 //! A fast path for the YAML that manifests are written in: block mappings and
 //! sequences, plain and quoted one-line scalars, literal and folded block
-//! scalars, one-line flow collections and comments. It builds the same
+//! scalars, one-line flow collections, comments, and anchored scalars with
+//! their aliases. It builds the same
 //! [`Node`] trees, spans included, as the event parser in the parent module,
 //! several times faster, because it reads the text once, line by line,
 //! instead of scanning tokens, then events, then building.
 //!
 //! It gives up (returns `None`) on everything else, and on every error, so
 //! that the event parser reads those streams and reports their errors: tabs,
-//! carriage returns, anchors, aliases, tags, directives, `?` keys, multi-line
-//! plain or quoted scalars, multi-line flow collections, explicit indentation
+//! carriage returns, anchored collections and keys, aliases as keys or in
+//! flow collections, tags, directives, `?` keys, multi-line plain or quoted
+//! scalars, multi-line flow collections, explicit indentation
 //! indicators, empty block scalars and `...`. Where it accepts a stream, it
 //! gives what the event parser gives; the tests and the `yaml` fuzz target
 //! compare the two.
+
+use std::collections::HashMap;
 
 use super::{key_of, last_key_wins, merge_keys, resolve_plain, Document, Limits, SyntaxError};
 use crate::node::{CompactString, Entry, Node, Span, Value};
@@ -70,6 +74,9 @@ pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>,
         items: Vec::new(),
         entries: Vec::new(),
         warnings: Vec::new(),
+        anchors: HashMap::new(),
+        alias_budget: limits.alias_nodes,
+        alias_nodes: limits.alias_nodes,
     };
     p.stream().ok_or_else(|| {
         let at = p.mark();
@@ -122,6 +129,11 @@ struct P<'a> {
     items: Vec<Node>,
     entries: Vec<Entry>,
     warnings: Vec<SyntaxError>,
+    /// The document's anchored scalars by name, with their node counts.
+    anchors: HashMap<&'a str, (Node, usize)>,
+    /// Nodes that aliases may still add to the document.
+    alias_budget: usize,
+    alias_nodes: usize,
 }
 
 fn blank_or_end(c: Option<&u8>) -> bool {
@@ -294,6 +306,9 @@ impl<'a> P<'a> {
             if self.peek() == b'%' {
                 return None;
             }
+            // Anchors and the alias budget are the document's own.
+            self.anchors.clear();
+            self.alias_budget = self.alias_nodes;
             let root = if self.eof() || self.doc_marker()? {
                 let at = self.token_mark();
                 let end = if self.eof() { at } else { Mark(at.0, at.1 + 3) };
@@ -365,6 +380,51 @@ impl<'a> P<'a> {
                     span: span(begin, end),
                 })
             }
+            b'&' => {
+                // An anchored scalar on this line. Anchored collections,
+                // and anchored keys, are the event parser's.
+                let begin = self.mark();
+                self.pos += 1;
+                let name = self.anchor_name()?;
+                self.skip_spaces();
+                let c = self.peek();
+                if !(c == b'"' || c == b'\'' || plain_start(c, self.b.get(self.pos + 1), false)) {
+                    return None;
+                }
+                let mut node = self.node(indent, place)?;
+                if matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+                    return None;
+                }
+                // The event parser's span starts at the anchor.
+                node.span.line = begin.0;
+                node.span.col = begin.1 + 1;
+                self.anchors.insert(name, (node.clone(), node.count()));
+                Some(node)
+            }
+            b'*' => {
+                let begin = self.mark();
+                self.pos += 1;
+                let name = self.anchor_name()?;
+                let end = self.mark();
+                let after = self.pos;
+                self.skip_spaces();
+                if self.peek() == b':' {
+                    // An alias as a key.
+                    return None;
+                }
+                self.pos = after;
+                // An unknown alias and an alias bomb are errors that the
+                // event parser reports.
+                let (node, count) = self.anchors.get(name)?;
+                if *count > self.alias_budget {
+                    return None;
+                }
+                self.alias_budget -= count;
+                let mut node = node.clone();
+                node.span = span(begin, end);
+                self.end_of_value()?;
+                Some(node)
+            }
             c if !plain_start(c, self.b.get(self.pos + 1), false) => None,
             _ => {
                 let (end, stop, _) = self.plain_extent(self.pos, false);
@@ -391,6 +451,24 @@ impl<'a> P<'a> {
                 Some(node)
             }
         }
+    }
+
+    /// An anchor's or alias's name at `pos`, which must end at a blank or
+    /// the end of the line. Names with characters other than ASCII letters,
+    /// digits, `_`, `-` and `.` are left to the event parser.
+    fn anchor_name(&mut self) -> Option<&'a str> {
+        let start = self.pos;
+        while self
+            .b
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        {
+            self.pos += 1;
+        }
+        if self.pos == start || !blank_or_end(self.b.get(self.pos)) {
+            return None;
+        }
+        Some(&self.text[start..self.pos])
     }
 
     /// The lines that continue a plain scalar (indented deeper than its

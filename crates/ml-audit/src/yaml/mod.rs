@@ -583,13 +583,32 @@ mod tests {
             "a: [[x] , y]\nb: 1\nc: [x, y , ]\n",
             "a: b\n  c\n",
             "\u{e9}: [\"\u{e9}\", \u{e9}, {k: \u{e9}\u{e9}}, x]  # \u{e9}\nb: '\u{e9}\n  \u{e9}' # \u{e9}\nc: \u{e9} \u{e9}\n  \u{e9}\n",
+            // Anchored scalars and their aliases (KubeRay's history server
+            // samples name a path once so).
+            "a: &x /tmp/ray\nb: *x\nc:\n  - &y 'q'  # c\n  - *y\n  - *x   \nd: &z   \"w\" \ne: *z # k\n",
+            "a: &n 1\nb: *n\nc: &n two\nd: *n\n---\ne: &n 3\nf: *n\n",
+            "- &a b\n- *a\n-\n  *a\n",
+            "k:\n  &p plain\n  folded\nl: *p\nm:\n- &q \"x\"\n- *p\n",
+            "\u{e9}: &x \u{e9}\u{e9} # \u{e9}\nb: *x\n",
         ];
         for text in taken {
             assert!(same_as_events(text), "the fast parser gave up on:\n{text}");
         }
         // Left to the event parser (errors among them).
         let left = [
-            "a: &x 1\nb: *x\n",
+            "a: &x\n  b: 1\nc: *x\n",
+            "a: &x [1]\nb: *x\n",
+            "- &x\n  - 1\n",
+            "&k a: 1\n",
+            "- &k a: 1\n",
+            "a: &x 1\nb: [*x]\n",
+            "a: &x 1\n*x : 2\n",
+            "a: *x\n",
+            "a: &x 1\n---\nb: *x\n",
+            "a: &x 1\nb: *x c\n",
+            "a: &x|y 1\n",
+            "a: &\u{e9} 1\n",
+            "a: &x\n",
             "a: !!str 1\n",
             "a: b: c\n",
             "a:\tb\n",
