@@ -991,7 +991,9 @@ impl<'a> P<'a> {
             }
             c if plain_start(c, self.b.get(self.pos + 1), true) => {
                 let (end, stop, _) = self.plain_extent(self.pos, true);
-                if stop != Stop::Flow {
+                // `[a -,]`: the event parser reads the `-` before a flow
+                // indicator as a new scalar, an error (yaml fuzz target).
+                if stop != Stop::Flow || self.text[self.pos..end].ends_with(" -") {
                     return None;
                 }
                 let begin = self.mark();

@@ -627,6 +627,8 @@ mod tests {
             // Found by the yaml fuzz target: the event parser ends this
             // mapping at its trailing comma.
             "b: {k: v,}\n",
+            "[G|- -,]\n",
+            "a: [x -]\n",
             // A simple key is at most 1,024 characters long (fuzz).
             &format!("\"{}\": 1\n", "k".repeat(1100)),
             &format!("{{\"{}\": 1}}\n", "k".repeat(1100)),
