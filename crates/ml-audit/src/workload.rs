@@ -66,8 +66,10 @@ pub struct Workload {
     /// Upper autoscaling bound (= replicas when not autoscaled).
     pub max_replicas: u32,
     /// The typed pod spec: pod-level fields only. Its container lists are
-    /// empty: every container (with its pointer) is in `containers`.
-    pub spec: PodSpec,
+    /// empty: every container (with its pointer) is in `containers`. Boxed:
+    /// a `PodSpec` is about 1.5 KB before any of its strings, and the
+    /// inventory moves every workload into one vector.
+    pub spec: Box<PodSpec>,
     /// Every container: init, app (with CRD extras) and ephemeral.
     pub containers: Vec<ContainerRef>,
 }
@@ -451,7 +453,7 @@ fn one(
         replicas,
         min_replicas,
         max_replicas,
-        spec,
+        spec: Box::new(spec),
         containers,
     }))
 }
