@@ -214,7 +214,7 @@ impl<'a> Context<'a> {
             object: obj.reference(),
             file: self.inventory.file_of(obj).to_string(),
             span: obj.locate(pointer.as_str()),
-            pointer: pointer.to_string(),
+            pointer: pointer.as_str().to_owned(),
             context: None,
             message: message.into(),
             help: None,
@@ -228,7 +228,7 @@ impl<'a> Context<'a> {
             file: self.inventory.file_of(obj).to_string(),
             span: obj.locate(pointer.as_str()),
             object: Some(obj.reference()),
-            pointer: pointer.to_string(),
+            pointer: pointer.as_str().to_owned(),
             message: message.into(),
         }
     }

@@ -22,15 +22,16 @@ pub(crate) fn finding(
         if !ctx.is_empty() {
             ctx.push_str(", ");
         }
-        ctx.push_str(&format!("container {}", c.name));
+        ctx.push_str("container ");
+        ctx.push_str(&c.name);
     }
-    cx.finding(
-        meta,
-        obj,
-        pointer,
-        format!("{}: {}", w.describe(obj), message.as_ref()),
-    )
-    .context(ctx)
+    // The description is the message's start: one string, not three.
+    let message = message.as_ref();
+    let mut text = w.describe(obj);
+    text.reserve(2 + message.len());
+    text.push_str(": ");
+    text.push_str(message);
+    cx.finding(meta, obj, pointer, text).context(ctx)
 }
 
 /// A container image reference, split.
