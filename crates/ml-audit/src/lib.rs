@@ -153,7 +153,17 @@ impl Audit {
         let is_active = |id: &str| active.iter().any(|r| r.meta().id == id);
         let is_known = |id: &str| self.rule(id).is_some();
         let before = findings.len();
-        let suppressed = suppress::apply(inventory, &mut findings, &opts, &is_active, &is_known);
+        // The shared analyses (the RBAC graph, the reachability tables, ...)
+        // are freed on other threads while suppressions are applied: freed
+        // on this one, they left a core idle for 30 ms at 100,000 objects.
+        let analyses = cx.take_analyses();
+        let ((), suppressed) = rayon::join(
+            move || {
+                use rayon::prelude::*;
+                analyses.into_par_iter().with_max_len(1).for_each(drop)
+            },
+            || suppress::apply(inventory, &mut findings, &opts, &is_active, &is_known),
+        );
         for f in &mut findings {
             if let Some(s) = self.severity.get(&f.rule) {
                 f.severity = *s;

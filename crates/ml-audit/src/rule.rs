@@ -103,12 +103,12 @@ impl Settings {
 
 /// One analysis: its value once built, and which thread is building it.
 #[derive(Default)]
-struct AnalysisSlot {
+pub(crate) struct AnalysisSlot {
     value: OnceLock<Arc<dyn Any + Send + Sync>>,
     builder: Mutex<Option<std::thread::ThreadId>>,
 }
 
-type AnalysisCell = Arc<AnalysisSlot>;
+pub(crate) type AnalysisCell = Arc<AnalysisSlot>;
 
 /// What a rule sees: the inventory, the settings, and shared analyses.
 pub struct Context<'a> {
@@ -198,6 +198,13 @@ impl<'a> Context<'a> {
             std::thread::sleep(std::time::Duration::from_micros(200));
         };
         any.downcast::<T>().expect("analysis type matches its key")
+    }
+
+    /// The analyses built so far, taken out of the context (for freeing
+    /// them on other threads).
+    pub(crate) fn take_analyses(&self) -> Vec<AnalysisCell> {
+        let mut map = self.analyses.lock().unwrap_or_else(|e| e.into_inner());
+        map.drain().map(|(_, cell)| cell).collect()
     }
 
     /// A finding of `meta`'s rule on `obj`, at `pointer`.
@@ -459,7 +466,8 @@ fn sorted(chunks: Vec<Vec<Finding>>) -> Vec<Finding> {
                 .expect("each finding is placed once")
         })
         .collect();
-    drop(slots);
+    // Emptied, but their buffers are large: freed on every thread.
+    slots.into_par_iter().for_each(drop);
     // Exact duplicates are neighbours now; which to keep is decided in
     // parallel (the first of each run, as `Vec::dedup` keeps).
     let keep: Vec<bool> = (0..all.len())

@@ -53,28 +53,35 @@ impl<'a> Ctx<'a> {
             .collect();
         active.sort();
         // Indexes built once: looking files and objects up per finding was
-        // quadratic on large repositories.
-        let by_path: rustc_hash::FxHashMap<&str, usize> = inventory
-            .files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.path.as_str(), i))
-            .collect();
-        let mut objects_of: Vec<Vec<usize>> = vec![Vec::new(); inventory.files.len()];
-        for o in &inventory.objects {
-            objects_of[o.file].push(o.id);
-        }
+        // quadratic on large repositories. Built on one thread while the
+        // others read the Helm comments.
+        let indexes = || {
+            let by_path: rustc_hash::FxHashMap<&str, usize> = inventory
+                .files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.path.as_str(), i))
+                .collect();
+            let mut objects_of: Vec<Vec<usize>> = vec![Vec::new(); inventory.files.len()];
+            for o in &inventory.objects {
+                objects_of[o.file].push(o.id);
+            }
+            (by_path, objects_of)
+        };
         // Each rendered Helm file's `# Source:` comments, read once (per
         // finding, reading the file up to its line was quadratic).
-        let helm: Vec<Option<HelmSources>> = inventory
-            .files
-            .par_iter()
-            .map(|f| {
-                f.text
-                    .contains("# Source: ")
-                    .then(|| HelmSources::of(&f.text))
-            })
-            .collect();
+        let helm = || -> Vec<Option<HelmSources>> {
+            inventory
+                .files
+                .par_iter()
+                .map(|f| {
+                    f.text
+                        .contains("# Source: ")
+                        .then(|| HelmSources::of(&f.text))
+                })
+                .collect()
+        };
+        let ((by_path, objects_of), helm) = rayon::join(indexes, helm);
         let sources = report
             .findings
             .par_iter()

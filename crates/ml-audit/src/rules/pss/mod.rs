@@ -139,9 +139,8 @@ impl Rule for PssRule {
                 ctx.push_str(c);
             }
             let tail = enforcement.as_deref().unwrap_or("");
-            let mut message = String::with_capacity(
-                described.len() + 2 + violation.message.len() + tail.len(),
-            );
+            let mut message =
+                String::with_capacity(described.len() + 2 + violation.message.len() + tail.len());
             message.push_str(&described);
             message.push_str(": ");
             message.push_str(&violation.message);
