@@ -89,11 +89,14 @@ enum ListFormat {
 
 fn main() -> ExitCode {
     let started = std::time::Instant::now();
-    // No transparent huge pages. mimalloc asks for them on its arenas, and
-    // every fault then zeroes 2 MiB: at 100,000 objects that was half the
+    // No transparent huge pages. mimalloc asked for them on its arenas, and
+    // every fault then zeroed 2 MiB: at 100,000 objects that was half the
     // CPU time (system 5.8 s of 12.2 s; 4.8 s without, wall 7.0 s -> 4.8 s).
     // The peak resident memory is the same, as a run touches most of what
-    // it maps. A failure here (an old kernel) changes nothing else.
+    // it maps. mimalloc is built with `no_thp`, so it no longer asks (its
+    // first pages, taken before `main`, were still huge: up to 13 ms of
+    // zeroing at start); this covers kernels set to THP `always`. A failure
+    // here (an old kernel) changes nothing else.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
     let cli = Cli::parse();
