@@ -34,25 +34,26 @@ pub(crate) fn finding(
     cx.finding(meta, obj, pointer, text).context(ctx)
 }
 
-/// A container image reference, split.
+/// A container image reference, split: parts of the text it was read
+/// from (every image rule reads every container's image).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ImageRef {
+pub(crate) struct ImageRef<'a> {
     /// Registry host (`docker.io` when not written).
-    pub registry: String,
+    pub registry: &'a str,
     /// Whether the registry was written explicitly.
     pub explicit_registry: bool,
     /// Repository path.
-    pub repository: String,
+    pub repository: &'a str,
     /// Tag, when written.
-    pub tag: Option<String>,
+    pub tag: Option<&'a str>,
     /// Digest (`sha256:...`), when written.
-    pub digest: Option<String>,
+    pub digest: Option<&'a str>,
 }
 
-impl ImageRef {
+impl<'a> ImageRef<'a> {
     /// Parses `[registry/]repo[:tag][@digest]`. `None` for empty or templated
     /// values (`{{ .Image }}`, `$(IMAGE)`, `${IMAGE}`) that cannot be judged.
-    pub fn parse(image: &str) -> Option<ImageRef> {
+    pub fn parse(image: &'a str) -> Option<ImageRef<'a>> {
         let image = image.trim();
         // Templates (`{{ .Image }}`, `$IMAGE`, `${IMAGE}`) and placeholders
         // (`IMAGE_URL`: references are lowercase) cannot be judged.
@@ -64,20 +65,20 @@ impl ImageRef {
             return None;
         }
         let (rest, digest) = match image.split_once('@') {
-            Some((r, d)) => (r, Some(d.to_string())),
+            Some((r, d)) => (r, Some(d)),
             None => (image, None),
         };
         let (registry, explicit, path) = match rest.split_once('/') {
             Some((first, p))
                 if first.contains('.') || first.contains(':') || first == "localhost" =>
             {
-                (first.to_string(), true, p)
+                (first, true, p)
             }
-            _ => ("docker.io".to_string(), false, rest),
+            _ => ("docker.io", false, rest),
         };
         let (repository, tag) = match path.rsplit_once(':') {
-            Some((r, t)) if !t.contains('/') => (r.to_string(), Some(t.to_string())),
-            _ => (path.to_string(), None),
+            Some((r, t)) if !t.contains('/') => (r, Some(t)),
+            _ => (path, None),
         };
         if repository.chars().any(|c| c.is_ascii_uppercase()) {
             return None;
@@ -93,7 +94,7 @@ impl ImageRef {
 
     /// Whether the tag is `latest` or absent (and there is no digest).
     pub fn is_latest(&self) -> bool {
-        self.digest.is_none() && self.tag.as_deref().is_none_or(|t| t == "latest")
+        self.digest.is_none() && self.tag.is_none_or(|t| t == "latest")
     }
 
     /// Whether the tag is one that is moved on purpose (`latest`, `main`,
@@ -102,7 +103,7 @@ impl ImageRef {
         if self.digest.is_some() {
             return false;
         }
-        let Some(t) = self.tag.as_deref() else {
+        let Some(t) = self.tag else {
             return true;
         };
         let t = t.to_ascii_lowercase();
@@ -168,11 +169,11 @@ mod tests {
     fn parses_images() {
         let i = ImageRef::parse("rayproject/ray:2.9.0").unwrap();
         assert_eq!(
-            (i.registry.as_str(), i.repository.as_str(), i.tag.as_deref()),
+            (i.registry, i.repository, i.tag),
             ("docker.io", "rayproject/ray", Some("2.9.0"))
         );
         let i = ImageRef::parse("localhost:5000/x").unwrap();
-        assert_eq!((i.registry.as_str(), i.tag), ("localhost:5000", None));
+        assert_eq!((i.registry, i.tag), ("localhost:5000", None));
         let i = ImageRef::parse("gcr.io/a/b:1@sha256:abc").unwrap();
         assert!(!i.is_latest() && i.digest.is_some());
         assert!(ImageRef::parse("nginx").unwrap().is_latest());
@@ -275,25 +276,21 @@ impl Kustomize {
         self.patch_files.get(obj.file).copied().unwrap_or(false)
     }
 
-    /// The image as a Kustomization in the input rewrites it, with a note
-    /// saying so; the image unchanged otherwise.
-    pub fn image(&self, image: &str) -> (String, bool) {
-        let Some(r) = ImageRef::parse(image) else {
-            return (image.to_string(), false);
-        };
+    /// The image as a Kustomization in the input rewrites it; `None` when
+    /// none does.
+    pub fn image(&self, image: &str) -> Option<String> {
+        if self.images.is_empty() {
+            return None;
+        }
+        let r = ImageRef::parse(image)?;
         let name = if r.explicit_registry {
             format!("{}/{}", r.registry, r.repository)
         } else {
-            r.repository.clone()
+            r.repository.to_string()
         };
-        let Some((new_name, new_tag, digest)) = self.images.get(&name) else {
-            return (image.to_string(), false);
-        };
+        let (new_name, new_tag, digest) = self.images.get(&name)?;
         let mut out = new_name.clone().unwrap_or(name);
-        match (
-            new_tag.as_ref().or(r.tag.as_ref()),
-            digest.as_ref().or(r.digest.as_ref()),
-        ) {
+        match (new_tag.as_deref().or(r.tag), digest.as_deref().or(r.digest)) {
             (_, Some(d)) if digest.is_some() => out.push_str(&format!("@{d}")),
             (Some(t), d) => {
                 out.push_str(&format!(":{t}"));
@@ -304,7 +301,7 @@ impl Kustomize {
             (None, Some(d)) => out.push_str(&format!("@{d}")),
             (None, None) => {}
         }
-        (out, true)
+        Some(out)
     }
 }
 
@@ -316,17 +313,22 @@ pub(crate) fn from_patch(cx: &Context<'_>, w: &Workload) -> bool {
 }
 
 /// The image a container runs, after Kustomize `images:` rewriting found in
-/// the input: (image, parsed, rewritten).
-pub(crate) fn container_image(
+/// the input: the image (borrowed from the container unless rewritten), and
+/// whether it was rewritten. `None` for an image that cannot be judged (see
+/// [`ImageRef::parse`]); parse the image returned for its parts.
+pub(crate) fn container_image<'c>(
     cx: &Context<'_>,
-    c: &ContainerRef,
-) -> Option<(String, ImageRef, bool)> {
+    c: &'c ContainerRef,
+) -> Option<(std::borrow::Cow<'c, str>, bool)> {
     let image = c.spec.image.as_deref()?;
     ImageRef::parse(image)?;
     let k = cx.analysis(Kustomize::build);
-    let (img, rewritten) = k.image(image);
-    let r = ImageRef::parse(&img)?;
-    Some((img, r, rewritten))
+    let img = match k.image(image) {
+        Some(rewritten) => (std::borrow::Cow::Owned(rewritten), true),
+        None => (std::borrow::Cow::Borrowed(image), false),
+    };
+    ImageRef::parse(&img.0)?;
+    Some(img)
 }
 
 /// The app containers of a long-running workload that is not a Kustomize

@@ -2,7 +2,7 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{container_image, finding};
+use crate::rules::util::{container_image, finding, ImageRef};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -30,7 +30,10 @@ impl Rule for MutableTagPullPolicy {
             if !matches!(policy, "IfNotPresent" | "Never") {
                 continue;
             }
-            let Some((image, r, _)) = container_image(cx, c) else {
+            let Some((image, _)) = container_image(cx, c) else {
+                continue;
+            };
+            let Some(r) = ImageRef::parse(&image) else {
                 continue;
             };
             if r.is_moving_tag() {

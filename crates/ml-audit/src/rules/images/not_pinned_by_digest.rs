@@ -2,7 +2,7 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{container_image, finding};
+use crate::rules::util::{container_image, finding, ImageRef};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -24,7 +24,10 @@ impl Rule for ImageNotPinnedByDigest {
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
         for c in &w.containers {
-            let Some((image, r, _)) = container_image(cx, c) else {
+            let Some((image, _)) = container_image(cx, c) else {
+                continue;
+            };
+            let Some(r) = ImageRef::parse(&image) else {
                 continue;
             };
             // `latest` and untagged images are image-latest-tag's findings.

@@ -51,7 +51,10 @@ impl Rule for ImageUntrustedRegistry {
             return;
         }
         for c in &w.containers {
-            let Some((image, r, _)) = container_image(cx, c) else {
+            let Some((image, _)) = container_image(cx, c) else {
+                continue;
+            };
+            let Some(r) = ImageRef::parse(&image) else {
                 continue;
             };
             if !trusted(&r, &list) {
