@@ -298,22 +298,25 @@ pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
                 .collect()
         },
         || {
+            // A workload's findings are gathered in a vector kept by the
+            // thread, then copied out at their number: grown from empty for
+            // each workload, a vector was reallocated (and copied) two or
+            // three times, and kept up to half again what it held.
             (0..per_object)
                 .into_par_iter()
                 .with_max_len(64)
-                .map(|j| {
-                    let mut out = Vec::new();
+                .map_init(Vec::new, |out: &mut Vec<Finding>, j| {
                     if let Some(w) = inv.workloads.get(j) {
                         for (i, r) in rules.iter().enumerate() {
-                            timed_call(clocks, i, || r.check_workload(cx, w, &mut out));
+                            timed_call(clocks, i, || r.check_workload(cx, w, out));
                         }
                     } else {
                         let o = &inv.objects[j - inv.workloads.len()];
                         for (i, r) in rules.iter().enumerate() {
-                            timed_call(clocks, i, || r.check_object(cx, o, &mut out));
+                            timed_call(clocks, i, || r.check_object(cx, o, out));
                         }
                     }
-                    out
+                    out.drain(..).collect()
                 })
                 .collect()
         },
