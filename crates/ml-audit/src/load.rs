@@ -604,7 +604,7 @@ fn to_objects(
 pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     let mut diagnostics = Vec::new();
     let files = collect(inputs, opts, &mut diagnostics);
-    let mut results: Vec<_> = files
+    let results: Vec<_> = files
         .par_iter()
         .enumerate()
         .map(|(i, input)| match read(input, opts) {
@@ -615,43 +615,22 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
             Err(d) => (None, Vec::new(), vec![d]),
         })
         .collect();
-    // An object's id is its place in the one list of objects: each file's
-    // objects start after the objects of the files before it. Ids are set
-    // and objects gathered in parallel (one loop over them all left a core
-    // idle for 40 ms at 100,000 objects).
-    let mut next = 0;
-    let starts: Vec<usize> = results
-        .iter()
-        .map(|r| {
-            let start = next;
-            next += r.1.len();
-            start
-        })
-        .collect();
-    results
-        .par_iter_mut()
-        .zip(starts)
-        .enumerate()
-        .for_each(|(file, (r, start))| {
-            for (k, o) in r.1.iter_mut().enumerate() {
-                o.file = file;
-                o.id = start + k;
-            }
-        });
-    let objects: Vec<Object> = results
-        .par_iter_mut()
-        .flat_map_iter(|r| std::mem::take(&mut r.1))
-        .collect();
     let mut loaded = Loaded {
         diagnostics,
         files: Vec::with_capacity(results.len()),
-        objects,
+        objects: Vec::with_capacity(results.iter().map(|r| r.1.len()).sum()),
     };
-    for (source, _, diags) in results {
+    for (source, objs, diags) in results {
+        let file = loaded.files.len();
         loaded.files.push(source.unwrap_or_else(|| SourceFile {
             path: diags.first().map(|d| d.file.clone()).unwrap_or_default(),
             text: String::new(),
         }));
+        for mut o in objs {
+            o.file = file;
+            o.id = loaded.objects.len();
+            loaded.objects.push(o);
+        }
         loaded.diagnostics.extend(diags);
     }
     loaded
