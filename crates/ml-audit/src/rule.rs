@@ -299,7 +299,7 @@ pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
         },
         || {
             // A workload's findings are gathered in a vector kept by the
-            // thread, then copied out at their number: grown from empty for
+            // thread, then moved out at their number: grown from empty for
             // each workload, a vector was reallocated (and copied) two or
             // three times, and kept up to half again what it held.
             (0..per_object)

@@ -17,21 +17,28 @@ pub(crate) fn finding(
     message: impl AsRef<str>,
 ) -> Finding {
     let obj = cx.inventory.object(w.object);
-    let mut ctx = w.role.clone();
-    if let Some(c) = c {
-        if !ctx.is_empty() {
-            ctx.push_str(", ");
-        }
-        ctx.push_str("container ");
-        ctx.push_str(&c.name);
-    }
     // The description is the message's start: one string, not three.
     let message = message.as_ref();
     let mut text = w.describe(obj);
     text.reserve(2 + message.len());
     text.push_str(": ");
     text.push_str(message);
-    cx.finding(meta, obj, pointer, text).context(ctx)
+    cx.finding(meta, obj, pointer, text)
+        .context(context_of(w, c.map(|c| c.name.as_str())))
+}
+
+/// A workload finding's context: the workload's role (`head`, `worker
+/// gpu-group`, ...) and the container's name, `head, container ray-head`.
+pub(crate) fn context_of(w: &Workload, container: Option<&str>) -> String {
+    let mut ctx = w.role.clone();
+    if let Some(c) = container {
+        if !ctx.is_empty() {
+            ctx.push_str(", ");
+        }
+        ctx.push_str("container ");
+        ctx.push_str(c);
+    }
+    ctx
 }
 
 /// A container image reference, split: parts of the text it was read

@@ -1,17 +1,17 @@
 //! A fast path for the YAML that manifests are written in: block mappings and
 //! sequences, plain and quoted one-line scalars, literal and folded block
 //! scalars, one-line flow collections, comments, and anchored scalars with
-//! their aliases. It builds the same
-//! [`Node`] trees, spans included, as the event parser in the parent module,
-//! several times faster, because it reads the text once, line by line,
-//! instead of scanning tokens, then events, then building.
+//! their aliases. It builds the same [`Node`] trees, spans included, as the
+//! event parser in the parent module, several times faster, because it
+//! reads the text once, line by line, instead of scanning tokens, then
+//! events, then building.
 //!
 //! It gives up (returns `None`) on everything else, and on every error, so
 //! that the event parser reads those streams and reports their errors: tabs,
 //! carriage returns, anchored collections and keys, aliases as keys or in
 //! flow collections, tags, directives, `?` keys, multi-line plain or quoted
-//! scalars, multi-line flow collections, explicit indentation
-//! indicators, empty block scalars and `...`. Where it accepts a stream, it
+//! scalars, multi-line flow collections, explicit indentation indicators,
+//! empty block scalars and `...`. Where it accepts a stream, it
 //! gives what the event parser gives; the tests and the `yaml` fuzz target
 //! compare the two.
 

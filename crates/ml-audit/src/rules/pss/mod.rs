@@ -5,6 +5,7 @@
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::rule::{Context, Rule, RuleMeta};
+use crate::rules::util::context_of;
 use crate::workload::{ContainerRef, Workload};
 
 mod allow_privilege_escalation;
@@ -130,14 +131,7 @@ impl Rule for PssRule {
             self.level.as_str()
         );
         for violation in v {
-            let mut ctx = w.role.clone();
-            if let Some(c) = &violation.container {
-                if !ctx.is_empty() {
-                    ctx.push_str(", ");
-                }
-                ctx.push_str("container ");
-                ctx.push_str(c);
-            }
+            let ctx = context_of(w, violation.container.as_deref());
             let tail = enforcement.as_deref().unwrap_or("");
             let mut message =
                 String::with_capacity(described.len() + 2 + violation.message.len() + tail.len());
