@@ -249,6 +249,31 @@ fn lone_carriage_returns_are_line_breaks() {
     assert_eq!(f.span.line, 6);
 }
 
+/// A named pipe (what `kubectl ml-audit <(helm template ...)` reads) says
+/// it holds 0 bytes: it is read to its end, not up to the size it gives. A
+/// regular file, and one that grew, are read whole (the other tests here).
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_read_to_its_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("rendered.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: piped}\nspec:\n  containers:\n  - name: c\n    image: x\n";
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(&fifo, pod).unwrap())
+    };
+    let loaded = ml_audit::load(&[Input::Path(fifo)], &LoadOptions::default());
+    writer.join().unwrap();
+    let names: Vec<&str> = loaded.objects.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(names, ["piped"], "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.files[0].text, pod);
+}
+
 #[test]
 fn a_file_reached_twice_is_read_once_under_its_first_name() {
     let dir = tempfile::tempdir().unwrap();
