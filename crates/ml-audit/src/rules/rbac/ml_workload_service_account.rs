@@ -4,6 +4,7 @@ use crate::finding::{Finding, Severity};
 use crate::rbac::{EdgeKind, Subject, Target};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
+use crate::rules::util::finding;
 use crate::workload::Workload;
 
 pub static META: RuleMeta = RuleMeta::builtin(
@@ -65,21 +66,15 @@ fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
         } else {
             w.pod_pointer.clone()
         };
-        let mut f = cx
-            .finding(
-                &META,
-                obj,
-                &ptr,
-                format!(
-                    "{}: runs as {sa}, which {what} ({})",
-                    w.describe(obj),
-                    e.detail
-                ),
-            )
-            .context(w.role.clone())
-            .help(
-                "Run the workload as a ServiceAccount of its own with only namespaced permissions.",
-            );
+        let mut f = finding(
+            cx,
+            &META,
+            w,
+            None,
+            &ptr,
+            format!("runs as {sa}, which {what} ({})", e.detail),
+        )
+        .help("Run the workload as a ServiceAccount of its own with only namespaced permissions.");
         for c in &e.causes {
             let b = &g.bindings[c.binding];
             if let Some(o) = b.object {
