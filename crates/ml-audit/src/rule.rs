@@ -3,7 +3,9 @@
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -117,6 +119,20 @@ pub struct Context<'a> {
     /// Rule options.
     pub settings: &'a Settings,
     analyses: Mutex<HashMap<TypeId, AnalysisCell>>,
+    /// Tells this context's per-workload values from another's (see
+    /// [`Context::per_workload`]).
+    id: u64,
+}
+
+/// The next context's id.
+static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(1);
+
+/// Values derived from a thread's current workload, with the workload's key
+/// (context id, address): see [`Context::per_workload`].
+type WorkloadMemo = Option<((u64, usize), Vec<(TypeId, Rc<dyn Any>)>)>;
+
+thread_local! {
+    static WORKLOAD_MEMO: RefCell<WorkloadMemo> = const { RefCell::new(None) };
 }
 
 impl<'a> Context<'a> {
@@ -126,7 +142,44 @@ impl<'a> Context<'a> {
             inventory,
             settings,
             analyses: Mutex::new(HashMap::new()),
+            id: NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// A value derived from workload `w` alone, built once and shared by
+    /// the rules that ask for it: a workload's rules run one after another
+    /// on one thread, so the thread keeps the values of its current
+    /// workload (and forgets them when it moves to another). Two secrets
+    /// rules scanned every env value and argument each, for instance.
+    pub(crate) fn per_workload<T: Any>(
+        &self,
+        w: &Workload,
+        build: impl FnOnce(&Workload) -> T,
+    ) -> Rc<T> {
+        let key = (self.id, std::ptr::from_ref(w) as usize);
+        let found = WORKLOAD_MEMO.with_borrow_mut(|memo| match memo {
+            Some((k, values)) if *k == key => values
+                .iter()
+                .find(|(t, _)| *t == TypeId::of::<T>())
+                .map(|(_, v)| v.clone()),
+            _ => {
+                *memo = Some((key, Vec::new()));
+                None
+            }
+        });
+        if let Some(v) = found {
+            return v.downcast::<T>().expect("memo type matches its key");
+        }
+        // Built outside the borrow: `build` may ask for other values.
+        let v = Rc::new(build(w));
+        WORKLOAD_MEMO.with_borrow_mut(|memo| {
+            if let Some((k, values)) = memo {
+                if *k == key {
+                    values.push((TypeId::of::<T>(), v.clone() as Rc<dyn Any>));
+                }
+            }
+        });
+        v
     }
 
     /// A cross-object analysis, computed once (by whichever rule asks first)

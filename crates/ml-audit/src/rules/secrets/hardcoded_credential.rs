@@ -1,5 +1,5 @@
 //! Recognised credentials written literally in a pod spec.
-use super::{site_hits, Class};
+use super::{workload_hits, Class};
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
@@ -24,18 +24,19 @@ impl Rule for HardcodedCredential {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        for h in site_hits(w) {
+        for h in workload_hits(cx, w).iter() {
+            let c = &w.containers[h.container];
             if let Class::Credential { kind, redacted } = &h.class {
                 out.push(
                     finding(
                         cx,
                         &META,
                         w,
-                        Some(h.container),
+                        Some(c),
                         &h.pointer,
                         format!(
                             "container `{}`: {} holds a literal {kind} {redacted}",
-                            h.container.name, h.what
+                            c.name, h.what
                         ),
                     )
                     .help("revoke this credential, store it in a Secret (or an external secret store) and mount it as a file; anyone who can read the manifest, the Git history or the pod spec has it"),

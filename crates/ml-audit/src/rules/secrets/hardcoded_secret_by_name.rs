@@ -1,5 +1,5 @@
 //! Literal values under names that say "password", "token", "secret".
-use super::{site_hits, Class};
+use super::{workload_hits, Class};
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
@@ -24,7 +24,8 @@ impl Rule for HardcodedSecretByName {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        for h in site_hits(w) {
+        for h in workload_hits(cx, w).iter() {
+            let c = &w.containers[h.container];
             if let Class::ByName { name, redacted } = &h.class {
                 let what = if h.what.starts_with("env var") {
                     h.what.clone()
@@ -36,11 +37,11 @@ impl Rule for HardcodedSecretByName {
                         cx,
                         &META,
                         w,
-                        Some(h.container),
+                        Some(c),
                         &h.pointer,
                         format!(
                             "container `{}`: {what} is given a literal value {redacted}",
-                            h.container.name
+                            c.name
                         ),
                     )
                     .help("put the value in a Secret and mount it as a file (or use `valueFrom.secretKeyRef`); rotate it if this manifest was ever shared"),

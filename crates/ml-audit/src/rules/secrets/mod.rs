@@ -13,7 +13,10 @@ pub mod secret_in_env_var;
 
 use crate::inventory::Inventory;
 use crate::node::{Pointer, Span};
-use crate::workload::{ContainerRef, Workload};
+use std::rc::Rc;
+
+use crate::rule::Context;
+use crate::workload::Workload;
 
 /// Env var names that hold one known kind of credential.
 fn known_credential(name: &str) -> Option<&'static str> {
@@ -51,8 +54,9 @@ pub(crate) enum Class {
 }
 
 /// One place where a literal secret was found.
-pub(crate) struct SiteHit<'w> {
-    pub container: &'w ContainerRef,
+pub(crate) struct SiteHit {
+    /// The container's index in the workload's `containers`.
+    pub container: usize,
     pub pointer: Pointer,
     /// `env var `X``, `args[2]`, `command[0]`.
     pub what: String,
@@ -124,10 +128,16 @@ fn classify_text(text: &str) -> Option<Class> {
     by_name
 }
 
+/// Every literal secret in a workload's containers, found once per workload
+/// for the rules that report them.
+pub(crate) fn workload_hits(cx: &Context<'_>, w: &Workload) -> Rc<Vec<SiteHit>> {
+    cx.per_workload(w, site_hits)
+}
+
 /// Every literal secret in a workload's containers.
-pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
+pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit> {
     let mut out = Vec::new();
-    for c in &w.containers {
+    for (ci, c) in w.containers.iter().enumerate() {
         for (i, e) in c.spec.env.iter().flatten().enumerate() {
             let Some(v) = e.value.as_deref() else {
                 continue;
@@ -157,7 +167,7 @@ pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
             // (Pointer and label only for a hit: most values are none.)
             if let Some(class) = class {
                 out.push(SiteHit {
-                    container: c,
+                    container: ci,
                     pointer: c.pointer.key("env").idx(i).key("value"),
                     what: format!("env var `{}`", e.name),
                     class,
@@ -182,7 +192,7 @@ pub(crate) fn site_hits(w: &Workload) -> Vec<SiteHit<'_>> {
                 }
                 if let Some(class) = class {
                     out.push(SiteHit {
-                        container: c,
+                        container: ci,
                         pointer: c.pointer.key(field).idx(at),
                         what: format!("{field}[{at}]"),
                         class,
