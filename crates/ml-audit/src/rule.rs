@@ -481,19 +481,25 @@ fn sorted(chunks: Vec<Vec<Finding>>) -> Vec<Finding> {
     // element about log2(n) times, and a finding is 300 bytes. Ties on
     // (file, line, column) are broken by the rest of the key, then by the
     // original position (chunk, index), which keeps the sort stable.
+    // A finding of its neighbour's file takes the neighbour's rank: one
+    // comparison of the paths instead of hashing one.
     let mut keys: Vec<(u32, u32, u32, u32, u32)> = chunks
         .par_iter()
         .enumerate()
         .flat_map_iter(|(c, fs)| {
             let rank = &rank;
+            let mut last: Option<(&str, u32)> = None;
             fs.iter().enumerate().map(move |(i, f)| {
-                (
-                    rank[f.file.as_str()],
-                    f.span.line,
-                    f.span.col,
-                    c as u32,
-                    i as u32,
-                )
+                let file = f.file.as_str();
+                let r = match last {
+                    Some((p, r)) if p == file => r,
+                    _ => {
+                        let r = rank[file];
+                        last = Some((file, r));
+                        r
+                    }
+                };
+                (r, f.span.line, f.span.col, c as u32, i as u32)
             })
         })
         .collect();
@@ -509,20 +515,20 @@ fn sorted(chunks: Vec<Vec<Finding>>) -> Vec<Finding> {
             })
             .then((a.3, a.4).cmp(&(b.3, b.4)))
     });
-    // Each finding is moved once, to its place, on any thread: a slot's
-    // lock is taken exactly once, so it is never contended.
-    let slots: Vec<Vec<Mutex<Option<Finding>>>> = chunks
-        .into_par_iter()
-        .map(|c| c.into_iter().map(|f| Mutex::new(Some(f))).collect())
-        .collect();
+    // Each finding is moved once, to its place, on any thread, and an empty
+    // finding (no allocation) left in its stead. A job's lock guards its
+    // findings where they are: a lock per finding meant moving every one
+    // into a new vector of locks first (and faulting in its memory). The
+    // two threads seldom want the same job's lock: they place different
+    // stretches of the files.
+    let slots: Vec<Mutex<Vec<Finding>>> = chunks.into_iter().map(Mutex::new).collect();
     let all: Vec<Finding> = keys
         .par_iter()
         .map(|k| {
-            slots[k.3 as usize][k.4 as usize]
+            let mut chunk = slots[k.3 as usize]
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-                .expect("each finding is placed once")
+                .unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut chunk[k.4 as usize], Finding::empty())
         })
         .collect();
     // Emptied, but their buffers are large: freed on every thread.
