@@ -133,6 +133,13 @@ impl Finding {
     /// A fingerprint that survives unrelated edits: rule, object identity and
     /// path inside the object, never line numbers.
     pub fn fingerprint(&self) -> String {
+        let hex = self.fingerprint_hex();
+        String::from_utf8_lossy(&hex).into_owned()
+    }
+
+    /// [`Finding::fingerprint`]'s 16 hex digits, without a `String` (the
+    /// JSON report writes one per finding).
+    pub(crate) fn fingerprint_hex(&self) -> [u8; 16] {
         // FNV-1a over the fields joined by NUL, hashed piece by piece (no
         // joined copy: this runs once per finding in every output).
         let group = self.object.api_version.split('/').next().unwrap_or("");
@@ -151,7 +158,11 @@ impl Finding {
             }
             h = fnv1a_from(h, part.as_bytes());
         }
-        format!("{h:016x}")
+        let mut hex = [0u8; 16];
+        for (i, d) in hex.iter_mut().enumerate() {
+            *d = b"0123456789abcdef"[((h >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        hex
     }
 
     /// The sort key that makes output deterministic.

@@ -128,7 +128,8 @@ impl FindingJson<'_> {
             m.str("context", c);
         }
         m.str("file", &f.file);
-        m.str("fingerprint", &f.fingerprint());
+        let hex = f.fingerprint_hex();
+        m.str("fingerprint", std::str::from_utf8(&hex).unwrap_or_default());
         if let Some(h) = &f.help {
             m.str("help", h);
         }
