@@ -1,9 +1,12 @@
 //! Helpers shared by the workload rules: findings with the workload's
 //! context, image references, extended resources.
 
+use std::rc::Rc;
+
 use crate::finding::Finding;
 use crate::node::Pointer;
 use crate::rule::{Context, RuleMeta};
+use crate::secctx::{effective, Effective};
 use crate::workload::{ContainerRef, Workload};
 
 /// A finding on a workload (and one of its containers), with the message
@@ -19,12 +22,35 @@ pub(crate) fn finding(
     let obj = cx.inventory.object(w.object);
     // The description is the message's start: one string, not three.
     let message = message.as_ref();
-    let mut text = w.describe(obj);
-    text.reserve(2 + message.len());
+    let described = described(cx, w);
+    let mut text = String::with_capacity(described.0.len() + 2 + message.len());
+    text.push_str(&described.0);
     text.push_str(": ");
     text.push_str(message);
     cx.finding(meta, obj, pointer, text)
         .context(context_of(w, c.map(|c| c.name.as_str())))
+}
+
+/// A workload's description, `Kind ns/name (role)`: see
+/// [`Workload::describe`].
+pub(crate) struct Described(pub String);
+
+/// The description of `w`, written once for all the findings on it.
+pub(crate) fn described(cx: &Context<'_>, w: &Workload) -> Rc<Described> {
+    cx.per_workload(w, |w| Described(w.describe(cx.inventory.object(w.object))))
+}
+
+/// The effective security context of each of a workload's containers, in
+/// the order of `containers`.
+pub(crate) struct Effectives(pub Vec<Effective>);
+
+/// The effective security contexts of `w`'s containers, resolved once for
+/// every rule that reads them (nine controls and rules of the Pod Security
+/// Standards and notebooks).
+pub(crate) fn effective_all(cx: &Context<'_>, w: &Workload) -> Rc<Effectives> {
+    cx.per_workload(w, |w| {
+        Effectives(w.containers.iter().map(|c| effective(w, c)).collect())
+    })
 }
 
 /// A workload finding's context: the workload's role (`head`, `worker

@@ -3,7 +3,7 @@ use super::{is_windows, Violation};
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
-use crate::secctx::effective;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -14,16 +14,16 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-privilege-escalation"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if is_windows(w) {
         return;
     }
-    for c in &w.containers {
-        match effective(w, c).allow_privilege_escalation {
+    for (c, e) in w.containers.iter().zip(eff) {
+        match &e.allow_privilege_escalation {
             Some(s) if !s.value => {}
             Some(s) => out.push(Violation::container(
                 c,
-                s.pointer,
+                s.pointer.clone(),
                 format!("container `{}` sets allowPrivilegeEscalation: true", c.name),
             )),
             None => out.push(Violation::container(

@@ -3,6 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -15,7 +16,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
 
 const PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     let ok_type = |t: &str| t == "RuntimeDefault" || t == "Localhost";
     if let Some(p) = w
         .spec

@@ -3,7 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
-use crate::secctx::effective;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -31,13 +31,13 @@ pub const ALLOWED: [&str; 13] = [
     "SYS_CHROOT",
 ];
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
-    for c in &w.containers {
-        for cap in effective(w, c).cap_add {
+pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+    for (c, e) in w.containers.iter().zip(eff) {
+        for cap in &e.cap_add {
             if !ALLOWED.contains(&cap.value.as_str()) {
                 out.push(Violation::container(
                     c,
-                    cap.pointer,
+                    cap.pointer.clone(),
                     format!("container `{}` adds capability {}", c.name, cap.value),
                 ));
             }

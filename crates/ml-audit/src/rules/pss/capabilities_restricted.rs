@@ -3,7 +3,7 @@ use super::{is_windows, Violation};
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
-use crate::secctx::effective;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -14,12 +14,11 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-capabilities-restricted"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if is_windows(w) {
         return;
     }
-    for c in &w.containers {
-        let e = effective(w, c);
+    for (c, e) in w.containers.iter().zip(eff) {
         if !e.drops_all() {
             let ptr = if e.cap_drop.is_empty() {
                 c.pointer.clone()
@@ -32,11 +31,11 @@ pub fn check(w: &Workload, out: &mut Vec<Violation>) {
                 format!("container `{}` does not drop ALL capabilities", c.name),
             ));
         }
-        for cap in e.cap_add {
+        for cap in &e.cap_add {
             if cap.value != "NET_BIND_SERVICE" {
                 out.push(Violation::container(
                     c,
-                    cap.pointer,
+                    cap.pointer.clone(),
                     format!("container `{}` adds capability {}", c.name, cap.value),
                 ));
             }

@@ -3,6 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -13,7 +14,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-host-path-volumes"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for (i, v) in w.spec.volumes.iter().flatten().enumerate() {
         if let Some(h) = &v.host_path {
             out.push(Violation::pod(

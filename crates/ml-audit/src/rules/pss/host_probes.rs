@@ -3,6 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 use k8s_openapi::api::core::v1::{HTTPGetAction, TCPSocketAction};
 
@@ -14,7 +15,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-host-probes"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for c in &w.containers {
         let s = &c.spec;
         let mut handlers: Vec<(&str, Option<&HTTPGetAction>, Option<&TCPSocketAction>)> =

@@ -3,7 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
-use crate::secctx::effective;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -14,7 +14,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-host-process"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if let Some(h) = w
         .spec
         .security_context
@@ -30,12 +30,11 @@ pub fn check(w: &Workload, out: &mut Vec<Violation>) {
             ));
         }
     }
-    for c in &w.containers {
-        let e = effective(w, c);
-        if let Some(s) = e.host_process.filter(|s| s.value && !s.from_pod) {
+    for (c, e) in w.containers.iter().zip(eff) {
+        if let Some(s) = e.host_process.as_ref().filter(|s| s.value && !s.from_pod) {
             out.push(Violation::container(
                 c,
-                s.pointer,
+                s.pointer.clone(),
                 format!("container `{}` runs as a Windows HostProcess", c.name),
             ));
         }

@@ -5,7 +5,8 @@
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::rule::{Context, Rule, RuleMeta};
-use crate::rules::util::context_of;
+use crate::rules::util::{context_of, described, effective_all};
+use crate::secctx::Effective;
 use crate::workload::{ContainerRef, Workload};
 
 mod allow_privilege_escalation;
@@ -75,8 +76,10 @@ impl Violation {
     }
 }
 
-/// The check of one control: pushes the violations it finds in a workload.
-type Check = fn(&Workload, &mut Vec<Violation>);
+/// The check of one control: pushes the violations it finds in a workload,
+/// given the effective security context of each of its containers (in the
+/// order of `containers`; resolved once for every control).
+type Check = fn(&Workload, &[Effective], &mut Vec<Violation>);
 
 /// A Pod Security Standards control as a rule.
 pub struct PssRule {
@@ -109,7 +112,7 @@ impl Rule for PssRule {
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
         let mut v = Vec::new();
-        (self.check)(w, &mut v);
+        (self.check)(w, &effective_all(cx, w).0, &mut v);
         if v.is_empty() {
             return;
         }
@@ -117,7 +120,7 @@ impl Rule for PssRule {
         let enforced = enforced_level(cx, w.namespace.as_deref()).filter(|l| *l >= self.level);
         // What every violation of this workload shares, written once (the
         // restricted controls find about 90,000 at 100,000 objects).
-        let described = w.describe(obj);
+        let described = described(cx, w);
         let enforcement = enforced.map(|level| {
             format!(
                 " (namespace {} enforces Pod Security `{}`: the API server will reject these pods)",
@@ -134,8 +137,8 @@ impl Rule for PssRule {
             let ctx = context_of(w, violation.container.as_deref());
             let tail = enforcement.as_deref().unwrap_or("");
             let mut message =
-                String::with_capacity(described.len() + 2 + violation.message.len() + tail.len());
-            message.push_str(&described);
+                String::with_capacity(described.0.len() + 2 + violation.message.len() + tail.len());
+            message.push_str(&described.0);
             message.push_str(": ");
             message.push_str(&violation.message);
             message.push_str(tail);

@@ -3,7 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
-use crate::secctx::effective;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -14,12 +14,12 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-privileged"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
-    for c in &w.containers {
-        if let Some(p) = effective(w, c).privileged.filter(|p| p.value) {
+pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+    for (c, e) in w.containers.iter().zip(eff) {
+        if let Some(p) = e.privileged.as_ref().filter(|p| p.value) {
             out.push(Violation::container(
                 c,
-                p.pointer,
+                p.pointer.clone(),
                 format!("container `{}` is privileged", c.name),
             ));
         }

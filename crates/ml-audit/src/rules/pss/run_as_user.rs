@@ -3,6 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -13,7 +14,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-run-as-user"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     // Since policy v1.35 upstream skips this check for pods in their own user
     // namespace: UID 0 in the container is not root on the node (KEP-127).
     if w.spec.host_users == Some(false) {

@@ -3,6 +3,7 @@ use super::{is_windows, Violation};
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -13,7 +14,7 @@ pub const META: RuleMeta = RuleMeta::builtin(
     rule_doc!("pss-seccomp-restricted"),
 );
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     if is_windows(w) {
         return;
     }

@@ -4,6 +4,7 @@ use crate::finding::Severity;
 use crate::node::Pointer;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 use k8s_openapi::api::core::v1::SELinuxOptions;
 
@@ -45,7 +46,7 @@ fn bad(
     }
 }
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     if let Some(o) = w
         .spec
         .security_context

@@ -3,6 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -32,7 +33,7 @@ pub const SAFE: [&str; 14] = [
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     let Some(sysctls) = w
         .spec
         .security_context

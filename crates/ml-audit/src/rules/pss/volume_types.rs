@@ -3,6 +3,7 @@ use super::Violation;
 use crate::finding::Severity;
 use crate::rule::RuleMeta;
 use crate::rule_doc;
+use crate::secctx::Effective;
 use crate::workload::Workload;
 
 pub const META: RuleMeta = RuleMeta::builtin(
@@ -26,7 +27,7 @@ pub const ALLOWED: [&str; 9] = [
     "image",
 ];
 
-pub fn check(w: &Workload, out: &mut Vec<Violation>) {
+pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for (i, v) in w.spec.volumes.iter().flatten().enumerate() {
         let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) else {
             continue;
