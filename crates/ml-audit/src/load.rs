@@ -447,9 +447,11 @@ pub fn parse_text(
     text: &str,
     limits: Limits,
 ) -> (Vec<Object>, Vec<Diagnostic>) {
-    let mut objects = Vec::new();
     let mut diags = Vec::new();
     let (docs, err) = parse_stream(text, limits);
+    // A document is an object (a `List` adds its items): sized to that, not
+    // to the four objects a first push makes room for (most files hold one).
+    let mut objects = Vec::with_capacity(docs.len());
     if let Some(e) = err {
         let message = if looks_like_helm(text) {
             format!(
