@@ -298,6 +298,10 @@ impl Ledger {
                 Some((u, rejections))
             })
             .collect();
+        // Sized once: grown by doubling, the vector was copied over and over.
+        ledger
+            .workloads
+            .reserve_exact(computed.iter().filter(|c| c.is_some()).count());
         for (u, rejections) in computed.into_iter().flatten() {
             ledger.rejections.extend(rejections);
             ledger
