@@ -127,12 +127,32 @@ pub struct Context<'a> {
 /// The next context's id.
 static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(1);
 
-/// Values derived from a thread's current workload, with the workload's key
-/// (context id, address): see [`Context::per_workload`].
+/// Values derived from the workload a thread is auditing, with the
+/// workload's key (context id, address): see [`Context::per_workload`].
 type WorkloadMemo = Option<((u64, usize), Vec<(TypeId, Rc<dyn Any>)>)>;
 
 thread_local! {
     static WORKLOAD_MEMO: RefCell<WorkloadMemo> = const { RefCell::new(None) };
+}
+
+/// While alive, the thread's per-workload values are kept for one workload
+/// (the one whose rules [`run_rules`] is running); dropped, they are freed.
+struct WorkloadScope;
+
+impl WorkloadScope {
+    fn enter(cx: &Context<'_>, w: &Workload) -> WorkloadScope {
+        let key = (cx.id, std::ptr::from_ref(w) as usize);
+        WORKLOAD_MEMO.with_borrow_mut(|memo| *memo = Some((key, Vec::new())));
+        WorkloadScope
+    }
+}
+
+impl Drop for WorkloadScope {
+    fn drop(&mut self) {
+        // Taken out first: dropping the values may run arbitrary code.
+        let old = WORKLOAD_MEMO.with_borrow_mut(Option::take);
+        drop(old);
+    }
 }
 
 impl<'a> Context<'a> {
@@ -147,26 +167,30 @@ impl<'a> Context<'a> {
     }
 
     /// A value derived from workload `w` alone, built once and shared by
-    /// the rules that ask for it: a workload's rules run one after another
-    /// on one thread, so the thread keeps the values of its current
-    /// workload (and forgets them when it moves to another). Two secrets
-    /// rules scanned every env value and argument each, for instance.
+    /// the rules that ask for it while [`run_rules`] runs `w`'s rules (one
+    /// after another, on one thread); asked for anywhere else, it is built
+    /// each time. Values are told apart by type: give each its own. Two
+    /// secrets rules scanned every env value and argument each, for
+    /// instance, and seven Pod Security controls resolved every container's
+    /// security context.
     pub(crate) fn per_workload<T: Any>(
         &self,
         w: &Workload,
         build: impl FnOnce(&Workload) -> T,
     ) -> Rc<T> {
         let key = (self.id, std::ptr::from_ref(w) as usize);
-        let found = WORKLOAD_MEMO.with_borrow_mut(|memo| match memo {
-            Some((k, values)) if *k == key => values
-                .iter()
-                .find(|(t, _)| *t == TypeId::of::<T>())
-                .map(|(_, v)| v.clone()),
-            _ => {
-                *memo = Some((key, Vec::new()));
-                None
-            }
+        let found = WORKLOAD_MEMO.with_borrow(|memo| match memo {
+            Some((k, values)) if *k == key => Some(
+                values
+                    .iter()
+                    .find(|(t, _)| *t == TypeId::of::<T>())
+                    .map(|(_, v)| v.clone()),
+            ),
+            _ => None,
         });
+        let Some(found) = found else {
+            return Rc::new(build(w));
+        };
         if let Some(v) = found {
             return v.downcast::<T>().expect("memo type matches its key");
         }
@@ -360,6 +384,7 @@ pub fn run_rules(cx: &Context<'_>, rules: &[&dyn Rule]) -> Vec<Finding> {
                 .with_max_len(64)
                 .map_init(Vec::new, |out: &mut Vec<Finding>, j| {
                     if let Some(w) = inv.workloads.get(j) {
+                        let _scope = WorkloadScope::enter(cx, w);
                         for (i, r) in rules.iter().enumerate() {
                             timed_call(clocks, i, || r.check_workload(cx, w, out));
                         }
@@ -553,6 +578,47 @@ mod tests {
     use super::*;
     use crate::node::Span;
     use crate::object::ObjectRef;
+
+    /// A value derived from a workload is built once while the workload's
+    /// rules run, and each time anywhere else (a rule called on a workload
+    /// of its own making cannot be given another's values); a context does
+    /// not see another's.
+    #[test]
+    fn per_workload_values_live_while_the_workloads_rules_run() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n  - name: c\n    image: x\n";
+        let loaded = crate::load(
+            &[crate::Input::Text {
+                name: "pod.yaml".into(),
+                text: pod.into(),
+            }],
+            &crate::LoadOptions::default(),
+        );
+        let inv = Inventory::new(loaded);
+        let settings = Settings::default();
+        let cx = Context::new(&inv, &settings);
+        let w = &inv.workloads[0];
+        struct Value;
+        let builds = std::cell::Cell::new(0);
+        let get = |cx: &Context<'_>| {
+            cx.per_workload(w, |_| {
+                builds.set(builds.get() + 1);
+                Value
+            })
+        };
+        get(&cx);
+        get(&cx);
+        assert_eq!(builds.get(), 2, "outside run_rules: built each time");
+        {
+            let _scope = WorkloadScope::enter(&cx, w);
+            get(&cx);
+            get(&cx);
+            assert_eq!(builds.get(), 3, "while the workload's rules run: once");
+            get(&Context::new(&inv, &settings));
+            assert_eq!(builds.get(), 4, "another context: its own");
+        }
+        get(&cx);
+        assert_eq!(builds.get(), 5, "after: built again");
+    }
 
     /// Sorting findings kept in per-job vectors gives what a stable sort of
     /// their concatenation by [`Finding::sort_key`], then `dedup`, gives:
