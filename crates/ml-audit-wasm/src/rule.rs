@@ -594,10 +594,13 @@ impl PluginRule {
                 "plugin {name}: rule `{}` {}{whilst}; its findings from here on are dropped",
                 self.meta.id, failure.why
             ),
-            help: Some(format!(
-                "the other rules' findings are complete; fix the plugin, or skip the rule with `--ignore {}`",
-                self.meta.id
-            )),
+            help: Some(
+                format!(
+                    "the other rules' findings are complete; fix the plugin, or skip the rule with `--ignore {}`",
+                    self.meta.id
+                )
+                .into(),
+            ),
             related: Vec::new(),
         }
     }

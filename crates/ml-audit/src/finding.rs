@@ -1,5 +1,6 @@
 //! Findings: what a rule reports, where, and why.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -99,9 +100,10 @@ pub struct Finding {
     pub context: Option<String>,
     /// What is wrong.
     pub message: String,
-    /// How to fix it.
+    /// How to fix it. Most rules give the same text to every finding: it is
+    /// borrowed, not copied into each (220,000 findings at 100,000 objects).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
+    pub help: Option<Cow<'static, str>>,
     /// Other places that explain it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Related>,

@@ -319,8 +319,9 @@ impl<'a> Context<'a> {
 }
 
 impl Finding {
-    /// Sets the help text.
-    pub fn help(mut self, help: impl Into<String>) -> Finding {
+    /// Sets the help text: a `&'static str` is kept as is, a `String` is
+    /// moved in.
+    pub fn help(mut self, help: impl Into<Cow<'static, str>>) -> Finding {
         self.help = Some(help.into());
         self
     }
@@ -655,7 +656,7 @@ mod tests {
                                 // Same key, other message or help: a tie
                                 // that is not a duplicate.
                                 message: format!("m{}", next(2)),
-                                help: (next(2) == 0).then(|| "h".to_string()),
+                                help: (next(2) == 0).then(|| "h".into()),
                                 related: Vec::new(),
                             }
                         })

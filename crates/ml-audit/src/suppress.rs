@@ -19,6 +19,7 @@
 //! [`Options::exemptions`] `false` (`--no-annotation-exemptions`) ignores
 //! them all: the platform team's config and baseline still apply.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -365,21 +366,22 @@ pub fn apply(
         keep
     });
     let suppressed = before - findings.len();
-    let report = |meta: &crate::rule::RuleMeta, s: &Suppression, msg: String, help: &str| {
-        let o = &inv.objects[s.object];
-        Finding {
-            rule: meta.id.to_string(),
-            severity: meta.severity,
-            object: o.reference(),
-            file: s.file.clone(),
-            span: s.span,
-            pointer: s.pointer.clone(),
-            context: None,
-            message: format!("{}: {msg}", o.display_name()),
-            help: Some(help.to_string()),
-            related: Vec::new(),
-        }
-    };
+    let report =
+        |meta: &crate::rule::RuleMeta, s: &Suppression, msg: String, help: Cow<'static, str>| {
+            let o = &inv.objects[s.object];
+            Finding {
+                rule: meta.id.to_string(),
+                severity: meta.severity,
+                object: o.reference(),
+                file: s.file.clone(),
+                span: s.span,
+                pointer: s.pointer.clone(),
+                context: None,
+                message: format!("{}: {msg}", o.display_name()),
+                help: Some(help),
+                related: Vec::new(),
+            }
+        };
     for (i, s) in sups.iter().enumerate() {
         if !s.has_reason(opts) && active(&WITHOUT_REASON.id) {
             let how = match s.scope {
@@ -392,7 +394,7 @@ pub fn apply(
                 &WITHOUT_REASON,
                 s,
                 format!("{} gives no reason, so it does not apply", s.what()),
-                &format!("say why the finding is acceptable: {how}"),
+                format!("say why the finding is acceptable: {how}").into(),
             ));
         }
         if let Some(bad) = &s.bad_until {
@@ -404,7 +406,7 @@ pub fn apply(
                         "{} has an unreadable expiry `{bad}`, so it does not apply",
                         s.what()
                     ),
-                    "write the date as YYYY-MM-DD",
+                    "write the date as YYYY-MM-DD".into(),
                 ));
             }
         }
@@ -414,7 +416,7 @@ pub fn apply(
                     &EXPIRED,
                     s,
                     format!("{} expired on {u}, so it no longer applies", s.what()),
-                    "fix what it suppressed, or renew the suppression with a later date",
+                    "fix what it suppressed, or renew the suppression with a later date".into(),
                 ));
             }
         }
@@ -425,7 +427,7 @@ pub fn apply(
                         &UNUSED,
                         s,
                         format!("{} names no rule `{id}`", s.what()),
-                        "use a rule id from `kubectl ml-audit rules`",
+                        "use a rule id from `kubectl ml-audit rules`".into(),
                     ));
                 } else if active(id) && !used.contains(&(i, id.clone())) {
                     extra.push(report(
@@ -435,7 +437,7 @@ pub fn apply(
                             "{} suppresses nothing: rule `{id}` has no finding here",
                             s.what()
                         ),
-                        "remove the suppression: the finding it was for is gone",
+                        "remove the suppression: the finding it was for is gone".into(),
                     ));
                 }
             }

@@ -317,7 +317,7 @@ fn write_with(
             let diag = Diag {
                 message: format!("[{}] {}", f.severity, f.message),
                 code: f.rule.clone(),
-                help: f.help.clone(),
+                help: f.help.as_deref().map(str::to_owned),
                 severity,
                 src: NamedSource::new(f.file.clone(), source.clone()),
                 labels,

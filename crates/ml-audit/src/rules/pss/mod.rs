@@ -2,6 +2,8 @@
 //! `restricted` levels, as the upstream Pod Security Admission checks them
 //! (v1.37), applied to every workload, pod templates in ML CRDs included.
 
+use std::sync::OnceLock;
+
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
 use crate::rule::{Context, Rule, RuleMeta};
@@ -86,6 +88,9 @@ pub struct PssRule {
     meta: RuleMeta,
     level: PssLevel,
     check: Check,
+    /// `<title> (Pod Security Standards, <level> level)`, shared by every
+    /// finding of the control.
+    help: &'static str,
 }
 
 impl PssRule {
@@ -128,11 +133,6 @@ impl Rule for PssRule {
                 level.as_str()
             )
         });
-        let help = format!(
-            "{} (Pod Security Standards, {} level)",
-            self.meta.title,
-            self.level.as_str()
-        );
         for violation in v {
             let ctx = context_of(w, violation.container.as_deref());
             let tail = enforcement.as_deref().unwrap_or("");
@@ -146,7 +146,7 @@ impl Rule for PssRule {
             if enforcement.is_some() {
                 f = f.severity(Severity::Critical);
             }
-            out.push(f.context(ctx).help(help.clone()));
+            out.push(f.context(ctx).help(self.help));
         }
     }
 }
@@ -211,7 +211,27 @@ pub fn rules() -> Vec<PssRule> {
             proc_mount_restricted::check,
         ),
     ];
+    // The helps are written once for the process, and borrowed by every
+    // finding (90,000 of them at 100,000 objects).
+    static HELPS: OnceLock<Vec<String>> = OnceLock::new();
+    let helps = HELPS.get_or_init(|| {
+        all.iter()
+            .map(|(meta, level, _)| {
+                format!(
+                    "{} (Pod Security Standards, {} level)",
+                    meta.title,
+                    level.as_str()
+                )
+            })
+            .collect()
+    });
     all.into_iter()
-        .map(|(meta, level, check)| PssRule { meta, level, check })
+        .zip(helps)
+        .map(|((meta, level, check), help)| PssRule {
+            meta,
+            level,
+            check,
+            help,
+        })
         .collect()
 }
