@@ -364,6 +364,38 @@ pub(crate) fn container_image<'c>(
     Some(img)
 }
 
+/// The image each of a workload's containers runs (see
+/// [`container_image`]), in the order of `containers`: `None` for one that
+/// cannot be judged, the rewritten image where Kustomize rewrites it.
+pub(crate) struct Images(Vec<Option<Option<String>>>);
+
+impl Images {
+    /// The image container `i` of `w` runs, if it can be judged.
+    pub(crate) fn of<'a>(&'a self, w: &'a Workload, i: usize) -> Option<&'a str> {
+        match self.0.get(i)? {
+            None => None,
+            Some(Some(rewritten)) => Some(rewritten),
+            Some(None) => w.containers.get(i)?.spec.image.as_deref(),
+        }
+    }
+}
+
+/// The images of `w`'s containers, found once for the four image rules
+/// (each parsed every image twice and looked up its Kustomize rewrite).
+pub(crate) fn workload_images(cx: &Context<'_>, w: &Workload) -> Rc<Images> {
+    cx.per_workload(w, |w| {
+        Images(
+            w.containers
+                .iter()
+                .map(|c| {
+                    container_image(cx, c)
+                        .map(|(image, rewritten)| rewritten.then(|| image.into_owned()))
+                })
+                .collect(),
+        )
+    })
+}
+
 /// The app containers of a long-running workload that is not a Kustomize
 /// patch: what the probe rules look at. Empty otherwise.
 pub(crate) fn long_running_app_containers<'w>(

@@ -2,7 +2,7 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{container_image, finding, ImageRef};
+use crate::rules::util::{finding, workload_images, ImageRef};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -23,17 +23,20 @@ impl Rule for MutableTagPullPolicy {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        for c in &w.containers {
+        // Found only for a workload that has a container to judge.
+        let mut images = None;
+        for (i, c) in w.containers.iter().enumerate() {
             let Some(policy) = c.spec.image_pull_policy.as_deref() else {
                 continue;
             };
             if !matches!(policy, "IfNotPresent" | "Never") {
                 continue;
             }
-            let Some((image, _)) = container_image(cx, c) else {
+            let images = images.get_or_insert_with(|| workload_images(cx, w));
+            let Some(image) = images.of(w, i) else {
                 continue;
             };
-            let Some(r) = ImageRef::parse(&image) else {
+            let Some(r) = ImageRef::parse(image) else {
                 continue;
             };
             if r.is_moving_tag() {

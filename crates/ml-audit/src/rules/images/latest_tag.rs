@@ -2,7 +2,7 @@
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::{container_image, finding, ImageRef};
+use crate::rules::util::{finding, workload_images, ImageRef};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -23,11 +23,12 @@ impl Rule for ImageLatestTag {
     }
 
     fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        for c in &w.containers {
-            let Some((image, _)) = container_image(cx, c) else {
+        let images = workload_images(cx, w);
+        for (i, c) in w.containers.iter().enumerate() {
+            let Some(image) = images.of(w, i) else {
                 continue;
             };
-            let Some(r) = ImageRef::parse(&image) else {
+            let Some(r) = ImageRef::parse(image) else {
                 continue;
             };
             if r.is_latest() {
