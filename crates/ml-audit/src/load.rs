@@ -329,7 +329,11 @@ fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnosti
     match input {
         Input::Text { name, text } => Ok((name.clone(), normalize_newlines(text.clone()))),
         Input::Path(p) => {
-            let name = p.display().to_string();
+            // A UTF-8 path is copied as it is (what `display` gives too,
+            // without the formatter's pass over it for invalid bytes).
+            let name = p
+                .to_str()
+                .map_or_else(|| p.display().to_string(), str::to_owned);
             let whole = |message: String| Diagnostic {
                 level: Level::Error,
                 file: name.clone(),
