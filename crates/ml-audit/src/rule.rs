@@ -560,10 +560,14 @@ fn sorted(chunks: Vec<Vec<Finding>>) -> Vec<Finding> {
     // Emptied, but their buffers are large: freed on every thread.
     slots.into_par_iter().for_each(drop);
     // Exact duplicates are neighbours now; which to keep is decided in
-    // parallel (the first of each run, as `Vec::dedup` keeps).
+    // parallel (the first of each run, as `Vec::dedup` keeps). Neighbours
+    // mostly share their rule, object and file, and differ in their place:
+    // that is compared first (`==` compares the fields in order, several
+    // long strings before the span).
+    let same = |a: &Finding, b: &Finding| a.span == b.span && a.pointer == b.pointer && a == b;
     let keep: Vec<bool> = (0..all.len())
         .into_par_iter()
-        .map(|i| i == 0 || all[i] != all[i - 1])
+        .map(|i| i == 0 || !same(&all[i], &all[i - 1]))
         .collect();
     if keep.iter().all(|k| *k) {
         return all;
