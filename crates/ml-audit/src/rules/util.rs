@@ -45,8 +45,7 @@ pub(crate) fn described(cx: &Context<'_>, w: &Workload) -> Rc<Described> {
 pub(crate) struct Effectives(pub Vec<Effective>);
 
 /// The effective security contexts of `w`'s containers, resolved once for
-/// every rule that reads them (nine controls and rules of the Pod Security
-/// Standards and notebooks).
+/// the seven Pod Security controls that read them.
 pub(crate) fn effective_all(cx: &Context<'_>, w: &Workload) -> Rc<Effectives> {
     cx.per_workload(w, |w| {
         Effectives(w.containers.iter().map(|c| effective(w, c)).collect())

@@ -11,10 +11,10 @@ pub mod hardcoded_credential;
 pub mod hardcoded_secret_by_name;
 pub mod secret_in_env_var;
 
-use crate::inventory::Inventory;
-use crate::node::{Pointer, Span};
 use std::rc::Rc;
 
+use crate::inventory::Inventory;
+use crate::node::{Pointer, Span};
 use crate::rule::Context;
 use crate::workload::Workload;
 
