@@ -135,8 +135,10 @@ impl Finding {
     /// A fingerprint that survives unrelated edits: rule, object identity and
     /// path inside the object, never line numbers.
     pub fn fingerprint(&self) -> String {
-        let hex = self.fingerprint_hex();
-        String::from_utf8_lossy(&hex).into_owned()
+        self.fingerprint_hex()
+            .iter()
+            .map(|&d| char::from(d))
+            .collect()
     }
 
     /// [`Finding::fingerprint`]'s 16 hex digits, without a `String` (the

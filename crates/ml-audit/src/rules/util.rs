@@ -45,7 +45,8 @@ pub(crate) fn described(cx: &Context<'_>, w: &Workload) -> Rc<Described> {
 pub(crate) struct Effectives(pub Vec<Effective>);
 
 /// The effective security contexts of `w`'s containers, resolved once for
-/// the seven Pod Security controls that read them.
+/// every rule that reads them (seven Pod Security controls and two notebook
+/// rules).
 pub(crate) fn effective_all(cx: &Context<'_>, w: &Workload) -> Rc<Effectives> {
     cx.per_workload(w, |w| {
         Effectives(w.containers.iter().map(|c| effective(w, c)).collect())

@@ -3,8 +3,7 @@ use super::is_notebook;
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::finding;
-use crate::secctx::effective;
+use crate::rules::util::{effective_all, finding};
 use crate::workload::Workload;
 
 /// Metadata.
@@ -58,12 +57,11 @@ impl Rule for NotebookHostAccess {
                 );
             }
         }
-        for c in &w.containers {
-            let eff = effective(w, c);
-            if let Some(p) = eff.privileged.filter(|p| p.value) {
+        for (c, eff) in w.containers.iter().zip(&effective_all(cx, w).0) {
+            if let Some(p) = eff.privileged.as_ref().filter(|p| p.value) {
                 push(
                     Some(c),
-                    p.pointer,
+                    p.pointer.clone(),
                     format!("notebook container `{}` is privileged", c.name),
                 );
             }

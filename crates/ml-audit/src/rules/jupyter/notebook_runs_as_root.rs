@@ -3,8 +3,7 @@ use super::is_notebook;
 use crate::finding::{Finding, Severity};
 use crate::rule::{Context, Rule, RuleMeta};
 use crate::rule_doc;
-use crate::rules::util::finding;
-use crate::secctx::effective;
+use crate::rules::util::{effective_all, finding};
 use crate::workload::{ContainerKind, Workload};
 
 /// Metadata.
@@ -29,8 +28,13 @@ impl Rule for NotebookRunsAsRoot {
         if !is_notebook(obj, w) {
             return;
         }
-        for c in w.containers_of(ContainerKind::App) {
-            let eff = effective(w, c);
+        let effs = effective_all(cx, w);
+        for (c, eff) in w
+            .containers
+            .iter()
+            .zip(&effs.0)
+            .filter(|(c, _)| c.kind == ContainerKind::App)
+        {
             if let Some(u) = eff.run_as_user.as_ref().filter(|u| u.value == 0) {
                 out.push(
                     finding(cx, &META, w, Some(c), &u.pointer, format!(
