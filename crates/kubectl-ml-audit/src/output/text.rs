@@ -24,11 +24,11 @@ impl<'t> Lines<'t> {
         let mut starts = Vec::new();
         if !text.is_empty() {
             starts.push(0);
+            // `match_indices` of a char finds it with memchr.
             starts.extend(
-                text.bytes()
-                    .enumerate()
-                    .filter(|&(i, b)| b == b'\n' && i + 1 < text.len())
-                    .map(|(i, _)| i + 1),
+                text.match_indices('\n')
+                    .map(|(i, _)| i + 1)
+                    .filter(|&next| next < text.len()),
             );
         }
         Lines {
@@ -168,6 +168,10 @@ fn span_range(lines: &Lines<'_>, s: &Span) -> (usize, usize) {
 /// Replaces every character inside the spans (newlines excepted) with `*`,
 /// so lines and columns stay where they were.
 fn mask<'a>(text: &str, spans: impl Iterator<Item = &'a Span>) -> String {
+    let mut spans = spans.peekable();
+    if spans.peek().is_none() {
+        return text.to_string();
+    }
     let lines = Lines::new(text);
     let mut ranges: Vec<(usize, usize)> = spans
         .map(|s| {
