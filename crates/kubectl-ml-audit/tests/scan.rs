@@ -110,7 +110,7 @@ fn output_does_not_depend_on_directory_order() {
     for n in names.iter().rev() {
         std::fs::copy(src.join(n), b.path().join(n)).unwrap();
     }
-    for format in ["json", "sarif", "text"] {
+    for format in ["text", "json", "sarif", "junit", "github"] {
         let (_, x, _) = run(&[a.path().to_str().unwrap(), "--format", format]);
         let (_, y, _) = run(&[b.path().to_str().unwrap(), "--format", format]);
         let x = x.replace(a.path().to_str().unwrap(), "DIR");
