@@ -196,18 +196,22 @@ fn mask<'a>(text: &str, spans: impl Iterator<Item = &'a Span>) -> String {
 }
 
 /// Whether miette's wrapping leaves `text` as it is: one line, without
-/// control characters or whitespace at its ends, that fits beside the
-/// widest indent miette puts before it (`  help: `, 8 columns) within its
-/// 198 columns. A character is never wider than its UTF-8 bytes, so the
+/// control characters or whitespace at its ends, that fits within miette's
+/// 198 columns beside the `indent` columns it puts before it (4 before a
+/// message: two spaces, the severity's icon and a space; 8 before
+/// `help: `). A character is never wider than its UTF-8 bytes, so the
 /// byte length bounds the display width.
-fn one_line(text: &str) -> bool {
+fn fits_unwrapped(text: &str, indent: usize) -> bool {
     const WIDTH: usize = 200 - 2;
-    const INDENT: usize = 8;
     !text.is_empty()
-        && text.len() + INDENT <= WIDTH
+        && text.len() + indent <= WIDTH
         && text.trim() == text
         && !text.chars().any(char::is_control)
 }
+
+/// Columns miette indents a message by, and a help text.
+const MESSAGE_INDENT: usize = 4;
+const HELP_INDENT: usize = 8;
 
 /// Whether to use colour: `NO_COLOR` unset and stdout a terminal.
 pub fn use_color() -> bool {
@@ -344,7 +348,9 @@ fn write_with(
                 src: NamedSource::new(f.file.clone(), source.clone()),
                 labels,
             };
-            let h = if one_line(&diag.message) && diag.help.as_deref().is_none_or(one_line) {
+            let h = if fits_unwrapped(&diag.message, MESSAGE_INDENT)
+                && (diag.help.as_deref()).is_none_or(|h| fits_unwrapped(h, HELP_INDENT))
+            {
                 &unwrapped
             } else {
                 &handler
@@ -403,15 +409,26 @@ mod tests {
     use super::*;
     use miette::{SourceCode, SourceSpan};
 
-    /// Where [`one_line`] lets a finding skip textwrap, the rendering is
+    /// Where [`fits_unwrapped`] lets a finding skip textwrap, the rendering is
     /// byte for byte what textwrap gives, in colour and without: messages
     /// of every length around the width, wide and combining characters,
     /// spaces where a line would break.
     #[test]
     fn skipping_the_wrap_changes_no_rendering() {
         let pieces = [
-            "container", "`a-b/c:d`", "é", "漢字", "⚠", "e\u{301}", "--", "/", " ", "  ",
-            "x", "sha256:0123456789abcdef", "a_long_word_without_any_break_in_it",
+            "container",
+            "`a-b/c:d`",
+            "é",
+            "漢字",
+            "⚠",
+            "e\u{301}",
+            "--",
+            "/",
+            " ",
+            "  ",
+            "x",
+            "sha256:0123456789abcdef",
+            "a_long_word_without_any_break_in_it",
         ];
         let text: Arc<str> = Arc::from("a: 1\nb: 2\n");
         let lines = Lines::new(&text);
@@ -423,13 +440,20 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let mut checked = 0;
+        let (mut checked, mut edge) = (0, 0);
         for round in 0..4000 {
             let target = 120 + (next() % 100) as usize;
             let mut parts = [String::new(), String::new()];
             for p in &mut parts {
+                // Every fourth case ASCII only, where bytes are columns: the
+                // cases at the width's very edge.
+                let from = if round % 4 == 1 {
+                    &pieces[6..]
+                } else {
+                    &pieces[..]
+                };
                 while p.len() < target {
-                    p.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+                    p.push_str(from[(next() % from.len() as u64) as usize]);
                 }
                 if round % 3 == 0 {
                     p.truncate(p.char_indices().nth(target / 2).map_or(p.len(), |(i, _)| i));
@@ -438,15 +462,21 @@ mod tests {
                     *p = p.trim().to_string();
                 }
                 if round % 7 == 0 {
-                    let mid = p.char_indices().nth(p.chars().count() / 2).map_or(0, |(i, _)| i);
+                    let mid = p
+                        .char_indices()
+                        .nth(p.chars().count() / 2)
+                        .map_or(0, |(i, _)| i);
                     p.insert(mid, ['\t', '\n', '\u{1b}'][round % 3]);
                 }
             }
             let [message, help] = parts;
-            if !(one_line(&message) && one_line(&help)) {
+            if !(fits_unwrapped(&message, MESSAGE_INDENT) && fits_unwrapped(&help, HELP_INDENT)) {
                 continue;
             }
             checked += 1;
+            if message.len() + MESSAGE_INDENT == 198 || help.len() + HELP_INDENT == 198 {
+                edge += 1;
+            }
             for theme in [GraphicalTheme::unicode(), GraphicalTheme::unicode_nocolor()] {
                 let wrapping = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
                 let plain = wrapping.clone().with_wrap_lines(false);
@@ -454,9 +484,13 @@ mod tests {
                     message: message.clone(),
                     code: "rule".into(),
                     help: Some(help.clone()),
-                    severity: MSeverity::Warning,
+                    severity: [MSeverity::Error, MSeverity::Warning, MSeverity::Advice]
+                        [round / 3 % 3],
                     src: NamedSource::new("f.yaml", source.clone()),
-                    labels: vec![LabeledSpan::new_primary_with_span(Some("here".into()), (5, 4))],
+                    labels: vec![LabeledSpan::new_primary_with_span(
+                        Some("here".into()),
+                        (5, 4),
+                    )],
                 };
                 let (mut a, mut b) = (String::new(), String::new());
                 wrapping.render_report(&mut a, &diag).unwrap();
@@ -465,6 +499,7 @@ mod tests {
             }
         }
         assert!(checked > 500, "only {checked} cases fit on one line");
+        assert!(edge > 5, "only {edge} cases at the width's edge");
     }
 
     /// Reading a span through the line index gives what miette's scan from
