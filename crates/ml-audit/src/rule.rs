@@ -155,6 +155,48 @@ impl Drop for WorkloadScope {
     }
 }
 
+/// Runs `build` in a rayon pool of `threads` threads of its own and
+/// returns its value once every thread of the pool has exited: the pool's
+/// threads are joined (a thread only detached, as `build_scoped` leaves
+/// them, may still be ending when the caller goes on; the fuzzers' leak
+/// checker reported its thread handle). Without a pool (threads cannot be
+/// started), `build` runs on this thread.
+fn build_in_own_pool<T: Send>(threads: usize, build: impl FnOnce() -> T + Send) -> T {
+    let handles = Mutex::new(Vec::new());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .spawn_handler(|thread| {
+            let handle = std::thread::Builder::new().spawn(move || thread.run())?;
+            handles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(handle);
+            Ok(())
+        })
+        .build();
+    let mut job = Some(build);
+    let built = pool.map(|pool| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.install(|| job.take().map(|f| f()))
+        }))
+        // The pool is dropped here, which ends its threads.
+    });
+    // Joining waits until they are gone (also those a failed build started).
+    for handle in handles.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let _ = handle.join();
+    }
+    let built = match built {
+        Ok(Ok(v)) => v,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => None,
+    };
+    match (built, job) {
+        (Some(v), _) => v,
+        (None, Some(f)) => f(),
+        (None, None) => unreachable!("the analysis ran but gave no value"),
+    }
+}
+
 impl<'a> Context<'a> {
     /// A context over an inventory.
     pub fn new(inventory: &'a Inventory, settings: &'a Settings) -> Context<'a> {
@@ -238,24 +280,8 @@ impl<'a> Context<'a> {
                 let threads = rayon::current_num_threads();
                 let started = std::time::Instant::now();
                 let built = std::thread::scope(|s| {
-                    s.spawn(move || {
-                        // A scoped pool: its threads are joined before this
-                        // returns (a dropped pool's threads end later, seen
-                        // as leaks by the fuzzers' leak checker).
-                        let mut job = Some(build);
-                        let done = rayon::ThreadPoolBuilder::new()
-                            .num_threads(threads)
-                            .build_scoped(
-                                |thread| thread.run(),
-                                |pool| pool.install(|| job.take().map(|f| f(inv))),
-                            );
-                        match (done, job) {
-                            (Ok(Some(v)), _) => v,
-                            (_, Some(f)) => f(inv),
-                            (_, None) => unreachable!("the analysis ran but gave no value"),
-                        }
-                    })
-                    .join()
+                    s.spawn(move || build_in_own_pool(threads, move || build(inv)))
+                        .join()
                 });
                 let built = match built {
                     Ok(v) => v,
