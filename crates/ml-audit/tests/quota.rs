@@ -182,3 +182,21 @@ fn kueue_cohort_borrowing() {
         "/metadata/labels/kueue.x-k8s.io~1queue-name"
     );
 }
+
+/// A negative storage request (refused by the API server) takes nothing
+/// and lowers nothing: found by the quota fuzzer.
+#[test]
+fn a_negative_claim_does_not_lower_storage_usage() {
+    let inv = inventory("negative-claim.yaml");
+    let l = Ledger::build(&inv);
+    let hard = l.namespaces["team-b"]
+        .quotas
+        .iter()
+        .flat_map(|u| &u.hard)
+        .find(|h| h.key == "fast.storageclass.storage.k8s.io/requests.storage")
+        .expect("the storage-class quota is accounted");
+    assert_eq!(hard.used, Some(q("320Gi")));
+    for (_, c) in &hard.contributors {
+        assert!(*c <= q("320Gi") && *c >= Quantity::ZERO, "{c}");
+    }
+}
