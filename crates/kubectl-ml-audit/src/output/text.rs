@@ -265,7 +265,7 @@ fn write_with(
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     // The same handler without textwrap, for findings whose message and
     // help each fit on one line (most): wrapping was two thirds of the
-    // rendering (1.1 s of CPU at 220,000 findings) to change nothing.
+    // rendering (1.2 s of CPU at 220,000 findings) to change nothing.
     let unwrapped = handler.clone().with_wrap_lines(false);
     let mut out = String::new();
     // Literal secrets are masked in every source line shown.
