@@ -174,27 +174,22 @@ fn build_in_own_pool<T: Send>(threads: usize, build: impl FnOnce() -> T + Send) 
             Ok(())
         })
         .build();
-    let mut job = Some(build);
-    let built = pool.map(|pool| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            pool.install(|| job.take().map(|f| f()))
-        }))
-        // The pool is dropped here, which ends its threads.
-    });
-    // Joining waits until they are gone (also those a failed build started).
-    for handle in handles.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        let _ = handle.join();
-    }
-    let built = match built {
-        Ok(Ok(v)) => v,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(_) => None,
+    // Waits until the pool's threads are gone (also those a failed build
+    // started: rayon ends them).
+    let join = |handles: Mutex<Vec<std::thread::JoinHandle<()>>>| {
+        for handle in handles.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            let _ = handle.join();
+        }
     };
-    match (built, job) {
-        (Some(v), _) => v,
-        (None, Some(f)) => f(),
-        (None, None) => unreachable!("the analysis ran but gave no value"),
-    }
+    let Ok(pool) = pool else {
+        join(handles);
+        return build();
+    };
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(build)));
+    // Dropping the pool ends its threads.
+    drop(pool);
+    join(handles);
+    built.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 impl<'a> Context<'a> {

@@ -349,7 +349,10 @@ fn write_with(
                 labels,
             };
             let h = if fits_unwrapped(&diag.message, MESSAGE_INDENT)
-                && (diag.help.as_deref()).is_none_or(|h| fits_unwrapped(h, HELP_INDENT))
+                && diag
+                    .help
+                    .as_deref()
+                    .is_none_or(|h| fits_unwrapped(h, HELP_INDENT))
             {
                 &unwrapped
             } else {
