@@ -119,6 +119,7 @@ impl Plugin {
                     severity: r.severity,
                     title: Cow::Owned(r.title.clone()),
                     doc: Cow::Owned(doc_page(self, r)),
+                    options: Cow::Borrowed(&[]),
                 },
                 mode: r.mode,
                 kinds: r.kinds.clone(),

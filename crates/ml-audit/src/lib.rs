@@ -45,7 +45,7 @@ pub use load::{load, Diagnostic, Input, Level, LoadOptions, Loaded};
 pub use node::{Node, Pointer, Span, Value};
 pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile};
 pub use report::{Report, Summary};
-pub use rule::{Context, Rule, RuleMeta, Settings};
+pub use rule::{Context, OptionType, Rule, RuleMeta, RuleOption, Settings};
 pub use workload::{ContainerKind, ContainerRef, Workload};
 
 /// An audit: a set of rules and their settings, run over inventories.

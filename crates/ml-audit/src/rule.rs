@@ -33,6 +33,82 @@ pub struct RuleMeta {
     /// Example / Use instead / References).
     #[serde(skip)]
     pub doc: Cow<'static, str>,
+    /// The options the rule reads (from `.ml-audit.yaml` `rules:` and
+    /// `--set`); any other option name, or a value of another type, is an
+    /// error.
+    #[serde(skip_serializing_if = "<[RuleOption]>::is_empty")]
+    pub options: Cow<'static, [RuleOption]>,
+}
+
+/// The type of a rule option's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptionType {
+    /// `true` or `false`.
+    Bool,
+    /// A whole number, zero or more.
+    Count,
+    /// A string.
+    String,
+    /// A list of strings.
+    StringList,
+}
+
+impl OptionType {
+    /// How the type is written in messages and in `explain`.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptionType::Bool => "boolean",
+            OptionType::Count => "whole number",
+            OptionType::String => "string",
+            OptionType::StringList => "list of strings",
+        }
+    }
+
+    /// Whether `value` is of this type.
+    pub fn accepts(self, value: &serde_json::Value) -> bool {
+        use serde_json::Value as J;
+        match self {
+            OptionType::Bool => value.is_boolean(),
+            OptionType::Count => value.as_u64().is_some(),
+            OptionType::String => value.is_string(),
+            OptionType::StringList => match value {
+                J::Array(items) => items.iter().all(J::is_string),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// One option a rule reads: its name, type, default and documentation.
+#[derive(Clone, Debug, Serialize)]
+pub struct RuleOption {
+    /// The option's name (`registries`).
+    pub name: Cow<'static, str>,
+    /// The type of its value.
+    #[serde(rename = "type")]
+    pub ty: OptionType,
+    /// The default, as it would be written in YAML (`[]`, `30`).
+    pub default: Cow<'static, str>,
+    /// What it does, in one or two sentences.
+    pub doc: Cow<'static, str>,
+}
+
+impl RuleOption {
+    /// A built-in rule's option.
+    pub const fn builtin(
+        name: &'static str,
+        ty: OptionType,
+        default: &'static str,
+        doc: &'static str,
+    ) -> RuleOption {
+        RuleOption {
+            name: Cow::Borrowed(name),
+            ty,
+            default: Cow::Borrowed(default),
+            doc: Cow::Borrowed(doc),
+        }
+    }
 }
 
 impl RuleMeta {
@@ -50,6 +126,34 @@ impl RuleMeta {
             severity,
             title: Cow::Borrowed(title),
             doc: Cow::Borrowed(doc),
+            options: Cow::Borrowed(&[]),
+        }
+    }
+
+    /// Checks one option given to this rule: its name must be one the rule
+    /// declares and its value of the declared type. The error says what is
+    /// wrong and which options there are.
+    pub fn check_option(&self, name: &str, value: &serde_json::Value) -> Result<(), String> {
+        let Some(opt) = self.options.iter().find(|o| o.name == name) else {
+            let known: Vec<&str> = self.options.iter().map(|o| o.name.as_ref()).collect();
+            return Err(if known.is_empty() {
+                format!("rule `{}` has no options (`{name}` given)", self.id)
+            } else {
+                format!(
+                    "rule `{}` has no option `{name}` (its options: {})",
+                    self.id,
+                    known.join(", ")
+                )
+            });
+        };
+        if opt.ty.accepts(value) {
+            Ok(())
+        } else {
+            Err(format!(
+                "option `{name}` of rule `{}` takes a {}, not {value}",
+                self.id,
+                opt.ty.name()
+            ))
         }
     }
 }
