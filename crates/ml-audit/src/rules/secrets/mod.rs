@@ -220,3 +220,46 @@ pub fn secret_spans(inv: &Inventory) -> Vec<(String, Span)> {
     out.dedup();
     out
 }
+
+/// The literal secrets themselves: each value [`secret_spans`] covers, and
+/// the credentials and `NAME=value` secrets inside it, for front ends to
+/// mask wherever a source line shows them (the value written once at a
+/// YAML anchor and used at an alias, the same token in another object).
+/// Sorted, without duplicates, none shorter than four bytes.
+pub fn secret_values(inv: &Inventory) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in &inv.workloads {
+        let obj = inv.object(w.object);
+        for h in site_hits(w) {
+            let Some(v) = obj
+                .root
+                .pointer(h.pointer.as_str())
+                .and_then(|n| n.as_str())
+            else {
+                continue;
+            };
+            out.extend(v.lines().map(str::trim).map(str::to_string));
+            out.extend(
+                detect::scan(v)
+                    .into_iter()
+                    .map(|d| v[d.start..d.start + d.len].to_string()),
+            );
+            out.extend(
+                assignments(v)
+                    .into_iter()
+                    .filter(|(n, value)| {
+                        let last = n.rsplit('.').next().unwrap_or(n);
+                        detect::literal_secret_value(value)
+                            && (known_credential(&n.replace('-', "_")).is_some()
+                                || detect::secret_name(n)
+                                || detect::secret_name(last))
+                    })
+                    .map(|(_, value)| value),
+            );
+        }
+    }
+    out.retain(|v| v.len() >= 4);
+    out.sort();
+    out.dedup();
+    out
+}
