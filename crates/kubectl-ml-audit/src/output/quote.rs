@@ -86,6 +86,10 @@ pub fn pad(s: &str, width: usize) -> String {
 }
 
 fn escape_if(s: &str, esc: impl Fn(char) -> bool) -> Cow<'_, str> {
+    // (Most text is ASCII without controls: checked a byte at a time.)
+    if s.is_ascii() && !s.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Cow::Borrowed(s);
+    }
     let Some(first) = s.find(&esc) else {
         return Cow::Borrowed(s);
     };

@@ -366,8 +366,28 @@ fn excerpt(
                 out.push(CUT);
             }
             let mut p = points.partition_point(|p| p.0 < from);
+            let seg = &text[from..to];
+            let plain = if seg.is_ascii() {
+                !seg.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+            } else {
+                !seg.chars().any(|c| c != '\t' && needs_escape(c))
+            };
+            if masks.is_empty() && plain {
+                // (Most lines: copied as they are.)
+                let base = out.len();
+                while p < points.len() && points[p].0 <= to {
+                    points[p].1 = base + points[p].0 - from;
+                    p += 1;
+                }
+                out.push_str(seg);
+            }
             let mut m = 0;
-            for (i, c) in text[from..to].char_indices() {
+            let chars = if masks.is_empty() && plain {
+                "".char_indices()
+            } else {
+                seg.char_indices()
+            };
+            for (i, c) in chars {
                 let at = from + i;
                 while p < points.len() && points[p].0 <= at {
                     points[p].1 = out.len();
@@ -501,7 +521,7 @@ fn write_with(
     // Literal secrets are masked in every source line shown: the values the
     // detector flagged, where they are, and every occurrence of them.
     let mut secrets_of: HashMap<&str, Vec<&Span>> = HashMap::new();
-    let spans = ml_audit::rules::secrets::secret_spans(inv);
+    let (spans, mut values) = ml_audit::rules::secrets::secret_sites(inv);
     for (f, s) in &spans {
         secrets_of.entry(f.as_str()).or_default().push(s);
     }
@@ -509,7 +529,6 @@ fn write_with(
     // by the credentials in it: searching for it around every snippet
     // would cost its length each time.)
     const VALUE_MAX: usize = 512;
-    let mut values = ml_audit::rules::secrets::secret_values(inv);
     values.retain(|v| v.len() <= VALUE_MAX);
     let values = (!values.is_empty())
         .then(|| {
