@@ -276,9 +276,9 @@ struct PartialGrants {
     create_pods: Vec<PodCreate>,
 }
 
-/// The (group, resource) of every kind that creates pods.
-pub fn pod_creating_resources() -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = KindTable::builtin()
+/// The (group, resource) of every kind of a kinds table that creates pods.
+pub fn pod_creating_resources(table: &KindTable) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = table
         .pod_kinds()
         .into_iter()
         .filter_map(|k| Some((k.group.clone(), k.resource.clone()?)))
@@ -357,7 +357,7 @@ impl RbacGraph {
     /// Draws every edge: the structure, membership, each subject's
     /// escalation edges (in subject order), then the workload groups.
     pub(super) fn draw(&mut self, inv: &Inventory) {
-        let pod_kinds = pod_creating_resources();
+        let pod_kinds = pod_creating_resources(inv.kinds());
         let distinct = self.distinct_caps(&pod_kinds);
         let caps: Vec<&Caps> = distinct
             .of_rule
@@ -459,7 +459,7 @@ impl RbacGraph {
             let o = inv.object(w.object);
             let sa = w.service_account().0.to_string();
             sas.insert((ns.clone(), sa.clone()));
-            let Some(spec) = KindTable::builtin().get(o.group(), &o.kind) else {
+            let Some(spec) = inv.kinds().get(o.group(), &o.kind) else {
                 continue;
             };
             let Some(res) = &spec.resource else { continue };

@@ -33,6 +33,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::inventory::Inventory;
+use crate::kinds::KindTable;
 use crate::node::{Node, Pointer};
 use crate::object::ObjectId;
 
@@ -409,6 +410,8 @@ pub struct RbacGraph {
     admin: NodeIndex,
     /// For every node, the first edge of its shortest path to cluster-admin.
     to_admin: Vec<Option<EdgeIndex>>,
+    /// The inventory's kinds table (`None`: the built-in one).
+    kinds: Option<std::sync::Arc<KindTable>>,
 }
 
 /// An edge about to be drawn: target, kind, causes, detail, workload.
@@ -569,6 +572,7 @@ impl RbacGraph {
             by_subject: HashMap::new(),
             admin: NodeIndex::new(0),
             to_admin: Vec::new(),
+            kinds: inv.shared_kinds(),
         };
         g.admin = g.node(Target::ClusterAdmin);
         g.draw(inv);
@@ -815,7 +819,21 @@ impl RbacGraph {
         namespace: Option<&str>,
         resource_name: Option<&str>,
     ) -> WhoCan {
-        self.who_can_request(&Request::new(verb, resource, namespace, resource_name))
+        self.who_can_request(&self.request(verb, resource, namespace, resource_name))
+    }
+
+    /// A request as `kubectl auth can-i` takes it (see [`Request::new`]),
+    /// resources without a group looked up in the inventory's kinds table
+    /// (which a config's `kinds:` extends).
+    pub fn request(
+        &self,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Request {
+        let table = self.kinds.as_deref().unwrap_or(KindTable::builtin());
+        Request::with_kinds(verb, resource, namespace, name, table)
     }
 
     /// Escalation paths from a subject: the shortest path to cluster-admin,
