@@ -133,11 +133,21 @@ pub struct Plan {
     pub fail_on: Severity,
 }
 
-pub(crate) fn print_config_errors(errors: &[ml_audit::config::ConfigError]) -> u8 {
-    for e in errors {
-        eprintln!("error: {e}");
+pub(crate) fn print_config_errors(error: &ml_audit::Error) -> u8 {
+    match error.config_errors() {
+        [] => eprintln!("error: {error}"),
+        errors => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+        }
     }
     2
+}
+
+/// A `--select`/`--ignore` name no rule has, with where to look.
+fn unknown_rule(e: &ml_audit::Error) -> u8 {
+    usage_error(&format!("{e} (see `kubectl ml-audit rules`)"))
 }
 
 /// Reads the config (phase one), validates it against the rules (phase two)
@@ -174,9 +184,9 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
         .map_err(|e| print_config_errors(&e))?;
     crate::plugins::set(&mut audit, &args.set).map_err(|e| usage_error(&e))?;
     if !args.select.is_empty() {
-        audit.select(&args.select).map_err(|e| usage_error(&e))?;
+        audit.select(&args.select).map_err(|e| unknown_rule(&e))?;
     }
-    audit.ignore(&args.ignore).map_err(|e| usage_error(&e))?;
+    audit.ignore(&args.ignore).map_err(|e| unknown_rule(&e))?;
     if args.no_annotation_exemptions {
         audit.suppression.exemptions = false;
     }

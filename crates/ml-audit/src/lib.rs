@@ -20,6 +20,7 @@
 
 pub mod config;
 pub mod de;
+mod error;
 pub mod finding;
 pub mod inventory;
 pub mod kinds;
@@ -39,6 +40,7 @@ pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use error::{Error, Result};
 pub use finding::{Finding, Related, Severity};
 pub use inventory::Inventory;
 pub use load::{load, Diagnostic, Input, Level, LoadOptions, Loaded};
@@ -96,20 +98,20 @@ impl Audit {
     }
 
     /// Runs only these rules (ids or categories). Unknown names are an error.
-    pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), String> {
+    pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
         let set = self.resolve(names)?;
         self.select = Some(set);
         Ok(())
     }
 
     /// Never runs these rules (ids or categories). Unknown names are an error.
-    pub fn ignore<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), String> {
+    pub fn ignore<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
         let set = self.resolve(names)?;
         self.ignore.extend(set);
         Ok(())
     }
 
-    fn resolve<S: AsRef<str>>(&self, names: &[S]) -> Result<BTreeSet<String>, String> {
+    fn resolve<S: AsRef<str>>(&self, names: &[S]) -> Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();
         for n in names {
             let n = n.as_ref();
@@ -119,9 +121,7 @@ impl Audit {
                 .map(|r| r.meta().id.to_string())
                 .collect();
             if matched.is_empty() {
-                return Err(format!(
-                    "unknown rule or category `{n}` (see `kubectl ml-audit rules`)"
-                ));
+                return Err(Error::UnknownRule(n.to_string()));
             }
             out.extend(matched);
         }
