@@ -1,13 +1,13 @@
 //! `kubectl ml-audit scan`: inputs (paths, stdin, `-k`, `--cluster`), the
 //! config file, suppressions, baselines, and the output formats.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use ml_audit::baseline;
 use ml_audit::config::Config;
-use ml_audit::{Audit, Finding, Input, Inventory, LoadOptions, Report, Severity};
+use ml_audit::{Audit, Input, Inventory, LoadOptions, Report, Severity};
 
 use crate::kube::{cluster, kustomize};
 use crate::output;
@@ -140,6 +140,11 @@ pub(crate) fn print_config_errors(error: &ml_audit::Error) -> u8 {
             for e in errors {
                 eprintln!("error: {e}");
             }
+            // The core names the unknown rule; where to find the known
+            // ones is the CLI's to say.
+            if errors.iter().any(|e| e.message.starts_with("unknown rule")) {
+                eprintln!("hint: `kubectl ml-audit rules` lists the rules and categories");
+            }
         }
     }
     2
@@ -196,52 +201,6 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
         config,
         fail_on,
     })
-}
-
-/// A baseline: the fingerprints of accepted findings.
-pub fn read_baseline(path: &Path) -> Result<BTreeSet<String>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("baseline {} is not valid JSON: {e}", path.display()))?;
-    let items = v
-        .get("findings")
-        .and_then(|f| f.as_array())
-        .ok_or_else(|| format!("baseline {} has no `findings` list", path.display()))?;
-    Ok(items
-        .iter()
-        .filter_map(|f| {
-            f.get("fingerprint")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        })
-        .collect())
-}
-
-/// The baseline file of a set of findings (sorted, one entry per fingerprint).
-pub fn baseline_json(findings: &[Finding]) -> String {
-    let mut entries: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "fingerprint": f.fingerprint(),
-                "rule": f.rule,
-                "object": match &f.object.namespace {
-                    Some(ns) => format!("{} {}/{}", f.object.kind, ns, f.object.name),
-                    None => format!("{} {}", f.object.kind, f.object.name),
-                },
-                "pointer": f.pointer,
-            })
-        })
-        .collect();
-    entries.sort_by(|a, b| a["fingerprint"].as_str().cmp(&b["fingerprint"].as_str()));
-    entries.dedup_by(|a, b| a["fingerprint"] == b["fingerprint"]);
-    let doc = serde_json::json!({
-        "version": 1,
-        "tool": "ml-audit",
-        "findings": entries,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 fn progress(on: bool, msg: &str) {
@@ -371,29 +330,25 @@ pub fn run(args: ScanArgs) -> u8 {
             .count();
         recount(&mut report);
     }
-    let known = match args.baseline.as_deref().map(read_baseline).transpose() {
+    let known = match args
+        .baseline
+        .as_deref()
+        .map(baseline::read_baseline)
+        .transpose()
+    {
         Ok(k) => k,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e.to_string()),
     };
     if let Some(path) = &args.write_baseline {
-        let n: BTreeSet<String> = report.findings.iter().map(Finding::fingerprint).collect();
-        if let Err(e) = std::fs::write(path, baseline_json(&report.findings)) {
-            return usage_error(&format!("cannot write baseline {}: {e}", path.display()));
-        }
-        eprintln!(
-            "ml-audit: wrote {} fingerprints to {}",
-            n.len(),
-            path.display()
-        );
+        let n = match baseline::write_baseline(path, &report.findings) {
+            Ok(n) => n,
+            Err(e) => return usage_error(&e.to_string()),
+        };
+        eprintln!("ml-audit: wrote {n} fingerprints to {}", path.display());
     }
     let mut baselined = 0;
     if let Some(known) = known {
-        let before = report.findings.len();
-        report
-            .findings
-            .retain(|f| !known.contains(&f.fingerprint()));
-        baselined = before - report.findings.len();
-        recount(&mut report);
+        baselined = baseline::apply(&mut report, &known);
     }
     let color = match args.color.unwrap_or_default() {
         ColorChoice::Always => true,

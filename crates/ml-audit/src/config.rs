@@ -250,10 +250,7 @@ impl Config {
                 file: self.file.clone(),
                 line: s.span.line,
                 col: s.span.col,
-                message: format!(
-                    "unknown {what} `{}` (see `kubectl ml-audit rules`)",
-                    s.value
-                ),
+                message: format!("unknown {what} `{}`", s.value),
             })
         };
         for s in self.select.iter().chain(&self.ignore) {

@@ -20,6 +20,14 @@ pub enum Error {
     /// of the wrong type (see [`crate::RuleMeta::check_option`]).
     #[error("{0}")]
     RuleOption(String),
+    /// A reachability selector or port that cannot be parsed (see
+    /// [`crate::netpol::Query::parse`]).
+    #[error("{0}")]
+    Reach(String),
+    /// A baseline file that cannot be read or written, or is not a
+    /// baseline.
+    #[error("{0}")]
+    Baseline(String),
     /// A kinds table (the `kinds.yaml` shape) that cannot be parsed.
     #[error("{0}")]
     Kinds(String),

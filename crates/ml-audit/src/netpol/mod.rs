@@ -42,6 +42,7 @@ pub mod eval;
 pub mod exposure;
 pub mod ip;
 pub mod policy;
+mod query;
 mod rows;
 pub mod selector;
 
@@ -59,6 +60,7 @@ use policy::Policies;
 use selector::{Labels, Tri, NAME_LABEL};
 
 pub use exposure::{Exposure, ExposureVia};
+pub use query::{parse_port, Connection, Query, Selector};
 
 /// How namespaces without a Namespace object are treated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
