@@ -50,7 +50,7 @@ pub fn kustomize(dir: &Path) -> Result<Input, String> {
 
 /// The API resources an audit reads from a cluster: every kind of the kinds
 /// table that makes pods, and the kinds the cross-object rules read.
-pub fn cluster_resources(table: &ml_audit::kinds::KindTable) -> Vec<String> {
+pub fn cluster_resources(table: &ml_audit::KindTable) -> Vec<String> {
     let mut v: BTreeSet<String> = [
         "namespaces",
         "pods",
@@ -87,7 +87,7 @@ pub fn cluster_resources(table: &ml_audit::kinds::KindTable) -> Vec<String> {
 /// only the resources the cluster serves (`kubectl api-resources`), and
 /// leaving out objects a controller owns (pods of a ReplicaSet, ...): their
 /// owner is audited instead.
-pub fn cluster(args: &ScanArgs, table: &ml_audit::kinds::KindTable) -> Result<Input, String> {
+pub fn cluster(args: &ScanArgs, table: &ml_audit::KindTable) -> Result<Input, String> {
     let flags = kube_flags(args);
     let mut a = flags.clone();
     a.extend(["api-resources".into(), "-o".into(), "name".into()]);

@@ -295,7 +295,7 @@ pub fn run(args: ScanArgs) -> u8 {
     };
     let stats = std::env::var_os("ML_AUDIT_STATS").is_some();
     let mut phase = Phases::new(stats);
-    ml_audit::rule::set_profiling(stats);
+    ml_audit::set_profiling(stats);
     let loaded = ml_audit::load(&inputs, &opts);
     phase.mark("load");
     let inventory = Inventory::with_kinds(loaded, &table);
@@ -454,7 +454,7 @@ impl Phases {
                 "ml-audit-phases: objects={objects} findings={findings} {}",
                 parts.join(" ")
             );
-            let mut rules = ml_audit::rule::profile();
+            let mut rules = ml_audit::profile();
             rules.sort_by_key(|r| std::cmp::Reverse(r.1));
             let rules: Vec<String> = rules
                 .iter()

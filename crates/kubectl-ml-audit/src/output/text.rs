@@ -269,7 +269,7 @@ fn write_with(
     let unwrapped = handler.clone().with_wrap_lines(false);
     let mut out = String::new();
     // Literal secrets are masked in every source line shown.
-    let secrets = ml_audit::rules::secrets::secret_spans(inv);
+    let secrets = ml_audit::secret_spans(inv);
     let mut secrets_of: HashMap<&str, Vec<&Span>> = HashMap::new();
     for (f, s) in &secrets {
         secrets_of.entry(f.as_str()).or_default().push(s);

@@ -277,7 +277,7 @@ struct PartialGrants {
 }
 
 /// The (group, resource) of every kind of a kinds table that creates pods.
-pub fn pod_creating_resources(table: &KindTable) -> Vec<(String, String)> {
+pub(crate) fn pod_creating_resources(table: &KindTable) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = table
         .pod_kinds()
         .into_iter()

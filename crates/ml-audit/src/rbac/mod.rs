@@ -42,7 +42,6 @@ mod policy;
 pub mod render;
 mod subject;
 
-pub use draw::pod_creating_resources;
 pub use policy::{parse_resource, PolicyRule, Request, CLUSTER_SCOPED};
 pub use subject::{Subject, ANONYMOUS, AUTHENTICATED, MASTERS, SERVICEACCOUNTS, UNAUTHENTICATED};
 
@@ -404,7 +403,7 @@ pub struct RbacGraph {
     /// Bindings (input, then the built-in `system:masters` binding).
     pub bindings: Vec<BindingDef>,
     /// The graph: subjects and targets, escalation edges.
-    pub graph: DiGraph<Target, Edge>,
+    pub(crate) graph: DiGraph<Target, Edge>,
     index: HashMap<Target, NodeIndex>,
     by_subject: HashMap<Subject, Vec<(usize, usize)>>,
     admin: NodeIndex,
@@ -590,7 +589,7 @@ impl RbacGraph {
     }
 
     /// The node of a target, if the graph has it.
-    pub fn node_of(&self, t: &Target) -> Option<NodeIndex> {
+    pub(crate) fn node_of(&self, t: &Target) -> Option<NodeIndex> {
         self.index.get(t).copied()
     }
 
@@ -891,6 +890,28 @@ impl RbacGraph {
         self.direct(req).iter().any(|d| ids.contains(&d.subject))
     }
 
+    /// How many nodes (subjects and targets) the graph has.
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// How many escalation edges the graph has.
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Every node, in node order (the numbering [`Closure`] uses).
+    pub fn nodes(&self) -> impl Iterator<Item = &Target> {
+        self.graph.node_weights()
+    }
+
+    /// Every edge: from, to, and the edge, in the order they were drawn.
+    pub fn edges(&self) -> impl Iterator<Item = (&Target, &Target, &Edge)> {
+        self.graph
+            .edge_references()
+            .map(|e| (&self.graph[e.source()], &self.graph[e.target()], e.weight()))
+    }
+
     /// The transitive closure of escalation: for every node, the set of
     /// nodes it reaches (strongly connected components condensed, one
     /// bitset per component).
@@ -968,14 +989,15 @@ pub struct Closure {
 
 impl Closure {
     /// Whether node `a` reaches node `b` (every node reaches itself).
-    pub fn reaches(&self, a: NodeIndex, b: NodeIndex) -> bool {
-        let bs = &self.bits[self.comp[a.index()]];
-        bs[b.index() / 64] & (1 << (b.index() % 64)) != 0
+    /// Nodes are numbered in the order of [`RbacGraph::nodes`].
+    pub fn reaches(&self, a: usize, b: usize) -> bool {
+        let bs = &self.bits[self.comp[a]];
+        bs[b / 64] & (1 << (b % 64)) != 0
     }
 
     /// How many nodes `a` reaches (itself included).
-    pub fn count(&self, a: NodeIndex) -> usize {
-        self.bits[self.comp[a.index()]]
+    pub fn count(&self, a: usize) -> usize {
+        self.bits[self.comp[a]]
             .iter()
             .map(|w| w.count_ones() as usize)
             .sum()
