@@ -9,7 +9,7 @@ use ml_audit::baseline;
 use ml_audit::config::Config;
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Report, Severity};
 
-use crate::kube::{cluster, kustomize};
+use crate::kube::{cluster, kustomize, ClusterArgs};
 use crate::output;
 use crate::{emit, usage_error};
 
@@ -260,7 +260,12 @@ pub fn run(args: ScanArgs) -> u8 {
     }
     if args.cluster {
         progress(show_progress, "reading the cluster with kubectl get");
-        match cluster(&args, &table) {
+        let cluster_args = ClusterArgs {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+        };
+        match cluster(&cluster_args, &table) {
             Ok(i) => inputs.push(i),
             Err(e) => {
                 progress(show_progress, "");
