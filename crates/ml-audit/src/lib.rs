@@ -16,6 +16,15 @@
 //! let f = report.findings.iter().find(|f| f.rule == "pss-privileged").unwrap();
 //! assert_eq!((f.span.line, f.span.col), (11, 29));
 //! ```
+//!
+//! The API: [`load`] and [`Inventory`] (with the [`KindTable`] a config
+//! extends), [`Audit`] and its [`Report`] of [`Finding`]s, the [`Rule`]
+//! trait and [`RuleMeta`] for a tool's own rules, [`Error`]; and five
+//! modules: [`config`] (`.ml-audit.yaml`), [`baseline`] (accepted
+//! findings), [`rbac`] (who can do what, and who can become whom),
+//! [`netpol`] (who can reach what) and [`quota`] (requested against
+//! allowed). A binary that links it picks the Kubernetes version:
+//! `k8s-openapi = { version = "0.29", features = ["latest"] }`.
 #![deny(missing_docs)]
 
 // The API is what this root re-exports, plus five modules of queries and
