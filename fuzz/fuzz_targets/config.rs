@@ -22,16 +22,16 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     match Config::parse(".ml-audit.yaml", text) {
-        Err(errors) => {
-            assert!(!errors.is_empty());
-            check(&errors);
+        Err(e) => {
+            assert!(!e.config_errors().is_empty(), "{e}");
+            check(e.config_errors());
         }
         Ok(config) => {
             let audit = Audit::new();
             check(&config.validate(&audit));
             let mut audit = Audit::new();
-            if let Err(errors) = config.apply(&mut audit) {
-                check(&errors);
+            if let Err(e) = config.apply(&mut audit) {
+                check(e.config_errors());
             }
             let _ = config.kind_table();
         }

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use ml_audit::{load, Input, LoadOptions};
 
 fuzz_target!(|data: &[u8]| {
-    let text = match ml_audit::load::decode("fuzz.yaml", data.to_vec()) {
+    let text = match ml_audit::decode("fuzz.yaml", data.to_vec()) {
         Ok(t) => t,
         Err(_) => return,
     };

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((first, rest)) = data.split_first() else {
         return;
     };
-    let Ok(text) = ml_audit::load::decode("f.yaml", rest.to_vec()) else {
+    let Ok(text) = ml_audit::decode("f.yaml", rest.to_vec()) else {
         return;
     };
     let text = format!("{}{}", HEADS[*first as usize % HEADS.len()], text);

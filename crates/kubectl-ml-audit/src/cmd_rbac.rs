@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use ml_audit::rbac::{render, Goal, RbacGraph, Request, Subject, Target};
+use ml_audit::rbac::{render, Goal, RbacGraph, Subject, Target};
 use ml_audit::Inventory;
 use serde_json::json;
 
@@ -98,7 +98,7 @@ pub fn who_can(a: WhoCanArgs) -> u8 {
         Err(c) => return c,
     };
     let g = RbacGraph::build(&inv);
-    let req = Request::new(
+    let req = g.request(
         &a.verb,
         &a.resource,
         a.namespace.as_deref(),
@@ -262,7 +262,7 @@ fn paths(a: PathsArgs) -> u8 {
                     "bad --to `{t}`: expected cluster-admin or VERB/RESOURCE (get/secrets)"
                 ));
             };
-            Goal::Request(Request::new(verb, resource, a.namespace.as_deref(), None))
+            Goal::Request(g.request(verb, resource, a.namespace.as_deref(), None))
         }
     };
     let found: Vec<(Target, ml_audit::rbac::Path)> = g.paths(&from, &goal);

@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use ml_audit::netpol::conn::{ConnSet, Protocol};
-use ml_audit::netpol::{Endpoint, MissingNamespaces, Options, Reachability};
+use ml_audit::netpol::{MissingNamespaces, Options, Query, Reachability};
 use ml_audit::Level;
 
 use crate::emit;
@@ -57,100 +56,14 @@ pub struct ReachArgs {
     missing_namespaces: MissingNs,
 }
 
-enum Sel {
-    External,
-    Ns(String),
-    Workload(String, String),
-    Label(String, String, String),
-}
-
-fn parse_sel(s: &str) -> Result<Sel, String> {
-    if s == "external" {
-        return Ok(Sel::External);
-    }
-    if let Some((ns, rest)) = s.split_once(':') {
-        let (k, v) = rest
-            .split_once('=')
-            .ok_or_else(|| format!("selector `{s}`: expected namespace:label=value"))?;
-        return Ok(Sel::Label(ns.into(), k.into(), v.into()));
-    }
-    if let Some((ns, w)) = s.split_once('/') {
-        return Ok(Sel::Workload(ns.into(), w.into()));
-    }
-    if s.is_empty() {
-        return Err("empty selector".into());
-    }
-    Ok(Sel::Ns(s.into()))
-}
-
-fn sel_matches(sel: &Option<Sel>, r: &Reachability, e: Endpoint) -> bool {
-    let Some(sel) = sel else { return true };
-    match (sel, e) {
-        (Sel::External, Endpoint::Ip(_)) => true,
-        (_, Endpoint::Ip(_)) | (Sel::External, _) => false,
-        (Sel::Ns(ns), Endpoint::Peer(p)) => r.peers[p].namespace == *ns,
-        (Sel::Workload(ns, w), Endpoint::Peer(p)) => {
-            let p = &r.peers[p];
-            p.namespace == *ns
-                && (p.name == *w
-                    || p.name
-                        .strip_prefix(w.as_str())
-                        .is_some_and(|x| x.starts_with('(')))
-        }
-        (Sel::Label(ns, k, v), Endpoint::Peer(p)) => {
-            let p = &r.peers[p];
-            p.namespace == *ns && p.labels.get(k) == Some(v)
-        }
-    }
-}
-
-fn parse_port(s: &str) -> Result<ConnSet, String> {
-    let (proto, n) = match s.split_once('/') {
-        Some((p, n)) => (
-            Protocol::parse(p).ok_or_else(|| format!("unknown protocol `{p}`"))?,
-            n,
-        ),
-        None => (Protocol::Tcp, s),
-    };
-    let n: u16 = n
-        .parse()
-        .map_err(|_| format!("port `{s}`: expected 1-65535 or proto/port"))?;
-    if n == 0 {
-        return Err("port 0".into());
-    }
-    Ok(ConnSet::range(proto, n, n))
-}
-
-struct Line {
-    src: Endpoint,
-    dst: Endpoint,
-    src_name: String,
-    dst_name: String,
-    allowed: ConnSet,
-    unknown: ConnSet,
-}
-
-fn endpoint_name(r: &Reachability, e: Endpoint) -> String {
-    match e {
-        Endpoint::Peer(p) => r.peers[p].display(),
-        Endpoint::Ip(ip) => format!("{ip}[External]"),
-    }
-}
-
 /// Runs `reach`.
 pub fn run(args: ReachArgs) -> u8 {
-    let (from, to) = match (
-        args.from.as_deref().map(parse_sel).transpose(),
-        args.to.as_deref().map(parse_sel).transpose(),
+    let query = match Query::parse(
+        args.from.as_deref(),
+        args.to.as_deref(),
+        args.port.as_deref(),
     ) {
-        (Ok(f), Ok(t)) => (f, t),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
-    let port = match args.port.as_deref().map(parse_port).transpose() {
-        Ok(p) => p,
+        Ok(q) => q,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
@@ -187,7 +100,7 @@ pub fn run(args: ReachArgs) -> u8 {
         eprintln!("warning: {}", quote(n));
     }
 
-    if args.format == ReachFormat::Connlist && from.is_none() && to.is_none() && port.is_none() {
+    if args.format == ReachFormat::Connlist && query.is_everything() {
         let mut out = String::new();
         for l in r.connlist() {
             out.push_str(&quote(&l));
@@ -202,48 +115,7 @@ pub fn run(args: ReachArgs) -> u8 {
         return emit(&out, code);
     }
 
-    let mut lines = Vec::new();
-    let mut push = |src: Endpoint, dst: Endpoint, v: &ml_audit::netpol::eval::Verdict| {
-        if !sel_matches(&from, &r, src) || !sel_matches(&to, &r, dst) {
-            return;
-        }
-        let (mut a, mut u) = (v.allowed.clone(), v.unknown.clone());
-        if let Some(p) = &port {
-            a = a.intersect(p);
-            u = u.intersect(p);
-        }
-        lines.push(Line {
-            src,
-            dst,
-            src_name: endpoint_name(&r, src),
-            dst_name: endpoint_name(&r, dst),
-            allowed: a,
-            unknown: u,
-        });
-    };
-    for s in 0..r.peers.len() {
-        if r.peers[s].synthetic {
-            continue;
-        }
-        for d in 0..r.peers.len() {
-            if s != d && !r.peers[d].synthetic {
-                push(Endpoint::Peer(s), Endpoint::Peer(d), r.between(s, d));
-            }
-        }
-        for (b, ip) in r.out_blocks.iter().enumerate() {
-            push(Endpoint::Peer(s), Endpoint::Ip(*ip), r.to_external(s, b));
-        }
-        for (b, ip) in r.in_blocks.iter().enumerate() {
-            push(Endpoint::Ip(*ip), Endpoint::Peer(s), r.from_external(b, s));
-        }
-    }
-    lines.sort_by(|a, b| (&a.src_name, &a.dst_name).cmp(&(&b.src_name, &b.dst_name)));
-    // a pair asked for explicitly is shown even when denied
-    let explicit = matches!(from, Some(Sel::Workload(..))) && matches!(to, Some(Sel::Workload(..)));
-    let shown: Vec<&Line> = lines
-        .iter()
-        .filter(|l| explicit || !l.allowed.is_empty() || !l.unknown.is_empty())
-        .collect();
+    let shown = r.query(&query);
     let explain = shown.len() <= 500;
     match args.format {
         ReachFormat::Connlist => {
@@ -368,7 +240,9 @@ pub fn run(args: ReachArgs) -> u8 {
                 let (verdict, conns) = match (l.allowed.is_empty(), l.unknown.is_empty()) {
                     (true, true) => (
                         "denied",
-                        port.as_ref()
+                        query
+                            .port
+                            .as_ref()
                             .map(|p| p.to_string())
                             .unwrap_or_else(|| "All Connections".into()),
                     ),
@@ -388,7 +262,7 @@ pub fn run(args: ReachArgs) -> u8 {
                 ]);
             }
             let mut s = table(&rows);
-            if !r.exposures.is_empty() && to.is_none() {
+            if !r.exposures.is_empty() && query.to.is_none() {
                 s.push_str("\nExposed outside the cluster:\n");
                 for x in &r.exposures {
                     let o = inv.object(x.object);

@@ -3,12 +3,22 @@
 //! user's credentials and auth plugins work as they do for kubectl.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ml_audit::Input;
 
-use crate::scan::ScanArgs;
+/// Where and what to read from a cluster (from `--kubeconfig`,
+/// `--context` and `--namespace`).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterArgs {
+    /// The kubeconfig file (kubectl's default without it).
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (the current one without it).
+    pub context: Option<String>,
+    /// Only this namespace (all namespaces without it).
+    pub namespace: Option<String>,
+}
 
 /// Runs a kubectl command and returns its standard output.
 fn kubectl(args: &[String]) -> Result<String, String> {
@@ -28,7 +38,7 @@ fn kubectl(args: &[String]) -> Result<String, String> {
 }
 
 /// The kubeconfig and context flags, as kubectl takes them.
-fn kube_flags(args: &ScanArgs) -> Vec<String> {
+fn kube_flags(args: &ClusterArgs) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(k) = &args.kubeconfig {
         v.push(format!("--kubeconfig={}", k.display()));
@@ -50,7 +60,7 @@ pub fn kustomize(dir: &Path) -> Result<Input, String> {
 
 /// The API resources an audit reads from a cluster: every kind of the kinds
 /// table that makes pods, and the kinds the cross-object rules read.
-pub fn cluster_resources(table: &ml_audit::kinds::KindTable) -> Vec<String> {
+pub fn cluster_resources(table: &ml_audit::KindTable) -> Vec<String> {
     let mut v: BTreeSet<String> = [
         "namespaces",
         "pods",
@@ -87,7 +97,7 @@ pub fn cluster_resources(table: &ml_audit::kinds::KindTable) -> Vec<String> {
 /// only the resources the cluster serves (`kubectl api-resources`), and
 /// leaving out objects a controller owns (pods of a ReplicaSet, ...): their
 /// owner is audited instead.
-pub fn cluster(args: &ScanArgs, table: &ml_audit::kinds::KindTable) -> Result<Input, String> {
+pub fn cluster(args: &ClusterArgs, table: &ml_audit::KindTable) -> Result<Input, String> {
     let flags = kube_flags(args);
     let mut a = flags.clone();
     a.extend(["api-resources".into(), "-o".into(), "name".into()]);

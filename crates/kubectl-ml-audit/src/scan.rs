@@ -1,15 +1,15 @@
 //! `kubectl ml-audit scan`: inputs (paths, stdin, `-k`, `--cluster`), the
 //! config file, suppressions, baselines, and the output formats.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use ml_audit::baseline;
 use ml_audit::config::Config;
-use ml_audit::{Audit, Finding, Input, Inventory, LoadOptions, Report, Severity};
+use ml_audit::{Audit, Input, Inventory, LoadOptions, Report, Severity};
 
-use crate::kube::{cluster, kustomize};
+use crate::kube::{cluster, kustomize, ClusterArgs};
 use crate::output;
 use crate::{emit, usage_error};
 
@@ -133,11 +133,26 @@ pub struct Plan {
     pub fail_on: Severity,
 }
 
-pub(crate) fn print_config_errors(errors: &[ml_audit::config::ConfigError]) -> u8 {
-    for e in errors {
-        eprintln!("error: {e}");
+pub(crate) fn print_config_errors(error: &ml_audit::Error) -> u8 {
+    match error.config_errors() {
+        [] => eprintln!("error: {error}"),
+        errors => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            // The core names the unknown rule; where to find the known
+            // ones is the CLI's to say.
+            if errors.iter().any(|e| e.message.starts_with("unknown rule")) {
+                eprintln!("hint: `kubectl ml-audit rules` lists the rules and categories");
+            }
+        }
     }
     2
+}
+
+/// A `--select`/`--ignore` name no rule has, with where to look.
+fn unknown_rule(e: &ml_audit::Error) -> u8 {
+    usage_error(&format!("{e} (see `kubectl ml-audit rules`)"))
 }
 
 /// Reads the config (phase one), validates it against the rules (phase two)
@@ -174,9 +189,9 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
         .map_err(|e| print_config_errors(&e))?;
     crate::plugins::set(&mut audit, &args.set).map_err(|e| usage_error(&e))?;
     if !args.select.is_empty() {
-        audit.select(&args.select).map_err(|e| usage_error(&e))?;
+        audit.select(&args.select).map_err(|e| unknown_rule(&e))?;
     }
-    audit.ignore(&args.ignore).map_err(|e| usage_error(&e))?;
+    audit.ignore(&args.ignore).map_err(|e| unknown_rule(&e))?;
     if args.no_annotation_exemptions {
         audit.suppression.exemptions = false;
     }
@@ -186,52 +201,6 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
         config,
         fail_on,
     })
-}
-
-/// A baseline: the fingerprints of accepted findings.
-pub fn read_baseline(path: &Path) -> Result<BTreeSet<String>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read baseline {}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("baseline {} is not valid JSON: {e}", path.display()))?;
-    let items = v
-        .get("findings")
-        .and_then(|f| f.as_array())
-        .ok_or_else(|| format!("baseline {} has no `findings` list", path.display()))?;
-    Ok(items
-        .iter()
-        .filter_map(|f| {
-            f.get("fingerprint")
-                .and_then(|s| s.as_str())
-                .map(str::to_string)
-        })
-        .collect())
-}
-
-/// The baseline file of a set of findings (sorted, one entry per fingerprint).
-pub fn baseline_json(findings: &[Finding]) -> String {
-    let mut entries: Vec<serde_json::Value> = findings
-        .iter()
-        .map(|f| {
-            serde_json::json!({
-                "fingerprint": f.fingerprint(),
-                "rule": f.rule,
-                "object": match &f.object.namespace {
-                    Some(ns) => format!("{} {}/{}", f.object.kind, ns, f.object.name),
-                    None => format!("{} {}", f.object.kind, f.object.name),
-                },
-                "pointer": f.pointer,
-            })
-        })
-        .collect();
-    entries.sort_by(|a, b| a["fingerprint"].as_str().cmp(&b["fingerprint"].as_str()));
-    entries.dedup_by(|a, b| a["fingerprint"] == b["fingerprint"]);
-    let doc = serde_json::json!({
-        "version": 1,
-        "tool": "ml-audit",
-        "findings": entries,
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 fn progress(on: bool, msg: &str) {
@@ -291,7 +260,12 @@ pub fn run(args: ScanArgs) -> u8 {
     }
     if args.cluster {
         progress(show_progress, "reading the cluster with kubectl get");
-        match cluster(&args, &table) {
+        let cluster_args = ClusterArgs {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+        };
+        match cluster(&cluster_args, &table) {
             Ok(i) => inputs.push(i),
             Err(e) => {
                 progress(show_progress, "");
@@ -326,7 +300,7 @@ pub fn run(args: ScanArgs) -> u8 {
     };
     let stats = std::env::var_os("ML_AUDIT_STATS").is_some();
     let mut phase = Phases::new(stats);
-    ml_audit::rule::set_profiling(stats);
+    ml_audit::set_profiling(stats);
     let loaded = ml_audit::load(&inputs, &opts);
     phase.mark("load");
     let inventory = Inventory::with_kinds(loaded, &table);
@@ -361,29 +335,25 @@ pub fn run(args: ScanArgs) -> u8 {
             .count();
         recount(&mut report);
     }
-    let known = match args.baseline.as_deref().map(read_baseline).transpose() {
+    let known = match args
+        .baseline
+        .as_deref()
+        .map(baseline::read_baseline)
+        .transpose()
+    {
         Ok(k) => k,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e.to_string()),
     };
     if let Some(path) = &args.write_baseline {
-        let n: BTreeSet<String> = report.findings.iter().map(Finding::fingerprint).collect();
-        if let Err(e) = std::fs::write(path, baseline_json(&report.findings)) {
-            return usage_error(&format!("cannot write baseline {}: {e}", path.display()));
-        }
-        eprintln!(
-            "ml-audit: wrote {} fingerprints to {}",
-            n.len(),
-            path.display()
-        );
+        let n = match baseline::write_baseline(path, &report.findings) {
+            Ok(n) => n,
+            Err(e) => return usage_error(&e.to_string()),
+        };
+        eprintln!("ml-audit: wrote {n} fingerprints to {}", path.display());
     }
     let mut baselined = 0;
     if let Some(known) = known {
-        let before = report.findings.len();
-        report
-            .findings
-            .retain(|f| !known.contains(&f.fingerprint()));
-        baselined = before - report.findings.len();
-        recount(&mut report);
+        baselined = baseline::apply(&mut report, &known);
     }
     let color = match args.color.unwrap_or_default() {
         ColorChoice::Always => true,
@@ -476,7 +446,7 @@ impl Phases {
                 "ml-audit-phases: objects={objects} findings={findings} {}",
                 parts.join(" ")
             );
-            let mut rules = ml_audit::rule::profile();
+            let mut rules = ml_audit::profile();
             rules.sort_by_key(|r| std::cmp::Reverse(r.1));
             let rules: Vec<String> = rules
                 .iter()

@@ -41,16 +41,14 @@ fn main() {
     let closure = g.closure();
     let admins = g.cluster_admin_equivalent();
     let total = t.elapsed();
-    let reach: usize = g
-        .graph
-        .node_indices()
+    let reach: usize = (0..g.node_count())
         .map(|n| closure.count(n))
         .max()
         .unwrap_or(0);
     println!(
         "graph: {} nodes, {} edges; build {:?}, build+closure+admin paths {:?}; {} cluster-admin equivalent; widest reach {} nodes; {}",
-        g.graph.node_count(),
-        g.graph.edge_count(),
+        g.node_count(),
+        g.edge_count(),
         built,
         total,
         admins.len(),
@@ -58,7 +56,7 @@ fn main() {
         hwm()
     );
     let mut by_kind = std::collections::BTreeMap::new();
-    for e in g.graph.edge_weights() {
+    for (_, _, e) in g.edges() {
         *by_kind.entry(e.kind.as_str()).or_insert(0usize) += 1;
     }
     println!("edges by kind: {by_kind:?}");

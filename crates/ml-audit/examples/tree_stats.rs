@@ -1,6 +1,6 @@
 //! Counts the nodes of loaded trees: a sizing aid for the located tree.
 //! `cargo run --release -p ml-audit --example tree_stats -- DIR`
-use ml_audit::node::{Node, Value};
+use ml_audit::{Node, Value};
 
 #[derive(Default, Debug)]
 struct C {
@@ -57,7 +57,7 @@ fn main() {
     println!(
         "sizeof Node {} Entry {} Object {}",
         std::mem::size_of::<Node>(),
-        std::mem::size_of::<ml_audit::node::Entry>(),
+        std::mem::size_of::<ml_audit::Entry>(),
         std::mem::size_of::<ml_audit::Object>()
     );
     if wanted {

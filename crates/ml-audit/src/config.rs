@@ -124,15 +124,15 @@ impl Config {
     }
 
     /// Reads and parses a config file (phase one: shape).
-    pub fn load(path: &Path) -> Result<Config, Vec<ConfigError>> {
+    pub fn load(path: &Path) -> crate::Result<Config> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![ConfigError {
+            crate::Error::Config(vec![ConfigError {
                 file: name.clone(),
                 line: 0,
                 col: 0,
                 message: format!("cannot read config file: {e}"),
-            }]
+            }])
         })?;
         let mut c = Config::parse(&name, &text)?;
         c.dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -142,7 +142,7 @@ impl Config {
 
     /// Parses config text (phase one: shape). Every problem is reported, each
     /// at its line.
-    pub fn parse(file: &str, text: &str) -> Result<Config, Vec<ConfigError>> {
+    pub fn parse(file: &str, text: &str) -> crate::Result<Config> {
         let mut p = Parser {
             file: file.to_string(),
             errors: Vec::new(),
@@ -153,12 +153,12 @@ impl Config {
         };
         let (docs, err) = parse_stream(text, Limits::default());
         if let Some(e) = err {
-            return Err(vec![ConfigError {
+            return Err(crate::Error::Config(vec![ConfigError {
                 file: file.into(),
                 line: e.line,
                 col: e.col,
                 message: format!("invalid YAML: {}", e.message),
-            }]);
+            }]));
         }
         if docs.len() > 1 {
             p.err(docs[1].root.span, "a config file holds one YAML document");
@@ -232,7 +232,7 @@ impl Config {
         if p.errors.is_empty() {
             Ok(c)
         } else {
-            Err(p.errors)
+            Err(crate::Error::Config(p.errors))
         }
     }
 
@@ -250,10 +250,7 @@ impl Config {
                 file: self.file.clone(),
                 line: s.span.line,
                 col: s.span.col,
-                message: format!(
-                    "unknown {what} `{}` (see `kubectl ml-audit rules`)",
-                    s.value
-                ),
+                message: format!("unknown {what} `{}`", s.value),
             })
         };
         for s in self.select.iter().chain(&self.ignore) {
@@ -276,10 +273,10 @@ impl Config {
 
     /// Validates against `audit`, then configures it: selection, severity
     /// overrides, rule options and the exemption policy.
-    pub fn apply(&self, audit: &mut Audit) -> Result<(), Vec<ConfigError>> {
+    pub fn apply(&self, audit: &mut Audit) -> crate::Result<()> {
         let errors = self.validate(audit);
         if !errors.is_empty() {
-            return Err(errors);
+            return Err(crate::Error::Config(errors));
         }
         let names = |v: &[Spanned<String>]| v.iter().map(|s| s.value.clone()).collect::<Vec<_>>();
         if !self.select.is_empty() {
@@ -417,6 +414,7 @@ mod tests {
     #[test]
     fn unknown_key_points_at_its_line() {
         let e = Config::parse("c.yaml", "select: [pod-security]\nfial-on: high\n").unwrap_err();
+        let e = e.config_errors();
         assert_eq!((e[0].line, e[0].col), (2, 1));
         assert!(e[0].message.contains("unknown key `fial-on`"), "{e:?}");
     }
@@ -441,6 +439,7 @@ mod tests {
             "fail-on: urgent\nkinds:\n  - group: x\n    kind: Y\n    podz: []\n",
         )
         .unwrap_err();
+        let e = e.config_errors();
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!(e[0].line, 1);
         assert_eq!(e[1].line, 5, "{e:?}");

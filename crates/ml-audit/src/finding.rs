@@ -188,7 +188,8 @@ impl Finding {
 }
 
 /// 64-bit FNV-1a: stable across versions and platforms (unlike `DefaultHasher`).
-pub fn fnv1a(bytes: &[u8]) -> u64 {
+#[cfg(test)]
+fn fnv1a(bytes: &[u8]) -> u64 {
     fnv1a_from(FNV_OFFSET, bytes)
 }
 

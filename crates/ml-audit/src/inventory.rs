@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHasher};
@@ -38,6 +39,10 @@ pub struct Inventory {
     /// By a hash of (kind, namespace or `""`, name): no key strings are
     /// allocated to build or to look up; matches are checked on the objects.
     by_name: HashMap<u64, Vec<ObjectId>>,
+    /// The kinds table the workloads were found with (`None`: the
+    /// built-in one). Every analysis reads it, so that kinds a config
+    /// teaches are known everywhere.
+    kinds: Option<Arc<KindTable>>,
 }
 
 /// The lookup tables of an [`Inventory`].
@@ -98,6 +103,17 @@ impl Inventory {
         ))
     }
 
+    /// The kinds table this inventory was built with: the built-in one,
+    /// or the one given to [`Inventory::with_kinds`] (a config's `kinds:`).
+    pub fn kinds(&self) -> &KindTable {
+        self.kinds.as_deref().unwrap_or(KindTable::builtin())
+    }
+
+    /// The kinds table, shared (`None`: the built-in one).
+    pub(crate) fn shared_kinds(&self) -> Option<Arc<KindTable>> {
+        self.kinds.clone()
+    }
+
     /// Builds the inventory with a given kinds table.
     pub fn with_kinds(loaded: Loaded, table: &KindTable) -> Inventory {
         let Loaded {
@@ -137,6 +153,7 @@ impl Inventory {
             by_kind: indexes.by_kind,
             by_ns: indexes.by_ns,
             by_name: indexes.by_name,
+            kinds: (!std::ptr::eq(table, KindTable::builtin())).then(|| Arc::new(table.clone())),
         }
     }
 

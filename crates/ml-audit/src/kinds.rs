@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::de::from_node;
 use crate::yaml::{parse_stream, Limits};
+use crate::Error;
 
 /// One place in an object where a pod is described.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -112,14 +113,14 @@ impl KindTable {
     }
 
     /// Adds (or replaces) entries from YAML text in the `kinds.yaml` shape.
-    pub fn extend_from_yaml(&mut self, text: &str) -> Result<(), String> {
+    pub fn extend_from_yaml(&mut self, text: &str) -> crate::Result<()> {
         let (docs, err) = parse_stream(text, Limits::default());
         if let Some(e) = err {
-            return Err(format!("{}:{}: {}", e.line, e.col, e.message));
+            return Err(Error::Kinds(format!("{}:{}: {}", e.line, e.col, e.message)));
         }
         for d in docs {
-            let f: TableFile =
-                from_node(&d.root).map_err(|e| format!("{} at {}", e.message, e.pointer))?;
+            let f: TableFile = from_node(&d.root)
+                .map_err(|e| Error::Kinds(format!("{} at {}", e.message, e.pointer)))?;
             self.add(f.kinds);
             for (g, kinds) in f.cluster_scoped {
                 self.cluster_scoped.entry(g).or_default().extend(kinds);

@@ -16,37 +16,68 @@
 //! let f = report.findings.iter().find(|f| f.rule == "pss-privileged").unwrap();
 //! assert_eq!((f.span.line, f.span.col), (11, 29));
 //! ```
+//!
+//! The API: [`load`] and [`Inventory`] (with the [`KindTable`] a config
+//! extends), [`Audit`] and its [`Report`] of [`Finding`]s, the [`Rule`]
+//! trait and [`RuleMeta`] for a tool's own rules, [`Error`]; and five
+//! modules: [`config`] (`.ml-audit.yaml`), [`baseline`] (accepted
+//! findings), [`rbac`] (who can do what, and who can become whom),
+//! [`netpol`] (who can reach what) and [`quota`] (requested against
+//! allowed). A binary that links it picks the Kubernetes version:
+//! `k8s-openapi = { version = "0.29", features = ["latest"] }`.
 #![deny(missing_docs)]
 
+// The API is what this root re-exports, plus five modules of queries and
+// files: `baseline`, `config`, `netpol` (reachability), `quota` (the quota
+// ledger) and `rbac` (the privilege graph). Everything else is private.
+pub mod baseline;
 pub mod config;
-pub mod de;
-pub mod finding;
-pub mod inventory;
-pub mod kinds;
-pub mod load;
+mod de;
+mod error;
+mod finding;
+mod inventory;
+mod kinds;
+mod load;
 pub mod netpol;
-pub mod node;
-pub mod object;
+mod node;
+mod object;
 pub mod quota;
 pub mod rbac;
-pub mod report;
-pub mod rule;
-pub mod rules;
-pub mod secctx;
-pub mod suppress;
-pub mod workload;
+mod report;
+mod rule;
+mod rules;
+mod secctx;
+mod suppress;
+mod workload;
+#[doc(hidden)]
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use error::{Error, Result};
 pub use finding::{Finding, Related, Severity};
-pub use inventory::Inventory;
-pub use load::{load, Diagnostic, Input, Level, LoadOptions, Loaded};
-pub use node::{Node, Pointer, Span, Value};
+pub use inventory::{Inventory, NamespaceInfo};
+pub use kinds::{Count, KindSpec, KindTable, PodSource};
+pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded};
+pub use node::{Entry, Node, Pointer, Span, Value};
 pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile};
-pub use report::{Report, Summary};
-pub use rule::{Context, OptionType, Rule, RuleMeta, RuleOption, Settings};
+pub use report::{write_json_pretty, FindingJson, Report, Summary, JSON_SCHEMA_VERSION};
+pub use rule::{profile, set_profiling, Context, OptionType, Rule, RuleMeta, RuleOption, Settings};
+pub use rules::secrets::{secret_sites, secret_spans};
+pub use secctx::{
+    effective as effective_security_context, Effective as EffectiveSecurityContext, Set as SetAt,
+};
+pub use suppress::Options as SuppressionOptions;
 pub use workload::{ContainerKind, ContainerRef, Workload};
+
+/// Internals for this crate's own tests, benchmarks and fuzz targets: not
+/// part of the API, and may change in any release.
+#[doc(hidden)]
+pub mod __internals {
+    pub use crate::netpol::{verdict, Ep, NaiveOracle};
+    pub use crate::rule::run_rules;
+    pub use crate::rules::pss::{rules as pss_rules, PssLevel, PssRule};
+}
 
 /// An audit: a set of rules and their settings, run over inventories.
 pub struct Audit {
@@ -56,7 +87,7 @@ pub struct Audit {
     /// Severity overrides, by rule id (from the config file).
     pub severity: BTreeMap<String, Severity>,
     /// How suppressions written in the manifests are applied.
-    pub suppression: suppress::Options,
+    pub suppression: SuppressionOptions,
     select: Option<BTreeSet<String>>,
     ignore: BTreeSet<String>,
 }
@@ -74,7 +105,7 @@ impl Audit {
             rules: rules::builtin(),
             settings: Settings::default(),
             severity: BTreeMap::new(),
-            suppression: suppress::Options::default(),
+            suppression: SuppressionOptions::default(),
             select: None,
             ignore: BTreeSet::new(),
         }
@@ -96,20 +127,20 @@ impl Audit {
     }
 
     /// Runs only these rules (ids or categories). Unknown names are an error.
-    pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), String> {
+    pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
         let set = self.resolve(names)?;
         self.select = Some(set);
         Ok(())
     }
 
     /// Never runs these rules (ids or categories). Unknown names are an error.
-    pub fn ignore<S: AsRef<str>>(&mut self, names: &[S]) -> Result<(), String> {
+    pub fn ignore<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
         let set = self.resolve(names)?;
         self.ignore.extend(set);
         Ok(())
     }
 
-    fn resolve<S: AsRef<str>>(&self, names: &[S]) -> Result<BTreeSet<String>, String> {
+    fn resolve<S: AsRef<str>>(&self, names: &[S]) -> Result<BTreeSet<String>> {
         let mut out = BTreeSet::new();
         for n in names {
             let n = n.as_ref();
@@ -119,9 +150,7 @@ impl Audit {
                 .map(|r| r.meta().id.to_string())
                 .collect();
             if matched.is_empty() {
-                return Err(format!(
-                    "unknown rule or category `{n}` (see `kubectl ml-audit rules`)"
-                ));
+                return Err(Error::UnknownRule(n.to_string()));
             }
             out.extend(matched);
         }

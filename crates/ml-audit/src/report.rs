@@ -76,7 +76,7 @@ pub fn finding_json(f: &Finding) -> serde_json::Value {
 /// One finding as the JSON report writes it, serialized straight from the
 /// finding: its fields, its `fingerprint` and, when given, the `source` a
 /// front end found for it, every object's keys in sorted order (the order
-/// of [`finding_json`]'s value, which is built from this).
+/// of `finding_json`'s value, which is built from this).
 pub struct FindingJson<'a> {
     /// The finding.
     pub finding: &'a Finding,
@@ -257,7 +257,7 @@ fn indent(out: &mut Vec<u8>, level: usize) {
 
 /// Appends `v` as `serde_json::to_writer_pretty` writes it, with every line
 /// after the first indented `level` levels (two spaces each) deeper; the
-/// same bytes, with strings escaped by [`write_json_str`].
+/// same bytes, with strings escaped by `write_json_str`.
 pub fn write_json_pretty(out: &mut Vec<u8>, v: &serde_json::Value, level: usize) {
     use serde_json::Value;
     match v {

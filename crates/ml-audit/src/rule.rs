@@ -133,10 +133,10 @@ impl RuleMeta {
     /// Checks one option given to this rule: its name must be one the rule
     /// declares and its value of the declared type. The error says what is
     /// wrong and which options there are.
-    pub fn check_option(&self, name: &str, value: &serde_json::Value) -> Result<(), String> {
+    pub fn check_option(&self, name: &str, value: &serde_json::Value) -> crate::Result<()> {
         let Some(opt) = self.options.iter().find(|o| o.name == name) else {
             let known: Vec<&str> = self.options.iter().map(|o| o.name.as_ref()).collect();
-            return Err(if known.is_empty() {
+            return Err(crate::Error::RuleOption(if known.is_empty() {
                 format!("rule `{}` has no options (`{name}` given)", self.id)
             } else {
                 format!(
@@ -144,16 +144,16 @@ impl RuleMeta {
                     self.id,
                     known.join(", ")
                 )
-            });
+            }));
         };
         if opt.ty.accepts(value) {
             Ok(())
         } else {
-            Err(format!(
+            Err(crate::Error::RuleOption(format!(
                 "option `{name}` of rule `{}` takes a {}, not {value}",
                 self.id,
                 opt.ty.name()
-            ))
+            )))
         }
     }
 }

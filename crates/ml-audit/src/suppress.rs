@@ -427,7 +427,7 @@ pub fn apply(
                         &UNUSED,
                         s,
                         format!("{} names no rule `{id}`", s.what()),
-                        "use a rule id from `kubectl ml-audit rules`".into(),
+                        "use the id of a built-in or plugin rule".into(),
                     ));
                 } else if active(id) && !used.contains(&(i, id.clone())) {
                     extra.push(report(

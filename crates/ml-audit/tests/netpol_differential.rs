@@ -5,7 +5,7 @@
 //! AdminNetworkPolicies, a BaselineAdminNetworkPolicy, namespaces with and
 //! without Namespace objects, named ports and ipBlocks.
 
-use ml_audit::netpol::eval::{verdict, Ep};
+use ml_audit::__internals::{verdict, Ep};
 use ml_audit::netpol::{MissingNamespaces, NaiveOracle, Options, Reachability};
 use ml_audit::Inventory;
 use proptest::prelude::*;

@@ -7,11 +7,11 @@ use ml_audit::{Audit, Inventory};
 fn profiling_times_each_rule_and_shared_analysis() {
     let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  containers:\n  - {name: c, image: busybox}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: d, namespace: a}\nspec: {podSelector: {}}\n";
     let inv = Inventory::from_text("p.yaml", text);
-    ml_audit::rule::set_profiling(true);
+    ml_audit::set_profiling(true);
     let audit = Audit::new();
     let report = audit.run(&inv);
     assert!(!report.findings.is_empty());
-    let times = ml_audit::rule::profile();
+    let times = ml_audit::profile();
     for r in audit.active() {
         let id = &r.meta().id;
         assert!(times.iter().any(|(t, _)| t == id), "no time for {id}");
@@ -23,9 +23,9 @@ fn profiling_times_each_rule_and_shared_analysis() {
         "{times:?}"
     );
     // Turning it on again starts from zero; off stops adding.
-    ml_audit::rule::set_profiling(true);
-    assert!(ml_audit::rule::profile().is_empty());
-    ml_audit::rule::set_profiling(false);
+    ml_audit::set_profiling(true);
+    assert!(ml_audit::profile().is_empty());
+    ml_audit::set_profiling(false);
     audit.run(&inv);
-    assert!(ml_audit::rule::profile().is_empty());
+    assert!(ml_audit::profile().is_empty());
 }

@@ -8,8 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ml_audit::rule::run_rules;
-use ml_audit::rules::pss::{rules, PssLevel, PssRule};
+use ml_audit::__internals::run_rules;
+use ml_audit::__internals::{pss_rules as rules, PssLevel, PssRule};
 use ml_audit::{Context, Input, Inventory, LoadOptions, Rule, Settings};
 
 fn oracle_root() -> PathBuf {

@@ -2,8 +2,8 @@
 //! complete manifest that its rule flags, so a page cannot show an example
 //! the rule does not catch.
 
-use ml_audit::rule::run_rules;
-use ml_audit::rules::pss::rules;
+use ml_audit::__internals::pss_rules as rules;
+use ml_audit::__internals::run_rules;
 use ml_audit::{Context, Input, Inventory, LoadOptions, Rule, Settings};
 
 /// The first ```yaml block after `## Example`.

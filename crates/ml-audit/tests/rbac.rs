@@ -603,3 +603,42 @@ proptest! {
         prop_assert!(admins1.is_subset(&admins2));
     }
 }
+
+/// A kind only a config teaches creates pods like a built-in one: "can
+/// create trainers" is an escalation edge, and a request for `trainers`
+/// (no group) finds the config's group.
+#[test]
+fn config_declared_pod_kind_gives_an_escalation_edge() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/config-kinds");
+    let config = ml_audit::config::Config::load(&dir.join(".ml-audit.yaml")).unwrap();
+    let loaded = || {
+        ml_audit::load(
+            &[Input::Path(dir.join("rbac.yaml"))],
+            &LoadOptions::default(),
+        )
+    };
+    let secrets = |g: &RbacGraph| {
+        g.who_can("get", "secrets", Some("ml"), None)
+            .escalation
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect::<Vec<_>>()
+    };
+
+    let g = RbacGraph::build(&Inventory::with_kinds(loaded(), &config.kind_table()));
+    let p = g
+        .path(&u("bob"), &Target::Subject(Subject::sa("ml", "runner")))
+        .expect("bob reaches ml/runner by creating a Trainer");
+    assert_eq!(p.steps[0].edge.kind, EdgeKind::CreatePods);
+    assert_eq!(
+        p.steps[0].edge.detail,
+        "create trainers.ml.example.com in ml"
+    );
+    assert_eq!(secrets(&g), [u("bob")]);
+    let direct = g.who_can("create", "trainers", Some("ml"), None).direct;
+    assert!(direct.iter().any(|d| d.subject == u("bob")), "{direct:?}");
+
+    // The built-in table alone does not know Trainers.
+    let g = RbacGraph::build(&Inventory::new(loaded()));
+    assert!(secrets(&g).is_empty());
+}

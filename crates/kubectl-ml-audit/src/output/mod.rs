@@ -178,7 +178,7 @@ fn normalize(path: &str) -> String {
 /// pretty-printing the whole value.
 pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()> {
     let mut v = serde_json::json!({
-        "schemaVersion": ml_audit::report::JSON_SCHEMA_VERSION,
+        "schemaVersion": ml_audit::JSON_SCHEMA_VERSION,
         "tool": {"name": "ml-audit", "version": env!("CARGO_PKG_VERSION")},
         "summary": ctx.report.summary,
         "findings": [],
@@ -191,7 +191,7 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
         ctx.report.findings.len(),
         w,
         |i, out, level| {
-            ml_audit::report::FindingJson {
+            ml_audit::FindingJson {
                 finding: &ctx.report.findings[i],
                 source: ctx.sources.get(i).and_then(|s| s.as_deref()),
             }

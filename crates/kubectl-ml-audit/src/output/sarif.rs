@@ -183,6 +183,6 @@ pub fn render_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<
         "\n      \"results\": []",
         ctx.report.findings.len(),
         w,
-        |i, out, level| ml_audit::report::write_json_pretty(out, &result(i), level),
+        |i, out, level| ml_audit::write_json_pretty(out, &result(i), level),
     )
 }

@@ -521,7 +521,7 @@ fn write_with(
     // Literal secrets are masked in every source line shown: the values the
     // detector flagged, where they are, and every occurrence of them.
     let mut secrets_of: HashMap<&str, Vec<&Span>> = HashMap::new();
-    let (spans, mut values) = ml_audit::rules::secrets::secret_sites(inv);
+    let (spans, mut values) = ml_audit::secret_sites(inv);
     for (f, s) in &spans {
         secrets_of.entry(f.as_str()).or_default().push(s);
     }

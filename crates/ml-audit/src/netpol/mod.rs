@@ -37,13 +37,14 @@
 //! assert_eq!(r.connlist(), vec!["x/a[Deployment] => 0.0.0.0-255.255.255.255[External] : All Connections"]);
 //! ```
 
-pub mod conn;
-pub mod eval;
-pub mod exposure;
-pub mod ip;
-pub mod policy;
+pub(crate) mod conn;
+pub(crate) mod eval;
+pub(crate) mod exposure;
+pub(crate) mod ip;
+pub(crate) mod policy;
+mod query;
 mod rows;
-pub mod selector;
+pub(crate) mod selector;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -52,13 +53,17 @@ use rayon::prelude::*;
 
 use crate::inventory::Inventory;
 use crate::object::ObjectId;
-use conn::{ConnSet, Protocol};
-use eval::{verdict, Ep, Eval, Oracle, Step, Verdict};
-use ip::IpRange;
-use policy::Policies;
+use eval::{Eval, Oracle, Step};
 use selector::{Labels, Tri, NAME_LABEL};
 
+pub use conn::{ConnSet, Protocol};
+pub use eval::Verdict;
+#[doc(hidden)]
+pub use eval::{verdict, Ep};
 pub use exposure::{Exposure, ExposureVia};
+pub use ip::IpRange;
+pub use policy::Policies;
+pub use query::{parse_port, Connection, Query, Selector};
 
 /// How namespaces without a Namespace object are treated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -303,6 +308,7 @@ impl Oracle for ClassOracle<'_> {
 
 /// The naive oracle: every question answered from a peer's own labels, no
 /// precomputation. The reference the class-based analysis is tested against.
+#[doc(hidden)]
 pub struct NaiveOracle<'a> {
     /// The model (peers, namespaces, policies).
     pub r: &'a Reachability,

@@ -14,10 +14,15 @@ use super::policy::{Action, AdminPol, PeerSpec, Policies, PortSpec, RuleSpec};
 use super::selector::Tri;
 use super::{ClassOracle, DenseRow, Reachability, Row, RowIds};
 
-/// Bits over classes, for both assumptions about unknown namespace labels.
-struct Bits {
-    f: Vec<u64>,
-    t: Vec<u64>,
+/// The classes one rule's peers match (a bitset over classes), under both
+/// assumptions about namespace labels the input does not declare.
+struct ClassMatches {
+    /// Matched when undeclared labels are taken not to match (the rule
+    /// surely matches these classes).
+    certain: Vec<u64>,
+    /// Matched when undeclared labels are taken to match (the rule may
+    /// match these classes; a superset of `certain`).
+    possible: Vec<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -55,16 +60,16 @@ impl Reachability {
     }
 
     /// Which classes a rule's peers match.
-    fn rule_bits(&self, r: &RuleSpec, home: Option<usize>, layout: &Layout) -> Bits {
+    fn rule_bits(&self, r: &RuleSpec, home: Option<usize>, layout: &Layout) -> ClassMatches {
         let words = self.classes.len().div_ceil(64).max(1);
-        let mut b = Bits {
-            f: vec![0; words],
-            t: vec![0; words],
+        let mut b = ClassMatches {
+            certain: vec![0; words],
+            possible: vec![0; words],
         };
         let Some(peers) = &r.peers else {
             for c in 0..self.classes.len() {
-                set(&mut b.f, c);
-                set(&mut b.t, c);
+                set(&mut b.certain, c);
+                set(&mut b.possible, c);
             }
             return b;
         };
@@ -82,9 +87,9 @@ impl Reachability {
                     let cl = &self.classes[c];
                     if cl.pod_bits[pod / 64] >> (pod % 64) & 1 == 1 {
                         if tri == Tri::Yes {
-                            set(&mut b.f, c);
+                            set(&mut b.certain, c);
                         }
-                        set(&mut b.t, c);
+                        set(&mut b.possible, c);
                     }
                 }
             }
@@ -251,19 +256,20 @@ struct InSide {
 
 impl InSide {
     /// The ingress side (an index into the shared table) for source `s`.
-    fn of(&self, bits: &[Bits], s: usize) -> u32 {
+    fn of(&self, bits: &[ClassMatches], s: usize) -> u32 {
         self.fixed
             .unwrap_or_else(|| self.memo[&self.masks(bits, s)])
     }
 
-    fn masks(&self, bits: &[Bits], s: usize) -> (u64, u64) {
-        let (mut f, mut t) = (0u64, 0u64);
+    /// Which of this side's rules match source `s`: (surely, possibly).
+    fn masks(&self, bits: &[ClassMatches], s: usize) -> (u64, u64) {
+        let (mut certain, mut possible) = (0u64, 0u64);
         for (i, &b) in self.rules.iter().enumerate() {
             let (w, o) = (s / 64, s % 64);
-            f |= (bits[b].f[w] >> o & 1) << i;
-            t |= (bits[b].t[w] >> o & 1) << i;
+            certain |= (bits[b].certain[w] >> o & 1) << i;
+            possible |= (bits[b].possible[w] >> o & 1) << i;
         }
-        (f, t)
+        (certain, possible)
     }
 }
 
@@ -295,7 +301,11 @@ impl Layout {
 
 /// The rule bitsets of one direction (ANPs, NetworkPolicies, then the BANP)
 /// and where each policy's rules start among them.
-fn rule_bitsets<'p>(r: &'p Reachability, layout: &Layout, ingress: bool) -> (Vec<Bits>, Ids) {
+fn rule_bitsets<'p>(
+    r: &'p Reachability,
+    layout: &Layout,
+    ingress: bool,
+) -> (Vec<ClassMatches>, Ids) {
     use rayon::prelude::*;
     let pol = &r.policies;
     let pick = |a: &'p AdminPol| -> &'p [RuleSpec] {
@@ -411,7 +421,7 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
         .par_iter()
         .map(|b| {
             let mut v = Vec::new();
-            for_each_bit(&b.t, n, |c| v.push(c as u32));
+            for_each_bit(&b.possible, n, |c| v.push(c as u32));
             v
         })
         .collect();
@@ -421,7 +431,12 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
         .iter()
         .zip(&rule_members)
         .map(|(b, m)| {
-            m.len() == n && b.f.iter().map(|w| w.count_ones() as usize).sum::<usize>() == n
+            m.len() == n
+                && b.certain
+                    .iter()
+                    .map(|w| w.count_ones() as usize)
+                    .sum::<usize>()
+                    == n
         })
         .collect();
     let sides: Vec<(InSide, Vec<(ConnSet, ConnSet)>)> = (0..n)
@@ -526,15 +541,15 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
         .filter(|(_, side)| side.generic)
         .map(|(d, _)| d as u32)
         .collect();
-    let shared = Shared {
-        r,
-        o: &o,
-        sides: &sides,
-        in_bits: &in_bits,
-        in_table: &in_table,
-        sig: &sig,
-        bits: &bits,
-        ids: &ids,
+    let shared = RowInputs {
+        reach: r,
+        oracle: &o,
+        ingress_sides: &sides,
+        ingress_matches: &in_bits,
+        ingress_table: &in_table,
+        port_signature: &sig,
+        egress_matches: &bits,
+        egress_ids: &ids,
         member_rules: &member_rules,
         rule_dests: &rule_dests,
         generic_dests: &generic_dests,
@@ -565,15 +580,24 @@ pub(super) fn compute_rows(r: &Reachability) -> (Vec<Row>, Vec<DenseRow>) {
 /// What every row reads: the model, the ingress sides of the destinations,
 /// the destinations' named-port signatures, the egress rule bitsets, and
 /// which destinations' ingress rules name each source.
-struct Shared<'a> {
-    r: &'a Reachability,
-    o: &'a ClassOracle<'a>,
-    sides: &'a [InSide],
-    in_bits: &'a [Bits],
-    in_table: &'a [(ConnSet, ConnSet)],
-    sig: &'a [usize],
-    bits: &'a [Bits],
-    ids: &'a Ids,
+struct RowInputs<'a> {
+    /// The model.
+    reach: &'a Reachability,
+    /// Named ports and policy answers per class.
+    oracle: &'a ClassOracle<'a>,
+    /// Per destination class, its ingress side.
+    ingress_sides: &'a [InSide],
+    /// Per ingress rule, the classes its peers match.
+    ingress_matches: &'a [ClassMatches],
+    /// The distinct ingress sides, which `ingress_sides` index.
+    ingress_table: &'a [(ConnSet, ConnSet)],
+    /// Per destination class, the id of its named-port set (classes with
+    /// the same named ports get the same egress side).
+    port_signature: &'a [usize],
+    /// Per egress rule, the classes its peers match.
+    egress_matches: &'a [ClassMatches],
+    /// Where each policy's egress rules start in `egress_matches`.
+    egress_ids: &'a Ids,
     /// Per source class, the ingress rules (not universal) whose peers
     /// take it in.
     member_rules: &'a [Vec<u32>],
@@ -585,22 +609,25 @@ struct Shared<'a> {
 
 /// The classes an applied egress rule matches under assumption `k` (0:
 /// unknown namespace labels do not match, 1: they do).
-fn rule_set<'b>(bits: &'b [Bits], a: &Applied<'_>, k: usize) -> &'b [u64] {
+fn rule_set<'b>(bits: &'b [ClassMatches], a: &Applied<'_>, k: usize) -> &'b [u64] {
     if k == 0 {
-        &bits[a.bits].f
+        &bits[a.bits].certain
     } else {
-        &bits[a.bits].t
+        &bits[a.bits].possible
     }
 }
 
 /// The row of source class `s`, and the key of its default row when it is
 /// stored sparse.
-fn source_row(sh: &Shared<'_>, s: usize) -> (Row, Option<(ConnSet, ConnSet)>) {
-    let (r, n) = (sh.r, sh.sides.len());
-    let plans = [r.plan(s, false, sh.ids), r.plan(s, true, sh.ids)];
+fn source_row(sh: &RowInputs<'_>, s: usize) -> (Row, Option<(ConnSet, ConnSet)>) {
+    let (r, n) = (sh.reach, sh.ingress_sides.len());
+    let plans = [
+        r.plan(s, false, sh.egress_ids),
+        r.plan(s, true, sh.egress_ids),
+    ];
     if plans.iter().any(|p| p.rules.len() > 64) {
         // too many rules for a mask: evaluate each pair
-        return (Row::Dense(generic_row(r, sh.o, s)), None);
+        return (Row::Dense(generic_row(r, sh.oracle, s)), None);
     }
     // A row is sparse when few cells differ from its default: the
     // destinations its egress rules match, those whose ingress rules name
@@ -609,7 +636,7 @@ fn source_row(sh: &Shared<'_>, s: usize) -> (Row, Option<(ConnSet, ConnSet)>) {
     let egress_bits: usize = (0..2)
         .flat_map(|k| plans[k].rules.iter().map(move |a| (k, a)))
         .map(|(k, a)| {
-            rule_set(sh.bits, a, k)
+            rule_set(sh.egress_matches, a, k)
                 .iter()
                 .map(|w| w.count_ones() as usize)
                 .sum::<usize>()
@@ -623,7 +650,7 @@ fn source_row(sh: &Shared<'_>, s: usize) -> (Row, Option<(ConnSet, ConnSet)>) {
     if egress_bits + naming + sh.generic_dests.len() > n / 4 {
         return (Row::Dense(dense_row(cells)), None);
     }
-    let masks = sparse_masks(&plans, sh.bits, n);
+    let masks = sparse_masks(&plans, sh.egress_matches, n);
     let mut named: Vec<u32> = sh.member_rules[s]
         .iter()
         .flat_map(|&b| sh.rule_dests[b as usize].iter().copied())
@@ -672,16 +699,16 @@ fn combine(e0: &ConnSet, e1: &ConnSet, i0: &ConnSet, i1: &ConnSet) -> Verdict {
 /// destinations none of their rules name: each destination's answer for
 /// sources none of its ingress rules name. (Destinations whose ingress is
 /// evaluated pair by pair are never read from a default row.)
-fn default_row(sh: &Shared<'_>, e0: &ConnSet, e1: &ConnSet) -> DenseRow {
+fn default_row(sh: &RowInputs<'_>, e0: &ConnSet, e1: &ConnSet) -> DenseRow {
     let mut table = vec![Verdict::default()];
-    let mut ids = Vec::with_capacity(sh.sides.len());
+    let mut ids = Vec::with_capacity(sh.ingress_sides.len());
     if e0.is_empty() && e1.is_empty() {
-        ids.resize(sh.sides.len(), 0);
+        ids.resize(sh.ingress_sides.len(), 0);
     } else {
         let mut seen: HashMap<Verdict, u32> = HashMap::default();
         seen.insert(Verdict::default(), 0);
-        let mut by_side: Vec<u32> = vec![u32::MAX; sh.in_table.len()];
-        for side in sh.sides {
+        let mut by_side: Vec<u32> = vec![u32::MAX; sh.ingress_table.len()];
+        for side in sh.ingress_sides {
             let gi = match side.zero {
                 Some(z) if !side.generic => z as usize,
                 _ => {
@@ -690,7 +717,7 @@ fn default_row(sh: &Shared<'_>, e0: &ConnSet, e1: &ConnSet) -> DenseRow {
                 }
             };
             if by_side[gi] == u32::MAX {
-                let (i0, i1) = &sh.in_table[gi];
+                let (i0, i1) = &sh.ingress_table[gi];
                 by_side[gi] = intern(&mut table, &mut seen, combine(e0, e1, i0, i1));
             }
             ids.push(by_side[gi]);
@@ -705,14 +732,14 @@ fn default_row(sh: &Shared<'_>, e0: &ConnSet, e1: &ConnSet) -> DenseRow {
 /// The egress masks of a source's rules towards the destinations they
 /// match, under each assumption, as (destination, mask, mask) sorted by
 /// destination.
-fn sparse_masks(plans: &[Plan<'_>; 2], bits: &[Bits], n: usize) -> Vec<(u32, u64, u64)> {
+fn sparse_masks(plans: &[Plan<'_>; 2], bits: &[ClassMatches], n: usize) -> Vec<(u32, u64, u64)> {
     let mut hits: Vec<(u32, usize, usize)> = Vec::new();
     for (k, p) in plans.iter().enumerate() {
         for (i, a) in p.rules.iter().enumerate() {
             let b = if k == 0 {
-                &bits[a.bits].f
+                &bits[a.bits].certain
             } else {
-                &bits[a.bits].t
+                &bits[a.bits].possible
             };
             for_each_bit(b, n, |d| hits.push((d as u32, k, i)));
         }
@@ -750,7 +777,7 @@ fn for_each_bit(bits: &[u64], n: usize, mut f: impl FnMut(usize)) {
 /// A whole row, one cell per destination.
 fn dense_row(mut cells: Cells<'_, '_>) -> DenseRow {
     let sh = cells.sh;
-    let n = sh.sides.len();
+    let n = sh.ingress_sides.len();
     let mut named = vec![false; n];
     for &b in &sh.member_rules[cells.s] {
         for &d in &sh.rule_dests[b as usize] {
@@ -767,7 +794,7 @@ fn dense_row(mut cells: Cells<'_, '_>) -> DenseRow {
             }
             let mut m = vec![0u64; n];
             for (i, a) in p.rules.iter().enumerate() {
-                for_each_bit(rule_set(sh.bits, a, k), n, |d| m[d] |= 1 << i);
+                for_each_bit(rule_set(sh.egress_matches, a, k), n, |d| m[d] |= 1 << i);
             }
             m
         })
@@ -785,7 +812,7 @@ fn dense_row(mut cells: Cells<'_, '_>) -> DenseRow {
 /// The cells of one source's row, with what they share: the egress sides
 /// computed so far (by mask), the row's distinct verdicts, and caches.
 struct Cells<'a, 'p> {
-    sh: &'a Shared<'a>,
+    sh: &'a RowInputs<'a>,
     s: usize,
     plans: &'p [Plan<'a>; 2],
     ef: Eval<'a, ClassOracle<'a>>,
@@ -805,10 +832,10 @@ struct Cells<'a, 'p> {
 }
 
 impl<'a, 'p> Cells<'a, 'p> {
-    fn new(sh: &'a Shared<'a>, s: usize, plans: &'p [Plan<'a>; 2]) -> Self {
-        let pol = &sh.r.policies;
-        let ef = Eval::new(pol, sh.o, false, false);
-        let et = Eval::new(pol, sh.o, true, false);
+    fn new(sh: &'a RowInputs<'a>, s: usize, plans: &'p [Plan<'a>; 2]) -> Self {
+        let pol = &sh.reach.policies;
+        let ef = Eval::new(pol, sh.oracle, false, false);
+        let et = Eval::new(pol, sh.oracle, true, false);
         let same_plan = plans[0].rules.len() == plans[1].rules.len()
             && plans[0].isolated == plans[1].isolated
             && plans[0]
@@ -837,7 +864,7 @@ impl<'a, 'p> Cells<'a, 'p> {
             table: vec![Verdict::default()],
             seen,
             pairs: HashMap::default(),
-            plain: vec![u32::MAX; sh.in_table.len()],
+            plain: vec![u32::MAX; sh.ingress_table.len()],
         }
     }
 
@@ -877,7 +904,7 @@ impl<'a, 'p> Cells<'a, 'p> {
             let key = (
                 m,
                 if self.plans[k].named {
-                    sh.sig[d]
+                    sh.port_signature[d]
                 } else {
                     usize::MAX
                 },
@@ -894,9 +921,9 @@ impl<'a, 'p> Cells<'a, 'p> {
         if e0.is_empty() && e1.is_empty() {
             return 0;
         }
-        let side = &sh.sides[d];
+        let side = &sh.ingress_sides[d];
         if side.generic {
-            let (i0, i1) = ingress_pair(&sh.r.policies, sh.o, d, s);
+            let (i0, i1) = ingress_pair(&sh.reach.policies, sh.oracle, d, s);
             let v = combine(e0, e1, &i0, &i1);
             return intern(&mut self.table, &mut self.seen, v);
         }
@@ -904,7 +931,7 @@ impl<'a, 'p> Cells<'a, 'p> {
         // that answer.)
         let gi = match side.zero {
             Some(z) if !named => z,
-            _ => side.of(sh.in_bits, s),
+            _ => side.of(sh.ingress_matches, s),
         };
         let plain = m0 == 0 && m1 == 0;
         if plain && self.plain[gi as usize] != u32::MAX {
@@ -913,7 +940,7 @@ impl<'a, 'p> Cells<'a, 'p> {
         if let Some(&id) = self.pairs.get(&(eg[0], eg[1], gi)) {
             return id;
         }
-        let (i0, i1) = &sh.in_table[gi as usize];
+        let (i0, i1) = &sh.ingress_table[gi as usize];
         let id = intern(&mut self.table, &mut self.seen, combine(e0, e1, i0, i1));
         self.pairs.insert((eg[0], eg[1], gi), id);
         if plain {

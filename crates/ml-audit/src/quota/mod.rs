@@ -31,9 +31,9 @@ use crate::object::{Object, ObjectId};
 use crate::workload::{ContainerKind, Workload};
 
 mod amounts;
-pub mod kueue;
+mod kueue;
 mod limits;
-pub mod quantity;
+mod quantity;
 mod resourcequota;
 
 pub use amounts::Amounts;

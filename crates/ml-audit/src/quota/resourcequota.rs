@@ -192,9 +192,9 @@ fn measure(key: &str) -> Measure {
 }
 
 /// `resource` or `resource.group`, as `count/` names an object's kind.
-fn count_name(o: &Object) -> String {
+fn count_name(kinds: &KindTable, o: &Object) -> String {
     let group = o.group();
-    let plural = KindTable::builtin()
+    let plural = kinds
         .get(group, &o.kind)
         .and_then(|s| s.resource.clone())
         .unwrap_or_else(|| {
@@ -344,7 +344,7 @@ pub(super) fn account(inv: &Inventory, ledger: &mut Ledger) {
                     let counts = counts.get_or_insert_with(|| {
                         let mut m: HashMap<String, i64> = HashMap::new();
                         for x in inv.in_namespace(ns) {
-                            *m.entry(count_name(x)).or_default() += 1;
+                            *m.entry(count_name(inv.kinds(), x)).or_default() += 1;
                         }
                         m
                     });

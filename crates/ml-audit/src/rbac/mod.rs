@@ -37,6 +37,7 @@ use crate::kinds::KindTable;
 use crate::node::{Node, Pointer};
 use crate::object::ObjectId;
 
+mod draw;
 mod policy;
 pub mod render;
 mod subject;
@@ -392,178 +393,6 @@ impl Selector {
     }
 }
 
-/// Resource names a grant is limited to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Names {
-    All,
-    Only(Vec<String>),
-}
-
-impl Names {
-    fn has(&self, n: &str) -> bool {
-        match self {
-            Names::All => true,
-            Names::Only(v) => v.iter().any(|x| x == n),
-        }
-    }
-}
-
-/// What one rule can do that matters for escalation (independent of scope).
-#[derive(Clone, Debug, Default)]
-struct Caps {
-    superuser: bool,
-    create_pods: Option<String>,
-    read_secrets: bool,
-    token: Option<Names>,
-    imp_users: Option<Names>,
-    imp_groups: Option<Names>,
-    imp_sas: Option<Names>,
-    bind_roles: Option<Names>,
-    bind_clusterroles: Option<Names>,
-    escalate_roles: bool,
-    escalate_clusterroles: bool,
-    write_roles: bool,
-    write_clusterroles: bool,
-    write_rolebindings: bool,
-    write_clusterrolebindings: bool,
-    exec: Option<&'static str>,
-    nodes_proxy: bool,
-    csr_approval: bool,
-    signer_approve: bool,
-    mutating_webhook: bool,
-    pv_create: bool,
-    ns_patch: Option<Names>,
-    workload_patch: Vec<(usize, Names)>,
-}
-
-fn verb_in(rule: &PolicyRule, verbs: &[&str]) -> bool {
-    rule.verbs
-        .iter()
-        .any(|v| v == "*" || verbs.contains(&v.as_str()))
-}
-
-fn group_in(rule: &PolicyRule, g: &str) -> bool {
-    rule.api_groups.iter().any(|x| x == "*" || x == g)
-}
-
-/// Whether the rule grants one of `verbs` on `group/resource[/sub]`, and for which names.
-fn grant(rule: &PolicyRule, verbs: &[&str], g: &str, res: &str, sub: &str) -> Option<Names> {
-    if !rule.non_resource_urls.is_empty() && rule.resources.is_empty() {
-        return None;
-    }
-    if verb_in(rule, verbs) && group_in(rule, g) && rule.matches_resource(res, sub) {
-        if rule.resource_names.is_empty() {
-            Some(Names::All)
-        } else {
-            Some(Names::Only(rule.resource_names.clone()))
-        }
-    } else {
-        None
-    }
-}
-
-/// Grant on the whole collection (names never restrict create/list/watch).
-fn grant_all(rule: &PolicyRule, verbs: &[&str], g: &str, res: &str, sub: &str) -> bool {
-    grant(rule, verbs, g, res, sub) == Some(Names::All)
-}
-
-fn caps_of(rule: &PolicyRule, pod_kinds: &[(String, String)]) -> Caps {
-    let mut c = Caps {
-        superuser: rule.is_superuser(),
-        ..Caps::default()
-    };
-    for (g, r) in pod_kinds {
-        if c.create_pods.is_none() && grant_all(rule, &["create"], g, r, "") {
-            c.create_pods = Some(if g.is_empty() {
-                r.clone()
-            } else {
-                format!("{r}.{g}")
-            });
-        }
-    }
-    for (i, (g, r)) in pod_kinds.iter().enumerate() {
-        // The pod template of a Pod or a Job cannot be changed after creation.
-        if (g.is_empty() && r == "pods") || (g == "batch" && r == "jobs") {
-            continue;
-        }
-        if let Some(n) = grant(rule, &["patch", "update"], g, r, "") {
-            c.workload_patch.push((i, n));
-        }
-    }
-    c.read_secrets = grant_all(rule, &["get", "list", "watch"], "", "secrets", "");
-    c.token = grant(rule, &["create"], "", "serviceaccounts", "token");
-    c.imp_users = grant(rule, &["impersonate"], "", "users", "");
-    c.imp_groups = grant(rule, &["impersonate"], "", "groups", "");
-    c.imp_sas = grant(rule, &["impersonate"], "", "serviceaccounts", "");
-    c.bind_roles = grant(rule, &["bind"], RBAC_GROUP, "roles", "");
-    c.bind_clusterroles = grant(rule, &["bind"], RBAC_GROUP, "clusterroles", "");
-    c.escalate_roles = grant(rule, &["escalate"], RBAC_GROUP, "roles", "").is_some();
-    c.escalate_clusterroles = grant(rule, &["escalate"], RBAC_GROUP, "clusterroles", "").is_some();
-    let write = ["create", "update", "patch"];
-    c.write_roles = grant(rule, &write, RBAC_GROUP, "roles", "").is_some();
-    c.write_clusterroles = grant(rule, &write, RBAC_GROUP, "clusterroles", "").is_some();
-    c.write_rolebindings = grant_all(rule, &["create"], RBAC_GROUP, "rolebindings", "")
-        || grant(rule, &["update", "patch"], RBAC_GROUP, "rolebindings", "").is_some();
-    c.write_clusterrolebindings =
-        grant_all(rule, &["create"], RBAC_GROUP, "clusterrolebindings", "")
-            || grant(
-                rule,
-                &["update", "patch"],
-                RBAC_GROUP,
-                "clusterrolebindings",
-                "",
-            )
-            .is_some();
-    c.exec = if grant_all(rule, &["create", "get"], "", "pods", "exec") {
-        Some("pods/exec")
-    } else if grant_all(rule, &["create", "get"], "", "pods", "attach") {
-        Some("pods/attach")
-    } else if grant_all(
-        rule,
-        &["update", "patch"],
-        "",
-        "pods",
-        "ephemeralcontainers",
-    ) {
-        Some("pods/ephemeralcontainers")
-    } else {
-        None
-    };
-    c.nodes_proxy = grant_all(rule, &["get", "create"], "", "nodes", "proxy");
-    c.csr_approval = grant(
-        rule,
-        &["update", "patch"],
-        "certificates.k8s.io",
-        "certificatesigningrequests",
-        "approval",
-    )
-    .is_some();
-    c.signer_approve = match grant(rule, &["approve"], "certificates.k8s.io", "signers", "") {
-        Some(Names::All) => true,
-        Some(Names::Only(v)) => v
-            .iter()
-            .any(|s| s == "kubernetes.io/kube-apiserver-client" || s == "kubernetes.io/*"),
-        None => false,
-    };
-    c.mutating_webhook = grant_all(
-        rule,
-        &["create"],
-        "admissionregistration.k8s.io",
-        "mutatingwebhookconfigurations",
-        "",
-    ) || grant(
-        rule,
-        &["update", "patch"],
-        "admissionregistration.k8s.io",
-        "mutatingwebhookconfigurations",
-        "",
-    )
-    .is_some();
-    c.pv_create = grant_all(rule, &["create"], "", "persistentvolumes", "");
-    c.ns_patch = grant(rule, &["patch", "update"], "", "namespaces", "");
-    c
-}
-
 /// The RBAC privilege graph of an inventory.
 #[derive(Debug)]
 pub struct RbacGraph {
@@ -574,56 +403,17 @@ pub struct RbacGraph {
     /// Bindings (input, then the built-in `system:masters` binding).
     pub bindings: Vec<BindingDef>,
     /// The graph: subjects and targets, escalation edges.
-    pub graph: DiGraph<Target, Edge>,
+    pub(crate) graph: DiGraph<Target, Edge>,
     index: HashMap<Target, NodeIndex>,
     by_subject: HashMap<Subject, Vec<(usize, usize)>>,
     admin: NodeIndex,
     /// For every node, the first edge of its shortest path to cluster-admin.
     to_admin: Vec<Option<EdgeIndex>>,
+    /// The inventory's kinds table (`None`: the built-in one).
+    kinds: Option<std::sync::Arc<KindTable>>,
 }
 
 /// An edge about to be drawn: target, kind, causes, detail, workload.
-type PendingEdge = (Target, EdgeKind, Vec<Cause>, String, Option<ObjectId>);
-
-/// The (group, resource) of every kind that creates pods.
-pub fn pod_creating_resources() -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = KindTable::builtin()
-        .pod_kinds()
-        .into_iter()
-        .filter_map(|k| Some((k.group.clone(), k.resource.clone()?)))
-        .filter(|(_, r)| !TEMPLATE_ONLY.contains(&r.as_str()))
-        .collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
-/// `resource.group`, or `resource` for the core group.
-fn resource_name((group, resource): &(String, String)) -> String {
-    if group.is_empty() {
-        resource.clone()
-    } else {
-        format!("{resource}.{group}")
-    }
-}
-
-fn pod_kind_index(kinds: &[(String, String)]) -> HashMap<(String, String), usize> {
-    kinds
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.clone(), i))
-        .collect()
-}
-
-/// A workload that runs as a ServiceAccount, for patch edges.
-struct RunsAs {
-    kind: usize,
-    namespace: String,
-    name: String,
-    sa: String,
-    object: ObjectId,
-}
-
 impl RbacGraph {
     /// Builds the graph of an inventory.
     pub fn build(inv: &Inventory) -> RbacGraph {
@@ -781,6 +571,7 @@ impl RbacGraph {
             by_subject: HashMap::new(),
             admin: NodeIndex::new(0),
             to_admin: Vec::new(),
+            kinds: inv.shared_kinds(),
         };
         g.admin = g.node(Target::ClusterAdmin);
         g.draw(inv);
@@ -798,589 +589,8 @@ impl RbacGraph {
     }
 
     /// The node of a target, if the graph has it.
-    pub fn node_of(&self, t: &Target) -> Option<NodeIndex> {
+    pub(crate) fn node_of(&self, t: &Target) -> Option<NodeIndex> {
         self.index.get(t).copied()
-    }
-
-    fn draw(&mut self, inv: &Inventory) {
-        let pod_kinds = pod_creating_resources();
-        let kind_ix = pod_kind_index(&pod_kinds);
-        // Identical rules are common (kustomize copies, one role per tenant
-        // namespace): compute the capabilities of each distinct rule once.
-        let mut memo: HashMap<[&[String]; 5], usize> = HashMap::new();
-        let mut distinct: Vec<Caps> = Vec::new();
-        let rule_caps: Vec<usize> = self
-            .rules
-            .iter()
-            .map(|r| {
-                let key = [
-                    &r.verbs[..],
-                    &r.api_groups[..],
-                    &r.resources[..],
-                    &r.resource_names[..],
-                    &r.non_resource_urls[..],
-                ];
-                *memo.entry(key).or_insert_with(|| {
-                    distinct.push(caps_of(r, &pod_kinds));
-                    distinct.len() - 1
-                })
-            })
-            .collect();
-        drop(memo);
-        let caps: Vec<&Caps> = rule_caps.iter().map(|&i| &distinct[i]).collect();
-        let powerful = self.powerful_roles(&caps);
-
-        // Who runs as which ServiceAccount, and which ServiceAccounts exist.
-        let mut sas: BTreeSet<(String, String)> = BTreeSet::new();
-        for o in inv.of_kind("ServiceAccount") {
-            if o.group().is_empty() {
-                if let Some(ns) = o.effective_namespace() {
-                    sas.insert((ns.to_string(), o.name.clone()));
-                }
-            }
-        }
-        let mut namespaces: BTreeSet<String> = inv.namespaces.keys().cloned().collect();
-        let mut runs_as: Vec<RunsAs> = Vec::new();
-        for w in &inv.workloads {
-            let Some(ns) = &w.namespace else { continue };
-            let o = inv.object(w.object);
-            let sa = w.service_account().0.to_string();
-            sas.insert((ns.clone(), sa.clone()));
-            if let Some(spec) = KindTable::builtin().get(o.group(), &o.kind) {
-                if let Some(res) = &spec.resource {
-                    if let Some(k) = kind_ix.get(&(o.group().to_string(), res.clone())) {
-                        runs_as.push(RunsAs {
-                            kind: *k,
-                            namespace: ns.clone(),
-                            name: o.name.clone(),
-                            sa,
-                            object: o.id,
-                        });
-                    }
-                }
-            }
-        }
-        for (bi, b) in self.bindings.iter().enumerate() {
-            if let Some(ns) = &b.namespace {
-                namespaces.insert(ns.clone());
-            }
-            for (si, (s, _)) in b.subjects.iter().enumerate() {
-                if let Subject::ServiceAccount { namespace, name } = s {
-                    sas.insert((namespace.clone(), name.clone()));
-                }
-                self.by_subject.entry(s.clone()).or_default().push((bi, si));
-            }
-        }
-        for (ns, _) in &sas {
-            namespaces.insert(ns.clone());
-        }
-        for ns in &namespaces {
-            sas.insert((ns.clone(), "default".into()));
-        }
-        let mut sa_by_name: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (ns, n) in &sas {
-            sa_by_name.entry(n.as_str()).or_default().push(ns.as_str());
-        }
-
-        // Structure: all namespaces -> each namespace -> each ServiceAccount.
-        let all = self.node(Target::AllNamespaces);
-        let root = self.node(Target::NodeRoot);
-        self.add(root, all, EdgeKind::NodeTokens, vec![], String::new(), None);
-        for ns in &namespaces {
-            let n = self.node(Target::Namespace {
-                namespace: ns.clone(),
-            });
-            self.add(all, n, EdgeKind::AnyNamespace, vec![], String::new(), None);
-        }
-        for (ns, name) in &sas {
-            let n = self.node(Target::Namespace {
-                namespace: ns.clone(),
-            });
-            let s = self.node(Target::Subject(Subject::sa(ns, name)));
-            self.add(
-                n,
-                s,
-                EdgeKind::AnyServiceAccount,
-                vec![],
-                String::new(),
-                None,
-            );
-        }
-
-        // Every subject that holds a grant, then membership edges.
-        let mut subjects: Vec<Subject> = self.by_subject.keys().cloned().collect();
-        subjects.sort();
-        for s in &subjects {
-            self.node(Target::Subject(s.clone()));
-        }
-        let nodes: Vec<Subject> = self
-            .graph
-            .node_weights()
-            .filter_map(|t| match t {
-                Target::Subject(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect();
-        for s in &nodes {
-            let from = self.index[&Target::Subject(s.clone())];
-            for gr in s.implicit_groups() {
-                if let Some(to) = self.index.get(&Target::Subject(gr)).copied() {
-                    self.add(from, to, EdgeKind::Member, vec![], String::new(), None);
-                }
-            }
-        }
-        if let Some(m) = self
-            .index
-            .get(&Target::Subject(Subject::group(MASTERS)))
-            .copied()
-        {
-            let admin = self.admin;
-            self.add(m, admin, EdgeKind::Masters, vec![], String::new(), None);
-        }
-
-        // Escalation edges from each subject's own grants.
-        let mut by_kind_ns: BTreeMap<(usize, &str), Vec<&RunsAs>> = BTreeMap::new();
-        let mut by_kind_name: HashMap<(usize, &str), Vec<&RunsAs>> = HashMap::new();
-        for r in &runs_as {
-            by_kind_ns
-                .entry((r.kind, r.namespace.as_str()))
-                .or_default()
-                .push(r);
-            by_kind_name
-                .entry((r.kind, r.name.as_str()))
-                .or_default()
-                .push(r);
-        }
-        let kinds_present: HashSet<usize> = runs_as.iter().map(|r| r.kind).collect();
-        let res_names: Vec<String> = pod_kinds.iter().map(resource_name).collect();
-        // The Workloads nodes some edge points at: (kind, scope).
-        let mut wanted: BTreeSet<(usize, Option<String>)> = BTreeSet::new();
-        for s in subjects {
-            let grants = self.by_subject[&s].clone();
-            let from = self.index[&Target::Subject(s.clone())];
-            let mut out: Vec<PendingEdge> = Vec::new();
-            // Partial grants that escalate only together.
-            let mut bind_c: Vec<(Option<String>, Cause, Names, bool)> = Vec::new();
-            let mut writeb: Vec<(Option<String>, Cause, bool)> = Vec::new();
-            let mut esc: Vec<(Option<String>, Cause, bool)> = Vec::new();
-            let mut writer: Vec<(Option<String>, Cause, bool)> = Vec::new();
-            let mut csr: (Option<Cause>, Option<Cause>) = (None, None);
-            let mut nsp: Vec<(Option<String>, Cause, Names)> = Vec::new();
-            let mut pods: Vec<(Option<String>, Cause)> = Vec::new();
-            for (bi, si) in grants {
-                let b = &self.bindings[bi];
-                let Some(role) = b.role else { continue };
-                let scope: Option<String> = if b.cluster { None } else { b.namespace.clone() };
-                let scope_target = || match &scope {
-                    None => Target::AllNamespaces,
-                    Some(ns) => Target::Namespace {
-                        namespace: ns.clone(),
-                    },
-                };
-                let where_ = || match &scope {
-                    None => "cluster-wide".to_string(),
-                    Some(ns) => format!("in {ns}"),
-                };
-                for &ri in &self.roles[role].rules {
-                    let c = caps[ri];
-                    let cause = Cause {
-                        binding: bi,
-                        subject: si,
-                        rule: ri,
-                    };
-                    let cl = scope.is_none();
-                    if c.superuser && cl {
-                        out.push((
-                            Target::ClusterAdmin,
-                            EdgeKind::Wildcard,
-                            vec![cause],
-                            "* on * cluster-wide".into(),
-                            None,
-                        ));
-                    }
-                    if let Some(r) = &c.create_pods {
-                        out.push((
-                            scope_target(),
-                            EdgeKind::CreatePods,
-                            vec![cause],
-                            format!("create {r} {}", where_()),
-                            None,
-                        ));
-                        pods.push((scope.clone(), cause));
-                    }
-                    if c.read_secrets {
-                        out.push((
-                            scope_target(),
-                            EdgeKind::ReadSecrets,
-                            vec![cause],
-                            format!("read secrets {}", where_()),
-                            None,
-                        ));
-                    }
-                    if let Some(n) = &c.token {
-                        sa_edges(
-                            &mut out,
-                            n,
-                            &scope,
-                            &sa_by_name,
-                            EdgeKind::CreateToken,
-                            cause,
-                            "create serviceaccounts/token",
-                        );
-                    }
-                    if let Some(n) = &c.imp_sas {
-                        sa_edges(
-                            &mut out,
-                            n,
-                            &scope,
-                            &sa_by_name,
-                            EdgeKind::Impersonate,
-                            cause,
-                            "impersonate serviceaccounts",
-                        );
-                    }
-                    if cl {
-                        if let Some(n) = &c.imp_users {
-                            match n {
-                                Names::All => out.push((
-                                    Target::ClusterAdmin,
-                                    EdgeKind::Impersonate,
-                                    vec![cause],
-                                    "impersonate any user".into(),
-                                    None,
-                                )),
-                                Names::Only(v) => {
-                                    for u in v {
-                                        out.push((
-                                            Target::Subject(Subject::user(u)),
-                                            EdgeKind::Impersonate,
-                                            vec![cause],
-                                            format!("impersonate user {u}"),
-                                            None,
-                                        ));
-                                    }
-                                }
-                            }
-                        }
-                        if let Some(n) = &c.imp_groups {
-                            match n {
-                                Names::All => out.push((
-                                    Target::ClusterAdmin,
-                                    EdgeKind::Impersonate,
-                                    vec![cause],
-                                    "impersonate any group (system:masters included)".into(),
-                                    None,
-                                )),
-                                Names::Only(v) => {
-                                    for gname in v {
-                                        let t = if gname == MASTERS {
-                                            Target::ClusterAdmin
-                                        } else {
-                                            Target::Subject(Subject::group(gname))
-                                        };
-                                        out.push((
-                                            t,
-                                            EdgeKind::Impersonate,
-                                            vec![cause],
-                                            format!("impersonate group {gname}"),
-                                            None,
-                                        ));
-                                    }
-                                }
-                            }
-                        }
-                        if c.nodes_proxy {
-                            out.push((
-                                Target::NodeRoot,
-                                EdgeKind::NodesProxy,
-                                vec![cause],
-                                "nodes/proxy".into(),
-                                None,
-                            ));
-                        }
-                        if c.mutating_webhook {
-                            out.push((
-                                Target::ClusterAdmin,
-                                EdgeKind::MutatingWebhook,
-                                vec![cause],
-                                "write mutatingwebhookconfigurations".into(),
-                                None,
-                            ));
-                        }
-                        if c.pv_create {
-                            out.push((
-                                Target::NodeRoot,
-                                EdgeKind::CreatePersistentVolume,
-                                vec![cause],
-                                "create persistentvolumes (hostPath)".into(),
-                                None,
-                            ));
-                        }
-                        if c.csr_approval {
-                            csr.0.get_or_insert(cause);
-                        }
-                        if c.signer_approve {
-                            csr.1.get_or_insert(cause);
-                        }
-                    }
-                    if let Some(e) = c.exec {
-                        out.push((
-                            scope_target(),
-                            EdgeKind::PodExec,
-                            vec![cause],
-                            format!("{e} {}", where_()),
-                            None,
-                        ));
-                    }
-                    if let Some(n) = &c.ns_patch {
-                        nsp.push((scope.clone(), cause, n.clone()));
-                    }
-                    // bind: on roles in scope, or on clusterroles (cluster-wide or in a RoleBinding).
-                    if let Some(n) = &c.bind_clusterroles {
-                        bind_c.push((scope.clone(), cause, n.clone(), true));
-                    }
-                    if let Some(n) = &c.bind_roles {
-                        bind_c.push((scope.clone(), cause, n.clone(), false));
-                    }
-                    if c.write_rolebindings {
-                        writeb.push((scope.clone(), cause, false));
-                    }
-                    if c.write_clusterrolebindings && cl {
-                        writeb.push((None, cause, true));
-                    }
-                    if c.escalate_roles {
-                        esc.push((scope.clone(), cause, false));
-                    }
-                    if c.escalate_clusterroles && cl {
-                        esc.push((None, cause, true));
-                    }
-                    if c.write_roles {
-                        writer.push((scope.clone(), cause, false));
-                    }
-                    if c.write_clusterroles && cl {
-                        writer.push((None, cause, true));
-                    }
-                    for (k, n) in &c.workload_patch {
-                        match n {
-                            // Any workload of the kind in scope: one edge to
-                            // the group node (edges per workload would make
-                            // the graph subjects x workloads).
-                            Names::All => {
-                                let any = match &scope {
-                                    None => kinds_present.contains(k),
-                                    Some(ns) => by_kind_ns.contains_key(&(*k, ns.as_str())),
-                                };
-                                if any {
-                                    wanted.insert((*k, scope.clone()));
-                                    out.push((
-                                        Target::Workloads {
-                                            resource: res_names[*k].clone(),
-                                            namespace: scope.clone(),
-                                        },
-                                        EdgeKind::PatchWorkload,
-                                        vec![cause],
-                                        format!("patch {} {}", pod_kinds[*k].1, where_()),
-                                        None,
-                                    ));
-                                }
-                            }
-                            Names::Only(names) => {
-                                for name in names {
-                                    for w in
-                                        by_kind_name.get(&(*k, name.as_str())).into_iter().flatten()
-                                    {
-                                        if scope.as_ref().is_some_and(|ns| *ns != w.namespace) {
-                                            continue;
-                                        }
-                                        out.push((
-                                            Target::Subject(Subject::sa(&w.namespace, &w.sa)),
-                                            EdgeKind::PatchWorkload,
-                                            vec![cause],
-                                            format!(
-                                                "patch {} {}/{}",
-                                                pod_kinds[*k].1, w.namespace, w.name
-                                            ),
-                                            Some(w.object),
-                                        ));
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            if let (Some(a), Some(b)) = csr {
-                out.push((
-                    Target::ClusterAdmin,
-                    EdgeKind::ApproveCsr,
-                    vec![a, b],
-                    "approve certificatesigningrequests for kubernetes.io/kube-apiserver-client"
-                        .into(),
-                    None,
-                ));
-            }
-            // bind + write bindings; escalate + write roles.
-            for (bscope, bc, names, on_cluster_roles) in &bind_c {
-                for (wscope, wc, crb) in &writeb {
-                    let target = if *crb {
-                        (bscope.is_none() && *on_cluster_roles).then_some(Target::ClusterAdmin)
-                    } else {
-                        meet(bscope, wscope)
-                    };
-                    let Some(target) = target else { continue };
-                    let strong = match names {
-                        Names::All => true,
-                        Names::Only(v) => v
-                            .iter()
-                            .any(|n| powerful.contains(&(*on_cluster_roles, n.clone()))),
-                    };
-                    if strong {
-                        out.push((
-                            target,
-                            EdgeKind::Bind,
-                            vec![*bc, *wc],
-                            "bind roles and write bindings".into(),
-                            None,
-                        ));
-                    }
-                }
-            }
-            for (escope, ec, cl) in &esc {
-                for (wscope, wc, wcl) in &writer {
-                    if cl != wcl {
-                        continue;
-                    }
-                    let target = if *cl {
-                        Some(Target::ClusterAdmin)
-                    } else {
-                        meet(escope, wscope)
-                    };
-                    if let Some(t) = target {
-                        out.push((
-                            t,
-                            EdgeKind::Escalate,
-                            vec![*ec, *wc],
-                            "escalate and write roles".into(),
-                            None,
-                        ));
-                    }
-                }
-            }
-            for (nscope, nc, names) in &nsp {
-                for (pscope, pc) in &pods {
-                    let ok = match (nscope, pscope) {
-                        (None, _) => match pscope {
-                            None => true,
-                            Some(ns) => names.has(ns),
-                        },
-                        (Some(a), Some(b)) => a == b && names.has(a),
-                        (Some(a), None) => names.has(a),
-                    };
-                    if ok {
-                        out.push((
-                            Target::NodeRoot,
-                            EdgeKind::PatchNamespace,
-                            vec![*nc, *pc],
-                            "patch namespaces and create pods".into(),
-                            None,
-                        ));
-                        break;
-                    }
-                }
-            }
-            let mut seen: HashSet<(Target, EdgeKind)> = HashSet::new();
-            for (t, k, causes, detail, obj) in out {
-                if !seen.insert((t.clone(), k)) {
-                    continue;
-                }
-                let to = self.node(t);
-                if to != from {
-                    self.add(from, to, k, causes, detail, obj);
-                }
-            }
-        }
-
-        // The workload groups: every namespace's group of a kind, then each
-        // ServiceAccount its workloads run as (once, naming the first).
-        let mut groups: BTreeSet<(usize, String)> = BTreeSet::new();
-        for (k, scope) in &wanted {
-            match scope {
-                Some(ns) => {
-                    groups.insert((*k, ns.clone()));
-                }
-                None => {
-                    let all = self.node(Target::Workloads {
-                        resource: res_names[*k].clone(),
-                        namespace: None,
-                    });
-                    for (&(_, ns), _) in by_kind_ns.range((*k, "")..(*k + 1, "")) {
-                        let n = self.node(Target::Workloads {
-                            resource: res_names[*k].clone(),
-                            namespace: Some(ns.to_string()),
-                        });
-                        self.add(all, n, EdgeKind::AnyNamespace, vec![], String::new(), None);
-                        groups.insert((*k, ns.to_string()));
-                    }
-                }
-            }
-        }
-        for (k, ns) in groups {
-            let from = self.node(Target::Workloads {
-                resource: res_names[k].clone(),
-                namespace: Some(ns.clone()),
-            });
-            let mut seen: HashSet<&str> = HashSet::new();
-            for w in by_kind_ns.get(&(k, ns.as_str())).into_iter().flatten() {
-                if !seen.insert(w.sa.as_str()) {
-                    continue;
-                }
-                let to = self.node(Target::Subject(Subject::sa(&w.namespace, &w.sa)));
-                self.add(
-                    from,
-                    to,
-                    EdgeKind::RunsAs,
-                    vec![],
-                    format!("{} {}/{}", pod_kinds[k].1, w.namespace, w.name),
-                    Some(w.object),
-                );
-            }
-        }
-    }
-
-    /// Names of roles (cluster: true for ClusterRoles) whose rules run or
-    /// read workloads: binding one of them is an escalation.
-    fn powerful_roles(&self, caps: &[&Caps]) -> HashSet<(bool, String)> {
-        self.roles
-            .iter()
-            .filter(|r| {
-                r.rules.iter().any(|&i| {
-                    let c = caps[i];
-                    c.superuser || c.create_pods.is_some() || c.read_secrets || c.exec.is_some()
-                })
-            })
-            .map(|r| (r.cluster, r.name.clone()))
-            .collect()
-    }
-
-    fn add(
-        &mut self,
-        a: NodeIndex,
-        b: NodeIndex,
-        kind: EdgeKind,
-        causes: Vec<Cause>,
-        detail: String,
-        object: Option<ObjectId>,
-    ) {
-        self.graph.add_edge(
-            a,
-            b,
-            Edge {
-                kind,
-                causes,
-                detail,
-                object,
-            },
-        );
     }
 
     /// For every node, the first edge of a shortest path to one of `targets`
@@ -1608,7 +818,21 @@ impl RbacGraph {
         namespace: Option<&str>,
         resource_name: Option<&str>,
     ) -> WhoCan {
-        self.who_can_request(&Request::new(verb, resource, namespace, resource_name))
+        self.who_can_request(&self.request(verb, resource, namespace, resource_name))
+    }
+
+    /// A request as `kubectl auth can-i` takes it (see [`Request::new`]),
+    /// resources without a group looked up in the inventory's kinds table
+    /// (which a config's `kinds:` extends).
+    pub fn request(
+        &self,
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+    ) -> Request {
+        let table = self.kinds.as_deref().unwrap_or(KindTable::builtin());
+        Request::with_kinds(verb, resource, namespace, name, table)
     }
 
     /// Escalation paths from a subject: the shortest path to cluster-admin,
@@ -1664,6 +888,28 @@ impl RbacGraph {
     pub fn allowed(&self, s: &Subject, req: &Request) -> bool {
         let ids = s.identities();
         self.direct(req).iter().any(|d| ids.contains(&d.subject))
+    }
+
+    /// How many nodes (subjects and targets) the graph has.
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+
+    /// How many escalation edges the graph has.
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Every node, in node order (the numbering [`Closure`] uses).
+    pub fn nodes(&self) -> impl Iterator<Item = &Target> {
+        self.graph.node_weights()
+    }
+
+    /// Every edge: from, to, and the edge, in the order they were drawn.
+    pub fn edges(&self) -> impl Iterator<Item = (&Target, &Target, &Edge)> {
+        self.graph
+            .edge_references()
+            .map(|e| (&self.graph[e.source()], &self.graph[e.target()], e.weight()))
     }
 
     /// The transitive closure of escalation: for every node, the set of
@@ -1743,87 +989,20 @@ pub struct Closure {
 
 impl Closure {
     /// Whether node `a` reaches node `b` (every node reaches itself).
-    pub fn reaches(&self, a: NodeIndex, b: NodeIndex) -> bool {
-        let bs = &self.bits[self.comp[a.index()]];
-        bs[b.index() / 64] & (1 << (b.index() % 64)) != 0
+    /// Nodes are numbered in the order of [`RbacGraph::nodes`].
+    pub fn reaches(&self, a: usize, b: usize) -> bool {
+        let bs = &self.bits[self.comp[a]];
+        bs[b / 64] & (1 << (b % 64)) != 0
     }
 
     /// How many nodes `a` reaches (itself included).
-    pub fn count(&self, a: NodeIndex) -> usize {
-        self.bits[self.comp[a.index()]]
+    pub fn count(&self, a: usize) -> usize {
+        self.bits[self.comp[a]]
             .iter()
             .map(|w| w.count_ones() as usize)
             .sum()
     }
 }
-
-/// The scope two grants share: all namespaces, one namespace, or none.
-fn meet(a: &Option<String>, b: &Option<String>) -> Option<Target> {
-    match (a, b) {
-        (None, None) => Some(Target::AllNamespaces),
-        (None, Some(ns)) | (Some(ns), None) => Some(Target::Namespace {
-            namespace: ns.clone(),
-        }),
-        (Some(x), Some(y)) if x == y => Some(Target::Namespace {
-            namespace: x.clone(),
-        }),
-        _ => None,
-    }
-}
-
-fn sa_edges(
-    out: &mut Vec<PendingEdge>,
-    n: &Names,
-    scope: &Option<String>,
-    sa_by_name: &HashMap<&str, Vec<&str>>,
-    kind: EdgeKind,
-    cause: Cause,
-    what: &str,
-) {
-    match (n, scope) {
-        (Names::All, None) => out.push((
-            Target::AllNamespaces,
-            kind,
-            vec![cause],
-            format!("{what} cluster-wide"),
-            None,
-        )),
-        (Names::All, Some(ns)) => out.push((
-            Target::Namespace {
-                namespace: ns.clone(),
-            },
-            kind,
-            vec![cause],
-            format!("{what} in {ns}"),
-            None,
-        )),
-        (Names::Only(v), Some(ns)) => {
-            for name in v {
-                out.push((
-                    Target::Subject(Subject::sa(ns, name)),
-                    kind,
-                    vec![cause],
-                    format!("{what} {ns}/{name}"),
-                    None,
-                ));
-            }
-        }
-        (Names::Only(v), None) => {
-            for name in v {
-                for ns in sa_by_name.get(name.as_str()).into_iter().flatten() {
-                    out.push((
-                        Target::Subject(Subject::sa(ns, name)),
-                        kind,
-                        vec![cause],
-                        format!("{what} {ns}/{name}"),
-                        None,
-                    ));
-                }
-            }
-        }
-    }
-}
-
 /// Resolves aggregated ClusterRoles to a fixpoint.
 fn aggregate(roles: &mut [RoleDef]) {
     for r in roles.iter_mut() {

@@ -262,6 +262,15 @@ const KNOWN: &[(&str, &str)] = &[
 /// the kinds table or a short list of well-known resources gives.
 /// Returns (group, resource, subresource).
 pub fn parse_resource(text: &str) -> (String, String, String) {
+    parse_resource_with(text, crate::kinds::KindTable::builtin())
+}
+
+/// [`parse_resource`] with a given kinds table (an inventory's, which a
+/// config may extend).
+pub fn parse_resource_with(
+    text: &str,
+    table: &crate::kinds::KindTable,
+) -> (String, String, String) {
     let (res, sub) = match text.split_once('/') {
         Some((r, s)) => (r, s),
         None => (text, ""),
@@ -270,18 +279,17 @@ pub fn parse_resource(text: &str) -> (String, String, String) {
         Some((r, g)) => (r.to_string(), Some(g.to_string())),
         None => (res.to_string(), None),
     };
-    let group = group.unwrap_or_else(|| default_group(&res));
+    let group = group.unwrap_or_else(|| default_group(&res, table));
     (group, res, sub.to_string())
 }
 
-fn default_group(res: &str) -> String {
+fn default_group(res: &str, table: &crate::kinds::KindTable) -> String {
     if CORE.contains(&res) {
         return String::new();
     }
     if let Some((_, g)) = KNOWN.iter().find(|(r, _)| *r == res) {
         return g.to_string();
     }
-    let table = crate::kinds::KindTable::builtin();
     let mut groups: Vec<&str> = table
         .pod_kinds()
         .into_iter()
@@ -295,7 +303,26 @@ fn default_group(res: &str) -> String {
 impl Request {
     /// A resource request. `namespace` is ignored for cluster-scoped
     /// resources; for `namespaces`, the namespace is the name asked for.
+    /// Resources without a group are looked up in the built-in kinds
+    /// table; [`crate::rbac::RbacGraph::request`] uses the inventory's.
     pub fn new(verb: &str, resource: &str, namespace: Option<&str>, name: Option<&str>) -> Request {
+        Request::with_kinds(
+            verb,
+            resource,
+            namespace,
+            name,
+            crate::kinds::KindTable::builtin(),
+        )
+    }
+
+    /// [`Request::new`] with a given kinds table.
+    pub fn with_kinds(
+        verb: &str,
+        resource: &str,
+        namespace: Option<&str>,
+        name: Option<&str>,
+        table: &crate::kinds::KindTable,
+    ) -> Request {
         if resource.starts_with('/') {
             return Request {
                 verb: verb.to_string(),
@@ -303,7 +330,7 @@ impl Request {
                 ..Request::default()
             };
         }
-        let (group, res, sub) = parse_resource(resource);
+        let (group, res, sub) = parse_resource_with(resource, table);
         let namespace = if res == "namespaces" {
             name.map(str::to_string)
         } else if CLUSTER_SCOPED.contains(&res.as_str()) && res != "serviceaccounts" {

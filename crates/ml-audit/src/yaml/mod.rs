@@ -73,7 +73,7 @@ enum Frame {
 /// Parses every document of a stream. Documents before a syntax error are
 /// returned; the error ends the stream (YAML cannot be resynchronised).
 ///
-/// Most manifests are read by a fast line-by-line parser ([`fast`]); a
+/// Most manifests are read by a fast line-by-line parser (`fast`); a
 /// stream it does not take (anchors, tags, multi-line scalars, any error...)
 /// is read by [`parse_stream_events`], which gives the same trees.
 pub fn parse_stream(text: &str, limits: Limits) -> (Vec<Document>, Option<SyntaxError>) {

@@ -259,15 +259,6 @@ pub fn secret_sites(inv: &Inventory) -> (Vec<(String, Span)>, Vec<String>) {
     (spans, values)
 }
 
-/// The literal secrets themselves: each value [`secret_spans`] covers, and
-/// the credentials and `NAME=value` secrets inside it, for front ends to
-/// mask wherever a source line shows them (the value written once at a
-/// YAML anchor and used at an alias, the same token in another object).
-/// Sorted, without duplicates, none shorter than four bytes.
-pub fn secret_values(inv: &Inventory) -> Vec<String> {
-    secret_sites(inv).1
-}
-
 /// The secrets in a value that holds one: its lines, the credentials in
 /// it, and the values of its secret `NAME=value` pairs.
 fn values_of(v: &str, out: &mut Vec<String>) {
