@@ -222,8 +222,12 @@ pub fn secret_spans(inv: &Inventory) -> Vec<(String, Span)> {
 }
 
 /// Where the literal secrets are and what they are, found in one pass
-/// over the workloads (in parallel): [`secret_spans`] and
-/// [`secret_values`] at once, for front ends that mask both.
+/// over the workloads (in parallel): the spans [`secret_spans`] gives, and
+/// the literal values themselves (each value those spans cover, and the
+/// credentials and `NAME=value` secrets inside it), for front ends to mask
+/// wherever a source line shows them (the value written once at a YAML
+/// anchor and used at an alias, the same token in another object). The
+/// values are sorted, without duplicates, none shorter than four bytes.
 #[allow(clippy::type_complexity)] // a pair of the two lists, as named above
 pub fn secret_sites(inv: &Inventory) -> (Vec<(String, Span)>, Vec<String>) {
     use rayon::prelude::*;
