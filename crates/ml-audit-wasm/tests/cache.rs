@@ -69,7 +69,7 @@ fn a_cache_writable_by_others_or_inside_a_scanned_path_is_refused() {
 
     let repo = d.path().join("repo");
     let inside = repo.join(".cache/ml-audit");
-    let h = host(&inside, &[repo.clone()]);
+    let h = host(&inside, std::slice::from_ref(&repo));
     let why = h.cache_problem().expect("refused");
     assert!(why.contains("lies inside the scanned path"), "{why}");
     h.load_bytes("p", &wasm).unwrap();
