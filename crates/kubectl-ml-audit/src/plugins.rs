@@ -3,27 +3,91 @@
 
 use std::path::PathBuf;
 
-use ml_audit::Audit;
-use ml_audit_wasm::{HostOptions, PluginHost};
+use ml_audit::{Audit, Diagnostic, Level, Report};
+use ml_audit_wasm::{HostOptions, PluginErrorRule, PluginHost};
 
-/// Every built-in rule plus the rules of these plugins. A plugin that cannot
-/// be loaded (not WebAssembly, a forbidden import, another ABI version, a
-/// rule id already taken) is an error naming it.
+/// Every built-in rule, `plugin-error`, and the rules of these plugins. A
+/// plugin that cannot be loaded (not WebAssembly, a forbidden import,
+/// another ABI version, over a cap, a rule id already taken) is an error
+/// naming it.
 pub fn audit(plugins: &[PathBuf]) -> Result<Audit, String> {
-    let mut audit = Audit::new();
-    if plugins.is_empty() {
-        return Ok(audit);
+    let (audit, errors) = audit_or_errors(plugins, &[]);
+    match errors.first() {
+        None => Ok(audit),
+        Some(_) => Err(errors
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect::<Vec<_>>()
+            .join("\nerror: ")),
     }
+}
+
+/// The same, for a scan: a plugin that cannot be loaded or started is an
+/// error diagnostic naming it, and every other rule still runs. `scanned`
+/// are the paths being audited (a plugin cache inside one is refused).
+pub fn audit_or_errors(plugins: &[PathBuf], scanned: &[PathBuf]) -> (Audit, Vec<Diagnostic>) {
+    let mut audit = Audit::new();
+    audit.add_rule(Box::new(PluginErrorRule::new()));
+    if plugins.is_empty() {
+        return (audit, Vec::new());
+    }
+    let error = |file: String, message: String| Diagnostic {
+        level: Level::Error,
+        file,
+        line: 0,
+        col: 0,
+        message,
+    };
     // Compiled modules are cached under $ML_AUDIT_CACHE_DIR, else
     // $XDG_CACHE_HOME/ml-audit/wasm, else ~/.cache/ml-audit/wasm.
-    let host = PluginHost::new(HostOptions::default()).map_err(|e| e.to_string())?;
-    let loaded = plugins
+    let host = match PluginHost::new(HostOptions {
+        untrusted: scanned.to_vec(),
+        ..HostOptions::default()
+    }) {
+        Ok(h) => h,
+        Err(e) => {
+            let errors = plugins
+                .iter()
+                .map(|p| error(p.display().to_string(), e.to_string()))
+                .collect();
+            return (audit, errors);
+        }
+    };
+    if let Some(why) = host.cache_problem() {
+        eprintln!("ml-audit: {why}");
+    }
+    let mut errors = Vec::new();
+    let mut loaded = Vec::new();
+    for p in plugins {
+        match host.load(p) {
+            Ok(plugin) => {
+                if let Some(why) = plugin.cache_problem() {
+                    eprintln!("ml-audit: plugin {}: {why}", p.display());
+                }
+                loaded.push(plugin);
+            }
+            Err(e) => errors.push(error(p.display().to_string(), e.to_string())),
+        }
+    }
+    for (name, e) in ml_audit_wasm::register_each(&mut audit, loaded) {
+        errors.push(error(name, e.to_string()));
+    }
+    (audit, errors)
+}
+
+/// Adds the plugins that could not be loaded to a report, as input errors.
+pub fn report_errors(report: &mut Report, errors: &[Diagnostic]) {
+    if errors.is_empty() {
+        return;
+    }
+    report.diagnostics.extend(errors.iter().cloned());
+    report.diagnostics.sort();
+    report.diagnostics.dedup();
+    report.summary.errors = report
+        .diagnostics
         .iter()
-        .map(|p| host.load(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())?;
-    ml_audit_wasm::register(&mut audit, &loaded).map_err(|e| e.to_string())?;
-    Ok(audit)
+        .filter(|d| d.level == Level::Error)
+        .count();
 }
 
 /// Applies `RULE.OPTION=VALUE` settings (VALUE is JSON, or else a string).

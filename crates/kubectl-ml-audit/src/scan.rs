@@ -131,6 +131,8 @@ pub struct Plan {
     pub config: Config,
     /// The `--fail-on` threshold.
     pub fail_on: Severity,
+    /// The plugins that could not be loaded: input errors of the report.
+    pub plugin_errors: Vec<ml_audit::Diagnostic>,
 }
 
 pub(crate) fn print_config_errors(error: &ml_audit::Error) -> u8 {
@@ -176,7 +178,21 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
     // flags name rules.
     let mut plugins = config.plugins.clone();
     plugins.extend(args.plugin.iter().cloned());
-    let mut audit = crate::plugins::audit(&plugins).map_err(|e| usage_error(&e))?;
+    // The scanned paths: a plugin cache inside one of them is refused.
+    let scanned: Vec<PathBuf> = args
+        .paths
+        .iter()
+        .chain(&args.kustomize)
+        .chain(&args.with_context)
+        .cloned()
+        .chain(
+            args.files
+                .iter()
+                .filter(|f| f.as_str() != "-")
+                .map(PathBuf::from),
+        )
+        .collect();
+    let (mut audit, plugin_errors) = crate::plugins::audit_or_errors(&plugins, &scanned);
     if !args.trusted_registry.is_empty() {
         audit.settings.set(
             "image-untrusted-registry",
@@ -200,6 +216,7 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
         audit,
         config,
         fail_on,
+        plugin_errors,
     })
 }
 
@@ -223,6 +240,7 @@ pub fn run(args: ScanArgs) -> u8 {
         audit,
         config,
         fail_on,
+        plugin_errors,
     } = match plan(&args) {
         Ok(p) => p,
         Err(code) => return code,
@@ -335,6 +353,7 @@ pub fn run(args: ScanArgs) -> u8 {
             .count();
         recount(&mut report);
     }
+    crate::plugins::report_errors(&mut report, &plugin_errors);
     let known = match args
         .baseline
         .as_deref()

@@ -17,6 +17,12 @@
 //!     severity: Severity::Medium,
 //!     kinds: &[], // every kind that has pods
 //!     reads: &["pods"], // only the pod specs are sent: faster
+//!     options: &[OptionInfo {
+//!         name: "tags",
+//!         ty: OptionType::StringList,
+//!         default: "[latest]",
+//!         doc: "The tags that are refused.",
+//!     }],
 //!     doc: Doc {
 //!         what: "Flags container images tagged `latest` or untagged.",
 //!         why: "`latest` changes under your feet: two replicas may run different code.",
@@ -26,22 +32,26 @@
 //!     },
 //! };
 //!
-//! fn no_latest(obj: &Object, _cx: &Context) -> Vec<Finding> {
+//! fn no_latest(obj: &Object, cx: &Context) -> Vec<Finding> {
+//!     let tags = cx.setting::<Vec<String>>("tags").unwrap_or_else(|| vec!["latest".into()]);
 //!     obj.containers()
-//!         .filter(|c| c.image().is_some_and(|i| i.ends_with(":latest")))
-//!         .map(|c| obj.finding(c.pointer_to("image"), "image uses the `latest` tag"))
+//!         .filter(|c| c.image().is_some_and(|i| tags.iter().any(|t| i.ends_with(&format!(":{t}")))))
+//!         .map(|c| obj.finding(c.pointer_to("image"), "image uses a moving tag"))
 //!         .collect()
 //! }
 //!
 //! export_plugin!("acme-images", [object(no_latest, NO_LATEST)]);
 //!
-//! // The rule is plain Rust: test it natively.
-//! let obj = Object::from_json(serde_json::json!({
+//! // The rule is plain Rust: test it natively, on the object as ml-audit
+//! // sends it (only what the rule `reads`).
+//! let obj = NO_LATEST.object(serde_json::json!({
 //!     "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
 //!     "spec": {"containers": [{"name": "c", "image": "x:latest"}]}
 //! }));
 //! let found = no_latest(&obj, &Context::default());
 //! assert_eq!(found[0].pointer, "/spec/containers/0/image");
+//! // `metadata` is not in `reads`: the rule would not see it.
+//! assert!(obj.get("/metadata").is_none());
 //! ```
 //!
 //! A function with another signature does not compile, and the error says
@@ -50,7 +60,7 @@
 //! ```compile_fail
 //! use ml_audit_rule_sdk::prelude::*;
 //! const R: RuleInfo = RuleInfo {
-//!     id: "r", title: "t", severity: Severity::Low, kinds: &[], reads: &[],
+//!     id: "r", title: "t", severity: Severity::Low, kinds: &[], reads: &[], options: &[],
 //!     doc: Doc { what: "", why: "", example: "", use_instead: "", references: &[] },
 //! };
 //! // error[E0277]: `fn(&Object, usize) -> Vec<Finding> {bad}` is not an ml-audit object rule
@@ -78,7 +88,7 @@ pub const ABI_VERSION: i32 = 3;
 pub mod prelude {
     pub use crate::{
         export_plugin, json, pointer, Context, Doc, Finding, Inventory, Namespace, Node, Object,
-        PodRef, RuleInfo, Severity, Value,
+        OptionInfo, OptionType, PodRef, RuleInfo, Severity, Value,
     };
 }
 
@@ -126,8 +136,51 @@ pub struct Doc {
     pub references: &'static [&'static str],
 }
 
-/// What a rule is: id, title, default severity, the kinds it looks at, and
-/// its documentation.
+/// The type of a rule option's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionType {
+    /// `true` or `false`.
+    Bool,
+    /// A whole number, zero or more.
+    Count,
+    /// A string.
+    String,
+    /// A list of strings.
+    StringList,
+}
+
+impl OptionType {
+    /// Its name in the metadata (`string-list`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptionType::Bool => "bool",
+            OptionType::Count => "count",
+            OptionType::String => "string",
+            OptionType::StringList => "string-list",
+        }
+    }
+}
+
+/// An option a rule reads from its settings (`--set RULE.NAME=VALUE`, or
+/// `rules: {RULE: {NAME: VALUE}}` in `.ml-audit.yaml`). ml-audit refuses
+/// any option a rule does not declare, and a value of another type, before
+/// the rule runs; `explain RULE` lists them.
+#[derive(Clone, Copy, Debug)]
+pub struct OptionInfo {
+    /// The option's name (`allowed`).
+    pub name: &'static str,
+    /// The type of its value.
+    pub ty: OptionType,
+    /// The default, as it would be written in YAML (`[]`, `team`): what the
+    /// rule does when the option is not given (the rule applies it itself;
+    /// ml-audit shows it).
+    pub default: &'static str,
+    /// What it does, in one or two sentences.
+    pub doc: &'static str,
+}
+
+/// What a rule is: id, title, default severity, the kinds it looks at, the
+/// options it reads, and its documentation.
 #[derive(Clone, Copy, Debug)]
 pub struct RuleInfo {
     /// Stable id, kebab-case; must not clash with a built-in rule.
@@ -145,8 +198,68 @@ pub struct RuleInfo {
     /// tree is absent, list items off every path are null), which makes a
     /// rule over large objects much cheaper. Empty: the whole object.
     pub reads: &'static [&'static str],
+    /// The options it reads from its settings; empty: none (any option
+    /// given to it is then an error).
+    pub options: &'static [OptionInfo],
     /// The catalogue page.
     pub doc: Doc,
+}
+
+impl RuleInfo {
+    /// The object as ml-audit sends it to this rule: only the parts its
+    /// [`RuleInfo::reads`] declares (other keys absent, list items on no
+    /// path `null`). Test a rule with it: a rule that looks outside its
+    /// `reads` then sees nothing there, as it does when it runs.
+    pub fn object(&self, json: Value) -> Object {
+        Object::build(json, 0, Some(self.reads))
+    }
+
+    /// The inventory as ml-audit sends it to this inventory rule: the
+    /// objects of its [`RuleInfo::kinds`] (each as [`RuleInfo::object`]
+    /// sends it, indexed by its place in `objects`), and every namespace a
+    /// Namespace object in `objects` declares (with its labels and the
+    /// automatic `kubernetes.io/metadata.name`) or an object names.
+    pub fn inventory(&self, objects: Vec<Value>) -> Inventory {
+        let mut inv = Inventory::default();
+        for (index, json) in objects.into_iter().enumerate() {
+            let s = |p: &str| json.pointer(p).and_then(Value::as_str).map(str::to_string);
+            let kind = s("/kind").unwrap_or_default();
+            if kind == "Namespace" {
+                if let Some(name) = s("/metadata/name") {
+                    let mut labels: BTreeMap<String, String> = json
+                        .pointer("/metadata/labels")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect();
+                    labels.insert("kubernetes.io/metadata.name".into(), name.clone());
+                    inv.namespaces.insert(
+                        name,
+                        Namespace {
+                            labels,
+                            declared: true,
+                        },
+                    );
+                }
+            } else if let Some(ns) = s("/metadata/namespace") {
+                inv.namespaces.entry(ns).or_default();
+            }
+            let group = s("/apiVersion")
+                .and_then(|a| a.split_once('/').map(|(g, _)| g.to_string()))
+                .unwrap_or_default();
+            let wanted = self.kinds.is_empty()
+                || self.kinds.iter().any(|k| match k.split_once('/') {
+                    Some((g, k)) => k == kind && g == group,
+                    None => *k == kind,
+                });
+            if wanted {
+                inv.objects
+                    .push(Object::build(json, index, Some(self.reads)));
+            }
+        }
+        inv
+    }
 }
 
 /// A pod template inside an object, as the host found it (a Deployment's
@@ -244,24 +357,44 @@ impl<'a> ContainerAt<'a> {
 }
 
 impl Object {
-    /// An object from its JSON alone (for native tests of a rule).
+    /// An object from its JSON alone, whole (for native tests of a rule;
+    /// prefer [`RuleInfo::object`], which sends only what the rule
+    /// `reads`, as ml-audit does).
     pub fn from_json(json: Value) -> Object {
+        Object::build(json, 0, None)
+    }
+
+    /// The object document the host would send: `reads` applied (`None`:
+    /// the whole object).
+    fn build(json: Value, index: usize, reads: Option<&[&str]>) -> Object {
         let s = |p: &str| json.pointer(p).and_then(Value::as_str).unwrap_or_default();
         let kind = s("/kind");
-        let pods: Vec<Value> = guess_pods(kind, &json)
-            .into_iter()
+        let pod_pointers = guess_pods(kind, &json);
+        let pods: Vec<Value> = pod_pointers
+            .iter()
             .map(|p| json!({"role": "", "pointer": p}))
             .collect();
+        let whole = reads.is_none_or(|r| r.is_empty() || r.contains(&""));
+        let tree = if whole {
+            json.clone()
+        } else {
+            let reads = reads.unwrap_or_default();
+            let mut paths: Vec<&str> = reads.iter().copied().filter(|r| *r != "pods").collect();
+            if reads.contains(&"pods") {
+                paths.extend(pod_pointers.iter().copied());
+            }
+            sparse(&json, &paths)
+        };
         // The document the host would send.
         let doc = json!({
-            "index": 0,
+            "index": index,
             "file": "",
             "apiVersion": s("/apiVersion"),
             "kind": kind,
             "name": s("/metadata/name"),
             "namespace": json.pointer("/metadata/namespace").filter(|n| n.is_string()),
             "pods": pods,
-            "object": json,
+            "object": tree,
         });
         let mut data = Vec::new();
         tree::encode(&doc, &mut data);
@@ -467,6 +600,56 @@ impl Object {
             Some(ns) => format!("{} {}/{}", self.kind(), ns, self.name()),
             None => format!("{} {}", self.kind(), self.name()),
         }
+    }
+}
+
+/// Only the sub-trees at `paths` (JSON pointers) of a tree, where they are,
+/// as the host sends them: maps keep the keys on a path, lists keep their
+/// length (items on no path are null).
+fn sparse(v: &Value, paths: &[&str]) -> Value {
+    if paths.iter().any(|p| p.is_empty()) {
+        return v.clone();
+    }
+    let heads: Vec<(String, &str)> = paths
+        .iter()
+        .map(|p| {
+            let p = p.strip_prefix('/').unwrap_or(p);
+            let (t, rest) = match p.find('/') {
+                Some(i) => (&p[..i], &p[i..]),
+                None => (p, ""),
+            };
+            (t.replace("~1", "/").replace("~0", "~"), rest)
+        })
+        .collect();
+    let below = |key: &str| -> Vec<&str> {
+        heads
+            .iter()
+            .filter(|(t, _)| t == key)
+            .map(|(_, rest)| *rest)
+            .collect()
+    };
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| heads.iter().any(|(t, _)| t == *k))
+                .map(|(k, x)| (k.clone(), sparse(x, &below(k))))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    let sub = below(&i.to_string());
+                    if sub.is_empty() {
+                        Value::Null
+                    } else {
+                        sparse(x, &sub)
+                    }
+                })
+                .collect(),
+        ),
+        _ => v.clone(),
     }
 }
 
@@ -693,6 +876,11 @@ macro_rules! export_plugin {
             pub extern "C" fn mla_check(rule: i32, len: i32) -> i64 {
                 $crate::__private::check(rule, len, __mla_registry)
             }
+
+            #[no_mangle]
+            pub extern "C" fn mla_panic_message() -> i64 {
+                $crate::__private::panic_message()
+            }
         };
     };
 }
@@ -738,10 +926,49 @@ pub mod __private {
     }
 
     thread_local! {
+        static PANIC: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         static INPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
         static REGISTRY: RefCell<Option<Vec<Registered>>> = const { RefCell::new(None) };
         static SETTINGS: RefCell<Vec<Context>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Keeps the message of a panic for [`panic_message`] (a panic aborts
+    /// the guest: the host sees a trap, then asks for the message). Only in
+    /// the wasm guest: a native test keeps the usual hook.
+    fn hook() {
+        #[cfg(target_arch = "wasm32")]
+        {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                std::panic::set_hook(Box::new(|info| {
+                    let payload = info.payload();
+                    let msg = payload
+                        .downcast_ref::<&str>()
+                        .copied()
+                        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                        .unwrap_or("(no message)");
+                    let text = match info.location() {
+                        Some(l) => format!("{msg} (at {}:{})", l.file(), l.line()),
+                        None => msg.to_string(),
+                    };
+                    PANIC.with(|p| {
+                        if let Ok(mut p) = p.try_borrow_mut() {
+                            *p = text.into_bytes();
+                        }
+                    });
+                }));
+            });
+        }
+    }
+
+    /// The message of the last panic (`mla_panic_message`): empty when
+    /// there was none.
+    pub fn panic_message() -> i64 {
+        PANIC.with(|p| match p.try_borrow() {
+            Ok(p) => ((p.as_ptr() as usize as i64) << 32) | (p.len() as i64 & 0xffff_ffff),
+            Err(_) => 0,
+        })
     }
 
     /// A buffer of `len` bytes for the host to write the next input into.
@@ -775,6 +1002,7 @@ pub mod __private {
 
     /// The metadata document.
     pub fn metadata(name: &str, version: &str, make: fn() -> Vec<Registered>) -> i64 {
+        hook();
         let rules: Vec<Value> = with_registry(make, |rs| {
             rs.iter()
                 .map(|r| {
@@ -786,6 +1014,12 @@ pub mod __private {
                         "mode": match r.run { Run::Object(_) => "object", Run::Inventory(_) => "inventory" },
                         "kinds": i.kinds,
                         "reads": i.reads,
+                        "options": i.options.iter().map(|o| json!({
+                            "name": o.name,
+                            "type": o.ty.as_str(),
+                            "default": o.default,
+                            "doc": o.doc,
+                        })).collect::<Vec<_>>(),
                         "doc": {
                             "what": i.doc.what,
                             "why": i.doc.why,
@@ -814,6 +1048,7 @@ pub mod __private {
 
     /// Stores the settings of a rule.
     pub fn configure(rule: i32, len: i32, make: fn() -> Vec<Registered>) -> i64 {
+        hook();
         let input = take_input();
         let bytes = &input[..(len.max(0) as usize).min(input.len())];
         let settings = match serde_json::from_slice::<Value>(bytes) {
@@ -840,6 +1075,7 @@ pub mod __private {
     /// binary encoding (ABI version 3). The input buffer is kept for the
     /// next call.
     pub fn check(rule: i32, len: i32, make: fn() -> Vec<Registered>) -> i64 {
+        hook();
         let mut input = take_input();
         input.truncate(len.max(0) as usize);
         let data = Rc::new(input);
@@ -898,6 +1134,73 @@ mod tests {
             pointer(&["metadata", "labels", "a/b~c"]),
             "/metadata/labels/a~1b~0c"
         );
+    }
+
+    const READS: RuleInfo = RuleInfo {
+        id: "r",
+        title: "t",
+        severity: Severity::Low,
+        kinds: &["Pod"],
+        reads: &[
+            "/apiVersion",
+            "/kind",
+            "/metadata/labels",
+            "/spec/containers/1/image",
+        ],
+        options: &[],
+        doc: Doc {
+            what: "",
+            why: "",
+            example: "",
+            use_instead: "",
+            references: &[],
+        },
+    };
+
+    /// The same object and paths as the host's own test
+    /// (`ml-audit-wasm`, `sparse_keeps_only_the_paths_where_they_are`): a
+    /// native test sees what the host sends.
+    #[test]
+    fn a_rule_sees_only_what_it_reads_as_the_host_sends_it() {
+        let full = json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "labels": {"a": "b"}},
+            "spec": {"containers": [{"name": "c", "image": "x"}, {"name": "d", "image": "y"}], "volumes": []}});
+        let o = READS.object(full.clone());
+        assert_eq!(
+            o.to_json(),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"labels": {"a": "b"}},
+                   "spec": {"containers": [null, {"image": "y"}]}})
+        );
+        // Outside `reads`: nothing, as when the rule runs.
+        assert!(o.get("/spec/volumes").is_none());
+        assert!(o.get("/metadata/name").is_none());
+        // The identity is still sent.
+        assert_eq!((o.kind(), o.name()), ("Pod", "p"));
+        assert!(Object::from_json(full.clone())
+            .get("/spec/volumes")
+            .is_some());
+        // `pods`: every pod spec, whole.
+        let pods = RuleInfo {
+            reads: &["pods"],
+            ..READS
+        };
+        assert_eq!(
+            pods.object(full.clone()).to_json(),
+            json!({"spec": full["spec"]})
+        );
+        // An inventory: the wanted kinds, indexed by place, and the namespaces.
+        let inv = READS.inventory(vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "labels": {"team": "x"}}}),
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "b"}}),
+        ]);
+        assert_eq!(inv.objects.len(), 1);
+        assert_eq!(inv.objects[0].index, 1);
+        assert_eq!(inv.namespaces["a"].labels["team"], "x");
+        assert_eq!(
+            inv.namespaces["a"].labels["kubernetes.io/metadata.name"],
+            "a"
+        );
+        assert!(inv.namespaces["a"].declared && !inv.namespaces["b"].declared);
     }
 
     #[test]

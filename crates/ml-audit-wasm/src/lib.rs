@@ -31,17 +31,13 @@ mod host;
 mod rule;
 
 pub use cache::CacheMode;
-pub use host::{HostOptions, Limits, Plugin, PluginHost, PluginMeta, PluginRuleMeta};
-pub use rule::{register, PluginRule, PLUGIN_ERROR};
+pub use host::{HostOptions, Limits, Plugin, PluginHost, PluginMeta, PluginOption, PluginRuleMeta};
+pub use rule::{register, register_each, PluginErrorRule, PluginRule, PLUGIN_ERROR};
 
-/// The newest ABI version this host speaks: 3 (objects in a binary tree
-/// encoding the guest reads in place, and findings replied in the same
-/// encoding). Version 2 (findings as JSON) and version 1 plugins (objects
-/// as JSON too) still load; any other version is refused.
+/// The one ABI version this host speaks: 3 (objects in a binary tree
+/// encoding the guest reads in place, findings replied in the same encoding
+/// or as JSON). A module that declares any other version is refused.
 pub const ABI_VERSION: i32 = 3;
-
-/// The oldest ABI version this host still speaks.
-pub const ABI_VERSION_MIN: i32 = 1;
 
 /// Why a plugin could not be loaded or registered.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +67,7 @@ pub enum PluginError {
         imports: String,
     },
     /// The module speaks another ABI version.
-    #[error("plugin {plugin} is refused: it speaks plugin ABI version {found}, this ml-audit speaks versions {ABI_VERSION_MIN} to {supported}; rebuild it with a matching ml-audit-rule-sdk")]
+    #[error("plugin {plugin} is refused: it speaks plugin ABI version {found}, this ml-audit speaks version {supported}; rebuild it with a matching ml-audit-rule-sdk")]
     AbiVersion {
         /// The plugin.
         plugin: String,
@@ -97,6 +93,16 @@ pub enum PluginError {
         id: String,
         /// Clashes with what.
         reason: String,
+    },
+    /// The module is over a cap that bounds loading (module size, function
+    /// count, function size, locals, compile time), or its path is not a
+    /// regular file; the message names the cap.
+    #[error("plugin {plugin} is refused: {message}")]
+    Cap {
+        /// The plugin.
+        plugin: String,
+        /// Which cap stopped it, and by how much.
+        message: String,
     },
     /// The engine could not be set up.
     #[error("cannot set up the WebAssembly engine: {0}")]

@@ -6,12 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ml_audit::{
-    Audit, Context, Finding, Inventory, Node, Object, ObjectRef, Rule, RuleMeta, Severity, Span,
-    Value,
+    Audit, Context, Finding, Inventory, Object, ObjectRef, Rule, RuleMeta, RuleOption, Severity,
+    Span,
 };
 use rayon::prelude::*;
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 
 use crate::encode::{self, Val, Writer, ARRAY, OBJECT};
 use crate::host::{Mode, Plugin, PluginRuleMeta, Reply, Sandbox, Shared};
@@ -20,6 +18,41 @@ use crate::PluginError;
 /// The id of the finding a failing plugin gives (a trap, exhausted fuel, the
 /// deadline, the memory limit, malformed output).
 pub const PLUGIN_ERROR: &str = "plugin-error";
+
+/// The `plugin-error` rule: known like any other rule, so that it can be
+/// listed, explained, selected and ignored; it checks nothing itself, its
+/// findings come from the plugin rules that fail.
+pub struct PluginErrorRule {
+    meta: RuleMeta,
+}
+
+impl PluginErrorRule {
+    /// The rule.
+    pub fn new() -> PluginErrorRule {
+        PluginErrorRule {
+            meta: RuleMeta {
+                id: Cow::Borrowed(PLUGIN_ERROR),
+                category: Cow::Borrowed("plugin"),
+                severity: Severity::High,
+                title: Cow::Borrowed("A WebAssembly rule failed"),
+                doc: Cow::Borrowed(include_str!("plugin-error.md")),
+                options: Cow::Borrowed(&[]),
+            },
+        }
+    }
+}
+
+impl Default for PluginErrorRule {
+    fn default() -> Self {
+        PluginErrorRule::new()
+    }
+}
+
+impl Rule for PluginErrorRule {
+    fn meta(&self) -> &RuleMeta {
+        &self.meta
+    }
+}
 
 /// Objects handed to one instance in per-object mode, in inventory order: a
 /// 64th of the objects, within these bounds (a fresh instance costs its
@@ -41,7 +74,7 @@ pub struct PluginRule {
     meta: RuleMeta,
     mode: Mode,
     kinds: Vec<String>,
-    /// What it reads of each object (ABI 2), `None` for everything.
+    /// What it reads of each object, `None` for everything.
     reads: Option<Reads>,
 }
 
@@ -102,6 +135,45 @@ pub fn register(audit: &mut Audit, plugins: &[Plugin]) -> Result<(), PluginError
     Ok(())
 }
 
+/// Adds the rules of each plugin whose rule ids are all free (not taken by
+/// a built-in rule, by `plugin-error`, or by a plugin before it in the
+/// list); the others are left out, each with its name and error. For a
+/// front end that reports a refused plugin and runs everything else.
+pub fn register_each(audit: &mut Audit, plugins: Vec<Plugin>) -> Vec<(String, PluginError)> {
+    let mut errors = Vec::new();
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for p in plugins {
+        let refused = p.meta.rules.iter().find_map(|r| {
+            let reason = if r.id == PLUGIN_ERROR {
+                "is reserved for plugin errors".to_string()
+            } else if let Some(other) = owner.get(&r.id) {
+                format!("is also declared by plugin {other}")
+            } else if audit.rule(&r.id).is_some() {
+                "is already taken by a built-in rule".to_string()
+            } else {
+                return None;
+            };
+            Some(PluginError::DuplicateId {
+                plugin: p.name().to_string(),
+                id: r.id.clone(),
+                reason,
+            })
+        });
+        match refused {
+            Some(e) => errors.push((p.name().to_string(), e)),
+            None => {
+                for r in &p.meta.rules {
+                    owner.insert(r.id.clone(), p.name().to_string());
+                }
+                for rule in p.rules() {
+                    audit.add_rule(Box::new(rule));
+                }
+            }
+        }
+    }
+    errors
+}
+
 impl Plugin {
     /// Its rules, ready for [`Audit::add_rule`] (prefer [`register`], which
     /// checks the ids).
@@ -119,7 +191,19 @@ impl Plugin {
                     severity: r.severity,
                     title: Cow::Owned(r.title.clone()),
                     doc: Cow::Owned(doc_page(self, r)),
-                    options: Cow::Borrowed(&[]),
+                    options: Cow::Owned(
+                        r.options
+                            .iter()
+                            .filter_map(|o| {
+                                Some(RuleOption {
+                                    name: Cow::Owned(o.name.clone()),
+                                    ty: o.option_type()?,
+                                    default: Cow::Owned(o.default.clone()),
+                                    doc: Cow::Owned(o.doc.clone()),
+                                })
+                            })
+                            .collect(),
+                    ),
                 },
                 mode: r.mode,
                 kinds: r.kinds.clone(),
@@ -154,62 +238,6 @@ fn doc_page(p: &Plugin, r: &PluginRuleMeta) -> String {
         }
     );
     s
-}
-
-/// JSON of a [`Node`] written straight from the tree (no intermediate
-/// `serde_json::Value`).
-struct NodeJson<'a>(&'a Node);
-
-impl Serialize for NodeJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.0.value {
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Int(i) => s.serialize_i64(*i),
-            Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
-            Value::Float(_) => s.serialize_unit(),
-            Value::Str(t) => s.serialize_str(t),
-            Value::Seq(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for i in items {
-                    seq.serialize_element(&NodeJson(i))?;
-                }
-                seq.end()
-            }
-            Value::Map(entries) => {
-                let mut map = s.serialize_map(Some(entries.len()))?;
-                for e in entries {
-                    map.serialize_entry(e.key.as_str(), &NodeJson(&e.value))?;
-                }
-                map.end()
-            }
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct PodIn<'a> {
-    role: &'a str,
-    pointer: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ObjectIn<'a> {
-    index: usize,
-    file: &'a str,
-    api_version: &'a str,
-    kind: &'a str,
-    name: &'a str,
-    namespace: Option<&'a str>,
-    pods: Vec<PodIn<'a>>,
-    object: NodeJson<'a>,
-}
-
-#[derive(Serialize)]
-struct NamespaceIn<'a> {
-    labels: &'a BTreeMap<String, String>,
-    declared: bool,
 }
 
 /// The pod templates (workloads) of each object, computed once per run and
@@ -255,23 +283,7 @@ impl PodIndex {
     }
 }
 
-fn object_in<'a>(inv: &'a Inventory, pods: &'a PodIndex, o: &'a Object) -> ObjectIn<'a> {
-    ObjectIn {
-        index: o.id,
-        file: inv.file_of(o),
-        api_version: &o.api_version,
-        kind: &o.kind,
-        name: &o.name,
-        namespace: o.effective_namespace(),
-        pods: pods
-            .of(inv, o)
-            .map(|(role, pointer)| PodIn { role, pointer })
-            .collect(),
-        object: NodeJson(&o.root),
-    }
-}
-
-/// The document of [`ObjectIn`], in the binary encoding.
+/// The object document (ABI.md, "Input"), in the binary encoding.
 fn encode_object(
     inv: &Inventory,
     pods: &PodIndex,
@@ -321,12 +333,6 @@ fn encode_object(
         }
     }
     w.close(doc);
-}
-
-#[derive(Serialize)]
-struct InventoryIn<'a> {
-    objects: Vec<ObjectIn<'a>>,
-    namespaces: BTreeMap<&'a str, NamespaceIn<'a>>,
 }
 
 /// A finding as a guest gave it, its fields of the right types; checked
@@ -380,7 +386,7 @@ impl PluginRule {
         Ok(sb)
     }
 
-    /// The fields of a finding given as JSON (ABI 1 and 2).
+    /// The fields of a finding given as JSON.
     fn json_finding<'v>(&self, v: &'v serde_json::Value) -> Result<RawFinding<'v>, String> {
         let field = |k: &str| v.get(k).filter(|x| !x.is_null());
         if !v.is_object() {
@@ -428,8 +434,8 @@ impl PluginRule {
         })
     }
 
-    /// The fields of a finding given in the binary encoding (ABI 3): the
-    /// same fields and checks as JSON.
+    /// The fields of a finding given in the binary encoding: the same
+    /// fields and checks as JSON.
     fn binary_finding<'v>(&self, v: Val<'v>) -> Result<RawFinding<'v>, String> {
         let mut f = RawFinding {
             object: None,
@@ -638,7 +644,7 @@ impl PluginRule {
                     Ok(sb) => sb,
                     Err(why) => return (found, fail(start, chunk[0], why)),
                 };
-                // One buffer per chunk for the encoded objects (ABI 2).
+                // One buffer per chunk for the encoded objects.
                 let mut scratch = Vec::new();
                 let mut nodes = Vec::new();
                 for (k, o) in chunk.iter().enumerate() {
@@ -648,7 +654,7 @@ impl PluginRule {
                     }
                     // The next few trees into the cache, their loads in
                     // parallel, before they are encoded one by one.
-                    if k % WARM == 0 && self.shared.abi >= 2 {
+                    if k % WARM == 0 {
                         let group = &chunk[k..(k + WARM).min(chunk.len())];
                         let header = group.iter().flat_map(|o| {
                             [&o.api_version, &o.kind, &o.name]
@@ -663,26 +669,18 @@ impl PluginRule {
                             &mut nodes,
                         ));
                     }
-                    let input = if self.shared.abi >= 2 {
-                        scratch.clear();
-                        encode_object(
-                            inv,
-                            &pods,
-                            o,
-                            self.reads.as_ref(),
-                            &mut Writer(&mut scratch),
-                        );
-                        Ok(Cow::Borrowed(&scratch[..]))
-                    } else {
-                        serde_json::to_vec(&object_in(inv, &pods, o)).map(Cow::Owned)
-                    };
-                    let input = match input {
-                        Ok(i) => i,
-                        Err(e) => return (found, fail(at, o, format!("input: {e}"))),
-                    };
+                    scratch.clear();
+                    encode_object(
+                        inv,
+                        &pods,
+                        o,
+                        self.reads.as_ref(),
+                        &mut Writer(&mut scratch),
+                    );
+                    let input = &scratch[..];
                     let res = sb
                         .budget(limits.fuel_per_object)
-                        .and_then(|_| sb.check(self.index, &input));
+                        .and_then(|_| sb.check(self.index, input));
                     match res {
                         Ok(reply) => {
                             let converted = self
@@ -725,69 +723,39 @@ impl PluginRule {
             object: None,
             why,
         };
-        let namespaces: BTreeMap<&str, NamespaceIn> = inv
-            .namespaces
-            .iter()
-            .map(|(n, info)| {
-                (
-                    n.as_str(),
-                    NamespaceIn {
-                        labels: &info.labels,
-                        declared: info.object.is_some(),
-                    },
-                )
-            })
-            .collect();
-        let input = if self.shared.abi >= 2 {
-            let wanted: Vec<&Object> = inv.objects.iter().filter(|o| self.wants(o)).collect();
-            let mut buf = Vec::new();
-            let mut w = Writer(&mut buf);
-            let doc = w.open(OBJECT, 2);
-            w.key("objects");
-            let a = w.open(ARRAY, wanted.len());
-            for o in wanted {
-                encode_object(inv, &pods, o, self.reads.as_ref(), &mut w);
+        let wanted: Vec<&Object> = inv.objects.iter().filter(|o| self.wants(o)).collect();
+        let mut buf = Vec::new();
+        let mut w = Writer(&mut buf);
+        let doc = w.open(OBJECT, 2);
+        w.key("objects");
+        let a = w.open(ARRAY, wanted.len());
+        for o in wanted {
+            encode_object(inv, &pods, o, self.reads.as_ref(), &mut w);
+        }
+        w.close(a);
+        w.key("namespaces");
+        let m = w.open(OBJECT, inv.namespaces.len());
+        for (name, ns) in &inv.namespaces {
+            w.key(name);
+            let e = w.open(OBJECT, 2);
+            w.key("labels");
+            let l = w.open(OBJECT, ns.labels.len());
+            for (k, v) in &ns.labels {
+                w.key(k);
+                w.str(v);
             }
-            w.close(a);
-            w.key("namespaces");
-            let m = w.open(OBJECT, namespaces.len());
-            for (name, ns) in &namespaces {
-                w.key(name);
-                let e = w.open(OBJECT, 2);
-                w.key("labels");
-                let l = w.open(OBJECT, ns.labels.len());
-                for (k, v) in ns.labels {
-                    w.key(k);
-                    w.str(v);
-                }
-                w.close(l);
-                w.key("declared");
-                w.bool(ns.declared);
-                w.close(e);
-            }
-            w.close(m);
-            w.close(doc);
-            buf
-        } else {
-            let whole = InventoryIn {
-                objects: inv
-                    .objects
-                    .iter()
-                    .filter(|o| self.wants(o))
-                    .map(|o| object_in(inv, &pods, o))
-                    .collect(),
-                namespaces,
-            };
-            match serde_json::to_vec(&whole) {
-                Ok(i) => i,
-                Err(e) => return out.push(self.error_finding(cx, &fail(format!("input: {e}")))),
-            }
-        };
+            w.close(l);
+            w.key("declared");
+            w.bool(ns.object.is_some());
+            w.close(e);
+        }
+        w.close(m);
+        w.close(doc);
         let mut sb = match self.sandbox(limits.fuel_per_inventory, &settings) {
             Ok(sb) => sb,
             Err(why) => return out.push(self.error_finding(cx, &fail(why))),
         };
-        match sb.check(self.index, &input) {
+        match sb.check(self.index, &buf) {
             Ok(reply) => {
                 let mut found = Vec::new();
                 match self.convert_reply(cx, &reply, None, &mut |f| found.push(f)) {
@@ -846,15 +814,8 @@ mod tests {
             &LoadOptions::default(),
         ));
         let pods = pod_index(&inv);
-        let of = |i: usize| -> Vec<String> {
-            let v = serde_json::to_value(object_in(&inv, &pods, &inv.objects[i])).unwrap();
-            v["pods"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["pointer"].as_str().unwrap().to_string())
-                .collect()
-        };
+        let of =
+            |i: usize| -> Vec<&str> { pods.of(&inv, &inv.objects[i]).map(|(_, p)| p).collect() };
         assert!(of(0).is_empty());
         assert_eq!(
             of(1),

@@ -209,3 +209,58 @@ fn settings_reach_the_plugin() {
     assert!(images[0].contains("`ubuntu`"));
     assert!(images[1].contains("`rayproject/ray:2.9.0`"));
 }
+
+#[test]
+fn plugin_rules_carry_their_declared_options() {
+    let plugin = load("raycluster-team-label");
+    let rules = plugin.rules();
+    let meta = ml_audit::Rule::meta(&rules[0]);
+    assert_eq!(meta.id, "raycluster-team-label-mismatch");
+    let opt = &meta.options[0];
+    assert_eq!(
+        (opt.name.as_ref(), opt.ty, opt.default.as_ref()),
+        ("label", ml_audit::OptionType::String, "team")
+    );
+    assert!(meta
+        .check_option("label", &serde_json::json!("owner"))
+        .is_ok());
+    let e = meta
+        .check_option("lable", &serde_json::json!("x"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("has no option `lable` (its options: label)"),
+        "{e}"
+    );
+    let e = meta
+        .check_option("label", &serde_json::json!(42))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("takes a string, not 42"), "{e}");
+    let gpu = load("gpu-kueue-queue");
+    let rules = gpu.rules();
+    let opt = &ml_audit::Rule::meta(&rules[0]).options[0];
+    assert_eq!(
+        (opt.name.as_ref(), opt.ty),
+        ("resources", ml_audit::OptionType::StringList)
+    );
+}
+
+#[test]
+fn a_panicking_rule_reports_its_panic_message() {
+    let plugin = load("panicking-rule");
+    let inv = inventory(&common::root().join("crates/ml-audit-wasm/testdata/mixed.yaml"));
+    let mut audit = Audit::new();
+    ml_audit_wasm::register(&mut audit, &[plugin]).unwrap();
+    audit.select(&["test-panicking-rule"]).unwrap();
+    let report = audit.run(&inv);
+    assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+    let m = &report.findings[0].message;
+    assert_eq!(report.findings[0].rule, ml_audit_wasm::PLUGIN_ERROR);
+    assert!(
+        m.contains(
+            "trapped: wasm trap: wasm `unreachable` instruction executed; it panicked: no team label on Pod team-a/root-pod (at "
+        ) && m.contains("src/lib.rs:"),
+        "{m}"
+    );
+}

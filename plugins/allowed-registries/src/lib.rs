@@ -9,12 +9,19 @@ const RULE: RuleInfo = RuleInfo {
     severity: Severity::High,
     kinds: &[],
     reads: &[],
+    options: &[OptionInfo {
+        name: "allowed",
+        ty: OptionType::StringList,
+        default: "[]",
+        doc: "The approved registries: hosts (`registry.acme.internal`) or host/path \
+              prefixes (`ghcr.io/acme`). Empty: the rule reports nothing.",
+    }],
     doc: Doc {
         what: "Flags every container (init, app, ephemeral) of every pod template whose image \
                does not come from a registry on the `allowed` list of the rule's settings \
                (a host such as `registry.acme.internal`, or a host/path prefix such as \
                `ghcr.io/acme`). Images without a host come from Docker Hub (`docker.io`). \
-               Without settings the rule reports nothing.",
+               Without settings (or with an empty list) the rule reports nothing.",
         why: "An image from an unvetted registry runs code nobody reviewed, with the pod's \
               service account and GPU; a typo-squatted name is enough to pull it.",
         example:
@@ -53,9 +60,10 @@ pub fn allowed(image: &str, allowed: &[String]) -> bool {
 }
 
 fn check(obj: &Object, cx: &Context) -> Vec<Finding> {
-    let Some(list) = cx.setting::<Vec<String>>("allowed") else {
+    let list = cx.setting::<Vec<String>>("allowed").unwrap_or_default();
+    if list.is_empty() {
         return Vec::new();
-    };
+    }
     obj.containers()
         .filter_map(|c| {
             let image = c.image()?;
@@ -90,5 +98,21 @@ mod tests {
         let list = vec!["ghcr.io/acme".to_string()];
         assert!(allowed("ghcr.io/acme/x:1", &list));
         assert!(!allowed("ghcr.io/acmeevil/x:1", &list));
+    }
+
+    #[test]
+    fn checks_the_pods_it_is_sent() {
+        let obj = RULE.object(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "ok", "image": "ghcr.io/acme/x:1"},
+                {"name": "bad", "image": "ubuntu"}
+            ]}}}
+        }));
+        let cx = Context::with_settings(json!({"allowed": ["ghcr.io/acme"]}));
+        let found = check(&obj, &cx);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].pointer, "/spec/template/spec/containers/1/image");
+        assert!(check(&obj, &Context::default()).is_empty());
     }
 }

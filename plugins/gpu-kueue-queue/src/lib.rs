@@ -15,6 +15,12 @@ const RULE: RuleInfo = RuleInfo {
     // The labels and the pod specs are nearly the whole of a job: sending
     // everything is as cheap as picking them out.
     reads: &[],
+    options: &[OptionInfo {
+        name: "resources",
+        ty: OptionType::StringList,
+        default: "[nvidia.com/gpu, amd.com/gpu]",
+        doc: "The extended resources that count as GPUs.",
+    }],
     doc: Doc {
         what: "Flags a batch or training job (Job, JobSet, RayJob, RayCluster, the training \
                operators' jobs, TrainJob) whose containers request or limit GPUs \

@@ -8,10 +8,17 @@ const RULE: RuleInfo = RuleInfo {
     severity: Severity::Medium,
     kinds: &["ray.io/RayCluster"],
     reads: &["/metadata/labels"],
+    options: &[OptionInfo {
+        name: "label",
+        ty: OptionType::String,
+        default: "team",
+        doc: "The label that names the owning team, on the RayCluster and on its Namespace.",
+    }],
     doc: Doc {
         what: "Flags a RayCluster without a `team` label, and one whose `team` label differs \
                from the `team` label of the Namespace it is created in (when the input \
-               declares that Namespace with such a label).",
+               declares that Namespace with such a label). The `label` option names another \
+               label to compare.",
         why: "GPU chargeback, quotas and on-call routing read the `team` label; a cluster \
               without it, or labelled for another team, is billed and paged to the wrong \
               people.",
@@ -22,38 +29,41 @@ const RULE: RuleInfo = RuleInfo {
     },
 };
 
-fn check(inv: &Inventory, _cx: &Context) -> Vec<Finding> {
+fn check(inv: &Inventory, cx: &Context) -> Vec<Finding> {
+    let key = cx
+        .setting::<String>("label")
+        .unwrap_or_else(|| "team".to_string());
     let mut out = Vec::new();
     for rc in inv.of_kind("RayCluster") {
         let ns = rc.namespace().unwrap_or("default");
         let want = inv
             .namespaces
             .get(ns)
-            .and_then(|n| n.labels.get("team"))
+            .and_then(|n| n.labels.get(&key))
             .map(String::as_str);
-        match (rc.label("team"), want) {
+        match (rc.label(&key), want) {
             (None, _) => {
                 let at = if rc.get("/metadata/labels").is_some() {
                     "/metadata/labels"
                 } else {
                     "/metadata"
                 };
-                let mut f = rc.finding(at, format!("RayCluster `{}` has no `team` label", rc.name()));
+                let mut f = rc.finding(at, format!("RayCluster `{}` has no `{key}` label", rc.name()));
                 f = f.help(match want {
-                    Some(t) => format!("add `team: {t}` (the label of namespace `{ns}`)"),
-                    None => "add a `team` label".to_string(),
+                    Some(t) => format!("add `{key}: {t}` (the label of namespace `{ns}`)"),
+                    None => format!("add a `{key}` label"),
                 });
                 out.push(f);
             }
             (Some(have), Some(want)) if have != want => out.push(
                 rc.finding(
-                    pointer(&["metadata", "labels", "team"]),
+                    pointer(&["metadata", "labels", &key]),
                     format!(
-                        "RayCluster `{}` is labelled `team: {have}` but namespace `{ns}` belongs to `{want}`",
+                        "RayCluster `{}` is labelled `{key}: {have}` but namespace `{ns}` belongs to `{want}`",
                         rc.name()
                     ),
                 )
-                .help(format!("set `team: {want}`, or create the cluster in `{have}`'s namespace")),
+                .help(format!("set `{key}: {want}`, or create the cluster in `{have}`'s namespace")),
             ),
             _ => {}
         }
@@ -62,3 +72,24 @@ fn check(inv: &Inventory, _cx: &Context) -> Vec<Finding> {
 }
 
 export_plugin!("raycluster-team-label", [inventory(check, RULE)]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compares_with_the_namespace_label() {
+        let inv = RULE.inventory(vec![
+            json!({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": "vision", "labels": {"team": "vision", "unit": "a"}}}),
+            json!({"apiVersion": "ray.io/v1", "kind": "RayCluster",
+                   "metadata": {"name": "rc", "namespace": "vision", "labels": {"team": "nlp"}}}),
+        ]);
+        assert_eq!(inv.objects.len(), 1, "only the kinds the rule wants");
+        let found = check(&inv, &Context::default());
+        assert_eq!(found[0].pointer, "/metadata/labels/team");
+        assert_eq!(found[0].object, 1);
+        let unit = Context::with_settings(json!({"label": "unit"}));
+        assert!(check(&inv, &unit)[0].message.contains("no `unit` label"));
+    }
+}

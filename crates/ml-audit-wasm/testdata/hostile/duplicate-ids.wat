@@ -3,8 +3,8 @@
   (memory (export "memory") 1)
   ;; "{}" at 0, the metadata at 16
   (data (i32.const 0) "{}")
-  (data (i32.const 16) "{\"abi\":1,\"plugin\":\"hostile\",\"rules\":[{\"id\":\"hostile-dup\",\"title\":\"a\",\"severity\":\"low\",\"mode\":\"object\"},{\"id\":\"hostile-dup\",\"title\":\"b\",\"severity\":\"low\",\"mode\":\"object\"}]}")
-  (func (export "mla_abi_version") (result i32) i32.const 1)
+  (data (i32.const 16) "{\"abi\":3,\"plugin\":\"hostile\",\"rules\":[{\"id\":\"hostile-dup\",\"title\":\"a\",\"severity\":\"low\",\"mode\":\"object\"},{\"id\":\"hostile-dup\",\"title\":\"b\",\"severity\":\"low\",\"mode\":\"object\"}]}")
+  (func (export "mla_abi_version") (result i32) i32.const 3)
   ;; the input buffer is at 65536; grow the memory to hold it
   (func (export "mla_alloc") (param $len i32) (result i32)
     (local $pages i32)

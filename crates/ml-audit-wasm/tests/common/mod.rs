@@ -61,40 +61,10 @@ pub fn plugin(name: &str) -> PathBuf {
     plugin_dir().join(format!("{}.wasm", name.replace('-', "_")))
 }
 
-/// A hostile guest, compiled from its `.wat` (they speak ABI version 1).
+/// A hostile guest, compiled from its `.wat`.
 pub fn hostile(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("testdata/hostile")
         .join(format!("{name}.wat"));
     wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The same guest declaring ABI version 2 (binary input, empty reply for no
-/// findings): the host runs it through the other input path.
-pub fn hostile_v2(name: &str) -> Vec<u8> {
-    hostile_as(name, 2)
-}
-
-/// The same guest declaring ABI version 3 (binary input, and replies that
-/// may be binary too): its JSON replies still go through the JSON path.
-pub fn hostile_v3(name: &str) -> Vec<u8> {
-    hostile_as(name, 3)
-}
-
-fn hostile_as(name: &str, version: u32) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/hostile")
-        .join(format!("{name}.wat"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let v1 = ["(result i32) i32.const 1)", "\\\"abi\\\":1"];
-    let v2 = [
-        format!("(result i32) i32.const {version})"),
-        format!("\\\"abi\\\":{version}"),
-    ];
-    let mut out = text.clone();
-    for (a, b) in v1.iter().zip(v2) {
-        assert_eq!(out.matches(a).count(), 1, "{name}: `{a}`");
-        out = out.replace(a, &b);
-    }
-    wat::parse_str(&out).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
