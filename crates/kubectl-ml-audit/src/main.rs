@@ -232,8 +232,16 @@ fn explain(id: &str, plugins: &[std::path::PathBuf]) -> u8 {
     match audit.rule(id) {
         Some(r) => {
             let m = r.meta();
+            // The options, unless the page already lists them as they are
+            // declared (built-in pages do: a test keeps them in step).
+            let options = m.options_markdown();
+            let options = if options.is_empty() || m.doc.contains(&options) {
+                String::new()
+            } else {
+                format!("\n\n{}", options.trim_end())
+            };
             emit(&format!(
-                "{}\n\nid: {}  category: {}  default severity: {}\n",
+                "{}{options}\n\nid: {}  category: {}  default severity: {}\n",
                 m.doc.trim_end(),
                 m.id,
                 m.category,
