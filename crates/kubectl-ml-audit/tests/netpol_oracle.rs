@@ -29,10 +29,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("VirtualMachine", "KubeVirt virtual machines"),
 ];
 
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracles/netpol-analyzer")
-}
-
 fn needs(input: &Path) -> Vec<&'static str> {
     let loaded = ml_audit::load(&[Input::Path(input.to_path_buf())], &LoadOptions::default());
     let mut out: Vec<&'static str> = UNSUPPORTED

@@ -7,7 +7,6 @@
 #[path = "support/shared.rs"]
 mod shared;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use ml_audit::{Audit, Input, Inventory, LoadOptions};
 
