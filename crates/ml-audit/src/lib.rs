@@ -116,7 +116,7 @@ impl Audit {
     /// declares, or whose value is not of the declared type (set with
     /// [`Settings::set`], which does not check): [`Audit::run`] reports them
     /// as errors instead of leaving the rule to ignore them.
-    pub fn option_errors(&self) -> Vec<(String, String, String)> {
+    pub fn option_errors(&self) -> Vec<String> {
         let mut out = Vec::new();
         for (id, opts) in &self.settings.options {
             for (k, v) in opts {
@@ -125,7 +125,7 @@ impl Audit {
                     None => Err(format!("option `{k}` is given to unknown rule `{id}`")),
                 };
                 if let Err(e) = checked {
-                    out.push((id.clone(), k.clone(), e));
+                    out.push(e);
                 }
             }
         }
@@ -180,12 +180,11 @@ impl Audit {
         // Options of another name or type than declared are errors in the
         // report (a rule reads none of them).
         let option_errors = self.option_errors();
-        let settings = &self.settings;
-        let cx = Context::new(inventory, settings);
+        let cx = Context::new(inventory, &self.settings);
         let active = self.active();
         let mut findings = rule::run_rules(&cx, &active);
         let mut opts = self.suppression.clone();
-        if let Some(n) = settings.get::<usize>(
+        if let Some(n) = self.settings.get::<usize>(
             &rules::suppression::without_reason::META,
             rules::suppression::without_reason::MIN_REASON_LENGTH,
         ) {
@@ -216,7 +215,7 @@ impl Audit {
             rule::sort_findings(&mut findings);
         }
         let mut diagnostics = inventory.diagnostics.clone();
-        diagnostics.extend(option_errors.into_iter().map(|(_, _, message)| Diagnostic {
+        diagnostics.extend(option_errors.into_iter().map(|message| Diagnostic {
             level: Level::Error,
             file: String::new(),
             line: 0,

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 /// it skips and returns. When the environment variable `CI` is set, an
 /// absent folder fails the test instead, so that CI cannot pass by
 /// skipping.
-#[allow(dead_code)]
 pub fn shared(rel: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared")

@@ -1,5 +1,5 @@
 //! Namespaces running ML workloads without default-deny ingress or egress.
-use super::{is_ml, namespace_site, netpols_by_namespace, peers_by_namespace, reach};
+use super::{for_each_namespace, is_ml, namespace_site};
 use crate::rules::prelude::*;
 
 declare_rule! {
@@ -8,26 +8,19 @@ declare_rule! {
 }
 
 fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    let r = reach(cx);
     let inv = cx.inventory;
-    let netpols = netpols_by_namespace(&r);
-    for (ns, peers) in peers_by_namespace(&r) {
+    for_each_namespace(cx, out, |r, ns, peers, policies| {
         let ml: Vec<usize> = peers
             .iter()
             .copied()
             .filter(|&p| r.peers[p].object.is_some_and(|o| is_ml(inv.object(o))))
             .collect();
         if ml.is_empty() {
-            continue;
+            return None;
         }
         let mut ingress = false;
         let mut egress = false;
-        for np in netpols
-            .get(ns)
-            .into_iter()
-            .flatten()
-            .map(|&i| &r.policies.netpols[i])
-        {
+        for np in policies.iter().map(|&i| &r.policies.netpols[i]) {
             if r.policies.pod_sels.list[np.pod].is_empty() {
                 ingress |= np.ingress.is_some();
                 egress |= np.egress.is_some();
@@ -39,12 +32,10 @@ fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             .map(|(_, d)| *d)
             .collect();
         if missing.is_empty() {
-            continue;
+            return None;
         }
-        let Some((obj, ptr)) = namespace_site(inv, &r, ns, &peers) else {
-            continue;
-        };
-        out.push(
+        let (obj, ptr) = namespace_site(inv, r, ns, peers)?;
+        Some(
             cx.finding(
                 &META,
                 obj,
@@ -56,6 +47,6 @@ fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             )
             .help("add a NetworkPolicy with `podSelector: {}` and policyTypes [Ingress, Egress], then allow what each workload needs (DNS, the Ray head, the model store)"),
-        );
-    }
+        )
+    });
 }

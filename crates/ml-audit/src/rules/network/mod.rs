@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::finding::Finding;
 use crate::inventory::Inventory;
 use crate::netpol::{Options, Peer, Reachability};
 use crate::node::Pointer;
@@ -84,6 +85,22 @@ pub(crate) fn namespace_site<'a>(
         Pointer::root().keys(&["metadata", "name"])
     };
     Some((o, ptr))
+}
+
+/// Reports what `f` finds for each namespace that runs workloads, given the
+/// reachability model, the namespace, its peers (real workloads) and its
+/// NetworkPolicies (indexes into `r.policies.netpols`).
+pub(crate) fn for_each_namespace(
+    cx: &Context<'_>,
+    out: &mut Vec<Finding>,
+    mut f: impl FnMut(&Reachability, &str, &[usize], &[usize]) -> Option<Finding>,
+) {
+    let r = reach(cx);
+    let netpols = netpols_by_namespace(&r);
+    for (ns, peers) in peers_by_namespace(&r) {
+        let policies = netpols.get(ns).map_or(&[][..], Vec::as_slice);
+        out.extend(f(&r, ns, &peers, policies));
+    }
 }
 
 /// NetworkPolicies (indexes into `r.policies.netpols`) by namespace.

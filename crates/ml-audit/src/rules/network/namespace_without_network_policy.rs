@@ -1,5 +1,5 @@
 //! Namespaces that run workloads but have no NetworkPolicy.
-use super::{namespace_site, netpols_by_namespace, peers_by_namespace, reach};
+use super::{for_each_namespace, namespace_site};
 use crate::rules::prelude::*;
 
 declare_rule! {
@@ -8,16 +8,12 @@ declare_rule! {
 }
 
 fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
-    let r = reach(cx);
     let inv = cx.inventory;
-    let netpols = netpols_by_namespace(&r);
-    for (ns, peers) in peers_by_namespace(&r) {
-        if netpols.contains_key(ns) {
-            continue;
+    for_each_namespace(cx, out, |r, ns, peers, policies| {
+        if !policies.is_empty() {
+            return None;
         }
-        let Some((obj, ptr)) = namespace_site(inv, &r, ns, &peers) else {
-            continue;
-        };
+        let (obj, ptr) = namespace_site(inv, r, ns, peers)?;
         let names: Vec<String> = peers
             .iter()
             .take(3)
@@ -33,9 +29,9 @@ fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         if r.policies.anps.is_empty() && r.policies.banp.is_none() {
             msg.push_str(" (no admin network policy either)");
         }
-        out.push(
+        Some(
             cx.finding(&META, obj, &ptr, msg)
                 .help("add a default-deny NetworkPolicy (`podSelector: {}`, policyTypes Ingress and Egress) and allow what each workload needs"),
-        );
-    }
+        )
+    });
 }
