@@ -7,8 +7,7 @@ use crate::emit;
 pub fn completions(shell: clap_complete::Shell, mut cmd: clap::Command) -> u8 {
     let mut buf = Vec::new();
     clap_complete::generate(shell, &mut cmd, "kubectl-ml_audit", &mut buf);
-    emit(&String::from_utf8_lossy(&buf));
-    0
+    emit(&String::from_utf8_lossy(&buf), 0)
 }
 
 /// Prints the man page, `kubectl-ml_audit(1)`.
@@ -18,6 +17,5 @@ pub fn man(cmd: clap::Command) -> u8 {
     if let Err(e) = clap_mangen::Man::new(cmd).render(&mut buf) {
         return crate::usage_error(&format!("cannot render the man page: {e}"));
     }
-    emit(&String::from_utf8_lossy(&buf));
-    0
+    emit(&String::from_utf8_lossy(&buf), 0)
 }

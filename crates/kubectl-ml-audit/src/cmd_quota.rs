@@ -7,6 +7,7 @@ use ml_audit::{Inventory, Level};
 use serde_json::{json, Value};
 
 use crate::emit;
+use crate::output::quote::{self, quote};
 
 /// Output formats of `quota`.
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq, Default)]
@@ -134,31 +135,11 @@ fn rows(l: &Ledger, ns: &str) -> Vec<Row> {
     rows
 }
 
+/// A header line and rows, aligned ([`quote::table`]).
 fn table(headers: &[&str], lines: &[Vec<String>]) -> String {
-    let mut width: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for l in lines {
-        for (i, c) in l.iter().enumerate() {
-            width[i] = width[i].max(c.len());
-        }
-    }
-    let mut out = String::new();
-    let mut line = |cells: Vec<String>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = width[i]));
-            }
-        }
-        out.push_str(s.trim_end());
-        out.push('\n');
-    };
-    line(headers.iter().map(|h| h.to_string()).collect());
-    for l in lines {
-        line(l.clone());
-    }
-    out
+    let mut rows: Vec<Vec<String>> = vec![headers.iter().map(|h| h.to_string()).collect()];
+    rows.extend(lines.iter().cloned());
+    quote::table(&rows)
 }
 
 fn queues_in_scope<'a>(
@@ -190,7 +171,8 @@ pub fn run(args: QuotaArgs) -> u8 {
     if let Some(ns) = ns_filter {
         if !l.namespaces.contains_key(ns) {
             eprintln!(
-                "note: namespace {ns} has no workloads, ResourceQuotas or LimitRanges in the input"
+                "note: namespace {} has no workloads, ResourceQuotas or LimitRanges in the input",
+                quote(ns)
             );
         }
     }
@@ -213,13 +195,35 @@ pub fn run(args: QuotaArgs) -> u8 {
             .iter()
             .any(|(r, v)| *v > q.max_grant.get(r).copied().unwrap_or_default());
     }
+    let errors: Vec<_> = inv
+        .diagnostics
+        .iter()
+        .filter(|d| d.level == Level::Error)
+        .collect();
+    for d in &errors {
+        eprintln!(
+            "error: {}:{}:{}: {}",
+            quote(&d.file),
+            d.line,
+            d.col,
+            quote(&d.message)
+        );
+    }
+    let code = if !errors.is_empty() {
+        2
+    } else if over {
+        1
+    } else {
+        0
+    };
     match args.format {
         QuotaFormat::Table => {
             let mut out = String::new();
             for ns in &namespaces {
                 let nl = &l.namespaces[*ns];
                 out.push_str(&format!(
-                    "NAMESPACE {ns}  ({} workloads, {} pods at most, {} ResourceQuotas, {} LimitRanges)\n",
+                    "NAMESPACE {}  ({} workloads, {} pods at most, {} ResourceQuotas, {} LimitRanges)\n",
+                    quote(ns),
                     nl.workloads.len(),
                     nl.pods,
                     nl.quotas.len(),
@@ -254,12 +258,12 @@ pub fn run(args: QuotaArgs) -> u8 {
                     .collect();
                 out.push_str(&format!(
                     "CLUSTERQUEUE {}  (cohort {}; LocalQueues {}; {} workloads)\n",
-                    q.info.name,
-                    q.info.cohort.as_deref().unwrap_or("-"),
+                    quote(&q.info.name),
+                    quote(q.info.cohort.as_deref().unwrap_or("-")),
                     if lqs.is_empty() {
                         "-".into()
                     } else {
-                        lqs.join(", ")
+                        quote(&lqs.join(", ")).into_owned()
                     },
                     q.workloads.len()
                 ));
@@ -295,7 +299,7 @@ pub fn run(args: QuotaArgs) -> u8 {
             if out.is_empty() {
                 out.push_str("no workloads, quotas or queues found\n");
             }
-            emit(&out);
+            emit(&out, code)
         }
         QuotaFormat::Json => {
             let amounts = |m: &Amounts| -> Value {
@@ -363,25 +367,13 @@ pub fn run(args: QuotaArgs) -> u8 {
                 })
                 .collect();
             let doc = json!({"namespaces": nss, "clusterQueues": qs});
-            emit(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
+            emit(
+                &format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                ),
+                code,
+            )
         }
-    }
-    let errors: Vec<_> = inv
-        .diagnostics
-        .iter()
-        .filter(|d| d.level == Level::Error)
-        .collect();
-    for d in &errors {
-        eprintln!("error: {}:{}:{}: {}", d.file, d.line, d.col, d.message);
-    }
-    if !errors.is_empty() {
-        2
-    } else if over {
-        1
-    } else {
-        0
     }
 }

@@ -7,6 +7,7 @@ use ml_audit::rbac::{render, Goal, RbacGraph, Request, Subject, Target};
 use ml_audit::Inventory;
 use serde_json::json;
 
+use crate::output::quote::{quote, quote_text, table};
 use crate::{emit, read_inputs, usage_error};
 
 /// Output formats of `who-can`.
@@ -119,20 +120,23 @@ pub fn who_can(a: WhoCanArgs) -> u8 {
                 .iter()
                 .map(|(s, p)| json!({"subject": s.to_string(), "steps": render::path_json(&g, &inv, p)}))
                 .collect();
-            emit(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&json!({
-                    "request": req.describe(),
-                    "direct": direct,
-                    "escalation": esc,
-                }))
-                .unwrap_or_default()
-            ));
+            emit(
+                &format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&json!({
+                        "request": req.describe(),
+                        "direct": direct,
+                        "escalation": esc,
+                    }))
+                    .unwrap_or_default()
+                ),
+                report_errors(&inv),
+            )
         }
         TableFormat::Table => {
             let mut s = format!(
                 "Who can {}\n\nDirectly ({}):\n",
-                req.describe(),
+                quote(&req.describe()),
                 ans.direct.len()
             );
             let mut rows = vec![[
@@ -143,13 +147,6 @@ pub fn who_can(a: WhoCanArgs) -> u8 {
             ]];
             for d in &ans.direct {
                 let [b, r] = render::cite(&g, &inv, &d.cause);
-                let at = |c: &render::Citation| {
-                    if c.line == 0 {
-                        c.file.clone()
-                    } else {
-                        format!("{}:{}", c.file, c.line)
-                    }
-                };
                 rows.push([
                     d.subject.to_string(),
                     format!("{} ({})", b.object, at(&b)),
@@ -160,36 +157,60 @@ pub fn who_can(a: WhoCanArgs) -> u8 {
             s.push_str(&table(&rows));
             s.push_str(&format!("\nBy escalation ({}):\n", ans.escalation.len()));
             for (subj, p) in &ans.escalation {
-                s.push_str(&format!("{subj} ({} steps)\n", p.steps.len()));
-                s.push_str(&render::path_text(&g, &inv, p));
+                s.push_str(&format!(
+                    "{} ({} steps)\n",
+                    quote(&subj.to_string()),
+                    p.steps.len()
+                ));
+                s.push_str(&path_text(&g, &inv, p));
             }
-            emit(&s);
+            emit(&s, report_errors(&inv))
         }
     }
-    report_errors(&inv)
 }
 
-fn table(rows: &[[String; 4]]) -> String {
-    let mut w = [0usize; 4];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            w[i] = w[i].max(c.len());
-        }
+/// `file:line` of a citation (the file alone for built-in objects).
+fn at(c: &render::Citation) -> String {
+    if c.line == 0 {
+        c.file.clone()
+    } else {
+        format!("{}:{}", c.file, c.line)
     }
+}
+
+/// A path as text, one step a line with its citations under it; every
+/// name escaped ([`render::path_text`] writes them as they are).
+fn path_text(g: &RbacGraph, inv: &Inventory, p: &ml_audit::rbac::Path) -> String {
     let mut s = String::new();
-    for r in rows {
-        let line = format!(
-            "{:<a$}  {:<b$}  {:<c$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            a = w[0],
-            b = w[1],
-            c = w[2]
-        );
-        s.push_str(line.trim_end());
-        s.push('\n');
+    for (i, st) in p.steps.iter().enumerate() {
+        let detail = if st.edge.detail.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", st.edge.detail)
+        };
+        s.push_str(&format!(
+            "  {}. {}\n",
+            i + 1,
+            quote(&format!(
+                "{} {} {}{}",
+                st.from,
+                st.edge.kind.describe(),
+                st.to,
+                detail
+            ))
+        ));
+        for c in render::citations(g, inv, &st.edge) {
+            s.push_str(&format!(
+                "       {}\n",
+                quote(&format!(
+                    "{} ({}) {}: {}",
+                    c.object,
+                    at(&c),
+                    c.pointer,
+                    c.text
+                ))
+            ));
+        }
     }
     s
 }
@@ -201,7 +222,12 @@ fn report_errors(inv: &Inventory) -> u8 {
         .filter(|d| d.level == ml_audit::Level::Error)
         .collect();
     for d in &errors {
-        eprintln!("error: {}:{}: {}", d.file, d.line, d.message);
+        eprintln!(
+            "error: {}:{}: {}",
+            quote(&d.file),
+            d.line,
+            quote(&d.message)
+        );
     }
     if errors.is_empty() {
         0
@@ -240,37 +266,47 @@ fn paths(a: PathsArgs) -> u8 {
         }
     };
     let found: Vec<(Target, ml_audit::rbac::Path)> = g.paths(&from, &goal);
+    let code = report_errors(&inv);
     match a.format {
         PathFormat::Text => {
             let mut s = String::new();
             if found.is_empty() {
                 s.push_str(&format!(
-                    "{from}: no path to {}\n",
-                    a.to.as_deref().unwrap_or("anything")
+                    "{}: no path to {}\n",
+                    quote(&from.to_string()),
+                    quote(a.to.as_deref().unwrap_or("anything"))
                 ));
             }
             for (t, p) in &found {
                 if p.steps.is_empty() {
-                    s.push_str(&format!("{from} is allowed directly\n"));
+                    s.push_str(&format!(
+                        "{} is allowed directly\n",
+                        quote(&from.to_string())
+                    ));
                     continue;
                 }
-                s.push_str(&format!("{from} -> {t} ({} steps)\n", p.steps.len()));
-                s.push_str(&render::path_text(&g, &inv, p));
+                s.push_str(&format!(
+                    "{} ({} steps)\n",
+                    quote(&format!("{from} -> {t}")),
+                    p.steps.len()
+                ));
+                s.push_str(&path_text(&g, &inv, p));
             }
-            emit(&s);
+            emit(&s, code)
         }
         PathFormat::Json => {
             let v: Vec<_> = found
                 .iter()
                 .map(|(t, p)| json!({"from": from.to_string(), "to": t.to_string(), "steps": render::path_json(&g, &inv, p)}))
                 .collect();
-            emit(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&v).unwrap_or_default()
-            ));
+            emit(
+                &format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default()),
+                code,
+            )
         }
-        PathFormat::Dot => emit(&render::dot(&found)),
-        PathFormat::Mermaid => emit(&render::mermaid(&found)),
+        // Graph formats quote their names by their own syntax; the
+        // controls they keep are escaped here.
+        PathFormat::Dot => emit(&quote_text(&render::dot(&found)), code),
+        PathFormat::Mermaid => emit(&quote_text(&render::mermaid(&found)), code),
     }
-    report_errors(&inv)
 }

@@ -9,6 +9,7 @@ use ml_audit::netpol::{Endpoint, MissingNamespaces, Options, Reachability};
 use ml_audit::Level;
 
 use crate::emit;
+use crate::output::quote::{quote, table};
 
 /// Output formats of `reach`.
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -166,7 +167,12 @@ pub fn run(args: ReachArgs) -> u8 {
     let mut code = 0;
     for d in &inv.diagnostics {
         if d.level == Level::Error {
-            eprintln!("error: {}:{}: {}", d.file, d.line, d.message);
+            eprintln!(
+                "error: {}:{}: {}",
+                quote(&d.file),
+                d.line,
+                quote(&d.message)
+            );
             code = 2;
         }
     }
@@ -178,19 +184,22 @@ pub fn run(args: ReachArgs) -> u8 {
     };
     let r = Reachability::build(&inv, &options);
     for n in &r.policies.notes {
-        eprintln!("warning: {n}");
+        eprintln!("warning: {}", quote(n));
     }
 
     if args.format == ReachFormat::Connlist && from.is_none() && to.is_none() && port.is_none() {
-        let mut out = r.connlist().join("\n");
-        if !out.is_empty() {
+        let mut out = String::new();
+        for l in r.connlist() {
+            out.push_str(&quote(&l));
             out.push('\n');
         }
-        emit(&out);
         for u in r.unknown_list() {
-            eprintln!("warning: unknown (depends on undeclared namespace labels): {u}");
+            eprintln!(
+                "warning: unknown (depends on undeclared namespace labels): {}",
+                quote(&u)
+            );
         }
-        return code;
+        return emit(&out, code);
     }
 
     let mut lines = Vec::new();
@@ -241,19 +250,20 @@ pub fn run(args: ReachArgs) -> u8 {
             let mut s = String::new();
             for l in &shown {
                 if !l.allowed.is_empty() {
-                    s.push_str(&format!(
-                        "{} => {} : {}\n",
+                    s.push_str(&quote(&format!(
+                        "{} => {} : {}",
                         l.src_name, l.dst_name, l.allowed
-                    ));
+                    )));
+                    s.push('\n');
                 }
                 if !l.unknown.is_empty() {
                     eprintln!(
-                        "warning: unknown (depends on undeclared namespace labels): {} => {} : {}",
-                        l.src_name, l.dst_name, l.unknown
+                        "warning: unknown (depends on undeclared namespace labels): {}",
+                        quote(&format!("{} => {} : {}", l.src_name, l.dst_name, l.unknown))
                     );
                 }
             }
-            emit(&s);
+            emit(&s, code)
         }
         ReachFormat::Dot => {
             let mut s = String::from("digraph reach {\n  rankdir=LR;\n  node [shape=box];\n");
@@ -276,7 +286,7 @@ pub fn run(args: ReachArgs) -> u8 {
                 }
             }
             s.push_str("}\n");
-            emit(&s);
+            emit(&s, code)
         }
         ReachFormat::Json => {
             let conns: Vec<serde_json::Value> = shown
@@ -316,10 +326,13 @@ pub fn run(args: ReachArgs) -> u8 {
                 "classes": r.classes.len(),
                 "peers": r.peers.iter().filter(|p| !p.synthetic).count(),
             });
-            emit(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).unwrap_or_default()
-            ));
+            emit(
+                &format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&doc).unwrap_or_default()
+                ),
+                code,
+            )
         }
         ReachFormat::Table => {
             let mut rows: Vec<[String; 5]> = vec![[
@@ -374,40 +387,25 @@ pub fn run(args: ReachArgs) -> u8 {
                     by,
                 ]);
             }
-            let mut s = String::new();
-            let w: Vec<usize> = (0..4)
-                .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-                .collect();
-            for row in &rows {
-                s.push_str(&format!(
-                    "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
-                    row[0],
-                    row[1],
-                    row[2],
-                    row[3],
-                    row[4],
-                    w0 = w[0],
-                    w1 = w[1],
-                    w2 = w[2],
-                    w3 = w[3]
-                ));
-            }
+            let mut s = table(&rows);
             if !r.exposures.is_empty() && to.is_none() {
                 s.push_str("\nExposed outside the cluster:\n");
                 for x in &r.exposures {
                     let o = inv.object(x.object);
                     s.push_str(&format!(
-                        "  {} via {} ({:?}): ports {}, reachable {}\n",
-                        r.peers[x.peer].display(),
-                        o.display_name(),
-                        x.via,
-                        x.ports,
-                        x.reachable
+                        "  {}\n",
+                        quote(&format!(
+                            "{} via {} ({:?}): ports {}, reachable {}",
+                            r.peers[x.peer].display(),
+                            o.display_name(),
+                            x.via,
+                            x.ports,
+                            x.reachable
+                        ))
                     ));
                 }
             }
-            emit(&s);
+            emit(&s, code)
         }
     }
-    code
 }

@@ -130,21 +130,38 @@ pub(crate) fn rss_kb(field: &str) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Writes to stdout; a closed pipe (`| head`) ends quietly.
-pub fn emit(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        std::process::exit(0);
+/// Writes a command's output to stdout, and returns the exit code the run
+/// ends with: `code` (what the findings or the input call for) once the
+/// output is written, and also when the reader closed the pipe early
+/// (`| head`): the reader does not decide whether the audit passed, so a
+/// gate that fails still fails, and one that passes still passes, quietly.
+/// Any other write error (a full disk, `/dev/full`, an I/O error) is named
+/// on stderr and ends the run with 2: a report that was not written cannot
+/// pass.
+pub fn write_out(code: u8, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> u8 {
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = write(&mut w).and_then(|()| w.flush());
+    // Nothing more is written, even by the buffer's drop.
+    let _ = w.into_parts();
+    match written {
+        Ok(()) => code,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
+        Err(e) => {
+            eprintln!("error: cannot write the output to stdout: {e}");
+            2
+        }
     }
 }
 
-/// Prints a usage or input error; returns exit code 2.
+/// Writes `text` to stdout: [`write_out`] for output rendered at once.
+pub fn emit(text: &str, code: u8) -> u8 {
+    write_out(code, |w| w.write_all(text.as_bytes()))
+}
+
+/// Prints a usage or input error, escaped (it may name a scanned file or
+/// quote a plugin); returns exit code 2.
 pub fn usage_error(msg: &str) -> u8 {
-    eprintln!("error: {msg}");
+    eprintln!("error: {}", output::quote::quote(msg));
     2
 }
 
@@ -202,26 +219,34 @@ fn rules(format: ListFormat, plugins: &[std::path::PathBuf]) -> u8 {
     let mut metas: Vec<_> = audit.rules().map(|r| r.meta().clone()).collect();
     metas.sort_by(|a, b| (&a.category, &a.id).cmp(&(&b.category, &b.id)));
     match format {
-        ListFormat::Json => emit(&format!(
-            "{}\n",
-            serde_json::to_string_pretty(&metas).unwrap_or_default()
-        )),
+        ListFormat::Json => emit(
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&metas).unwrap_or_default()
+            ),
+            0,
+        ),
         ListFormat::Text => {
+            // Plugin metadata is shown escaped, like everything else a
+            // plugin says.
             let mut s = String::new();
-            let w = metas.iter().map(|m| m.id.len()).max().unwrap_or(10);
+            let w = metas
+                .iter()
+                .map(|m| output::quote::quote(&m.id).chars().count())
+                .max()
+                .unwrap_or(10);
             for m in &metas {
                 s.push_str(&format!(
-                    "{:<w$}  {:<13} {:<8}  {}\n",
-                    m.id,
-                    m.category,
-                    m.severity.as_str(),
-                    m.title
+                    "{}  {} {}  {}\n",
+                    output::quote::pad(&m.id, w),
+                    output::quote::pad(&m.category, 13),
+                    output::quote::pad(m.severity.as_str(), 8),
+                    output::quote::quote(&m.title)
                 ));
             }
-            emit(&s);
+            emit(&s, 0)
         }
     }
-    0
 }
 
 fn explain(id: &str, plugins: &[std::path::PathBuf]) -> u8 {
@@ -240,14 +265,16 @@ fn explain(id: &str, plugins: &[std::path::PathBuf]) -> u8 {
             } else {
                 format!("\n\n{}", options.trim_end())
             };
-            emit(&format!(
-                "{}{options}\n\nid: {}  category: {}  default severity: {}\n",
-                m.doc.trim_end(),
-                m.id,
-                m.category,
-                m.severity
-            ));
-            0
+            emit(
+                &format!(
+                    "{}\n\nid: {}  category: {}  default severity: {}\n",
+                    output::quote::quote_text(&format!("{}{options}", m.doc.trim_end())),
+                    output::quote::quote(&m.id),
+                    output::quote::quote(&m.category),
+                    m.severity
+                ),
+                0,
+            )
         }
         None => usage_error(&format!(
             "unknown rule `{id}` (see `kubectl ml-audit rules`)"

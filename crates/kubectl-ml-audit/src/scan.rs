@@ -391,30 +391,6 @@ pub fn run(args: ScanArgs) -> u8 {
         ColorChoice::Auto => output::text::use_color(),
     };
     let ctx = output::Ctx::new(&report, &inventory, &audit, baselined, color);
-    // JSON, SARIF and text are streamed: no copy of a large report in memory.
-    let streamed = |write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>| {
-        let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-        if write(&mut w)
-            .and_then(|_| std::io::Write::flush(&mut w))
-            .is_err()
-        {
-            // A closed pipe (`| head`) ends quietly.
-            std::process::exit(0);
-        }
-        None
-    };
-    let text = match format {
-        Format::Json => streamed(&|mut w| output::json_to(&ctx, &mut w)),
-        Format::Sarif => streamed(&|mut w| output::sarif::render_to(&ctx, &mut w)),
-        Format::Text => streamed(&|w| output::text::render_to(&ctx, w)),
-        Format::Junit => Some(output::junit::render(&ctx)),
-        Format::Github => Some(output::github::render(&ctx)),
-    };
-    if let Some(text) = text {
-        emit(&text);
-    }
-    phase.mark("output");
-    phase.print(inventory.objects.len(), report.findings.len());
     let code = if report.has_errors() {
         2
     } else if args.write_baseline.is_some() {
@@ -424,6 +400,17 @@ pub fn run(args: ScanArgs) -> u8 {
     } else {
         0
     };
+    // JSON, SARIF and text are streamed: no copy of a large report in
+    // memory. A write error decides the exit code (see `write_out`).
+    let code = match format {
+        Format::Json => crate::write_out(code, |mut w| output::json_to(&ctx, &mut w)),
+        Format::Sarif => crate::write_out(code, |mut w| output::sarif::render_to(&ctx, &mut w)),
+        Format::Text => crate::write_out(code, |w| output::text::render_to(&ctx, w)),
+        Format::Junit => emit(&output::junit::render(&ctx), code),
+        Format::Github => emit(&output::github::render(&ctx), code),
+    };
+    phase.mark("output");
+    phase.print(inventory.objects.len(), report.findings.len());
     // The process ends next: freeing millions of tree nodes one by one would
     // only delay the exit (about half a second at 100,000 objects).
     drop(ctx);

@@ -7,11 +7,22 @@ use ml_audit::{Level, Severity};
 
 use super::Ctx;
 
-/// Escapes a command's message.
+/// Escapes a command's message: the runner's own escapes for `%`, CR and
+/// newline (so no value starts a command of its own), and the visible
+/// escapes of [`super::quote`] for the other control characters (an ANSI
+/// sequence in a name would otherwise reach the log as it is).
 fn data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c if super::quote::needs_escape(c) => super::quote::push_escape(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Escapes a command's property value.

@@ -9,7 +9,10 @@ use ml_audit::{Finding, Level};
 
 use super::{object_name, Ctx};
 
-/// Escapes text for XML attributes and content.
+/// Escapes text for XML attributes and content. A character XML 1.0 does
+/// not allow (C0 controls but tab, newline and CR; U+FFFE and U+FFFF;
+/// surrogates cannot occur in a `str`) becomes U+FFFD, so a name from a
+/// scanned file cannot make the document ill-formed, and the change shows.
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -20,7 +23,7 @@ pub fn esc(s: &str) -> String {
             '"' => o.push_str("&quot;"),
             '\'' => o.push_str("&apos;"),
             '\n' | '\t' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 => {}
+            '\0'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => o.push('\u{fffd}'),
             c => o.push(c),
         }
     }
@@ -144,4 +147,23 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every character XML 1.0 forbids is replaced; what it allows is kept.
+    #[test]
+    fn forbidden_characters_are_replaced() {
+        let all: String = (0u32..0x11_0000).filter_map(char::from_u32).collect();
+        let out = super::esc(&all);
+        for c in out.chars() {
+            let ok = matches!(c, '\t' | '\n' | '\r' | ' '..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..);
+            assert!(ok, "{:x}", c as u32);
+        }
+        assert_eq!(
+            super::esc("a\u{fffe}b\u{ffff}\u{1}"),
+            "a\u{fffd}b\u{fffd}\u{fffd}"
+        );
+        assert_eq!(super::esc("<&>"), "&lt;&amp;&gt;");
+    }
 }

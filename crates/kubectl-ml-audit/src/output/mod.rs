@@ -2,6 +2,7 @@
 //! text), the rules' metadata, and the template each finding came from.
 pub mod github;
 pub mod junit;
+pub mod quote;
 pub mod sarif;
 pub mod text;
 

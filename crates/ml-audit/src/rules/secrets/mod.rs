@@ -240,3 +240,73 @@ pub fn secret_spans(inv: &Inventory) -> Vec<(String, Span)> {
     out.dedup();
     out
 }
+
+/// Where the literal secrets are and what they are, found in one pass
+/// over the workloads (in parallel): [`secret_spans`] and
+/// [`secret_values`] at once, for front ends that mask both.
+#[allow(clippy::type_complexity)] // a pair of the two lists, as named above
+pub fn secret_sites(inv: &Inventory) -> (Vec<(String, Span)>, Vec<String>) {
+    use rayon::prelude::*;
+    type Sites = (Vec<(String, Span)>, Vec<String>);
+    let per: Vec<Sites> = inv
+        .workloads
+        .par_iter()
+        .map(|w| {
+            let obj = inv.object(w.object);
+            let (mut spans, mut values) = (Vec::new(), Vec::new());
+            for h in site_hits(w) {
+                let Some(n) = obj.root.pointer(h.pointer.as_str()) else {
+                    continue;
+                };
+                spans.push((inv.file_of(obj).to_string(), n.span));
+                if let Some(v) = n.as_str() {
+                    values_of(v, &mut values);
+                }
+            }
+            (spans, values)
+        })
+        .collect();
+    let (mut spans, mut values): (Vec<_>, Vec<_>) = (Vec::new(), Vec::new());
+    for (s, v) in per {
+        spans.extend(s);
+        values.extend(v);
+    }
+    spans.sort();
+    spans.dedup();
+    values.retain(|v| v.len() >= 4);
+    values.sort();
+    values.dedup();
+    (spans, values)
+}
+
+/// The literal secrets themselves: each value [`secret_spans`] covers, and
+/// the credentials and `NAME=value` secrets inside it, for front ends to
+/// mask wherever a source line shows them (the value written once at a
+/// YAML anchor and used at an alias, the same token in another object).
+/// Sorted, without duplicates, none shorter than four bytes.
+pub fn secret_values(inv: &Inventory) -> Vec<String> {
+    secret_sites(inv).1
+}
+
+/// The secrets in a value that holds one: its lines, the credentials in
+/// it, and the values of its secret `NAME=value` pairs.
+fn values_of(v: &str, out: &mut Vec<String>) {
+    out.extend(v.lines().map(str::trim).map(str::to_string));
+    out.extend(
+        detect::scan(v)
+            .into_iter()
+            .map(|d| v[d.start..d.start + d.len].to_string()),
+    );
+    out.extend(
+        assignments(v)
+            .into_iter()
+            .filter(|(n, value)| {
+                let last = n.rsplit('.').next().unwrap_or(n);
+                detect::literal_secret_value(value)
+                    && (known_credential(&n.replace('-', "_")).is_some()
+                        || detect::secret_name(n)
+                        || detect::secret_name(last))
+            })
+            .map(|(_, value)| value),
+    );
+}

@@ -1,0 +1,316 @@
+//! Issue 21, the output's side: a hostile repository cannot make a run
+//! exit 0 when its report was not written, cannot write to the terminal or
+//! the CI log through names, cannot crash or blow up the text output with a
+//! one-line file, cannot make the JUnit report ill-formed, and cannot show
+//! a literal secret through a YAML anchor. Fixtures: `testdata/hostile/`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-ml_audit"));
+    c.env_remove("NO_COLOR").env_remove("ML_AUDIT_STATS");
+    c
+}
+
+fn hostile(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/hostile")
+        .join(name)
+}
+
+/// A one-line JSON `List` of `n` privileged pods.
+fn one_line_list(n: usize) -> String {
+    let pod = |i: usize| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "p{i}"}}, "spec": {{"containers": [{{"name": "c", "image": "i", "securityContext": {{"privileged": true}}}}]}}}}"#
+        )
+    };
+    let items: Vec<String> = (0..n).map(pod).collect();
+    format!(
+        r#"{{"apiVersion": "v1", "kind": "List", "items": [{}]}}"#,
+        items.join(", ")
+    )
+}
+
+/// Runs with stdout on `/dev/full`.
+fn to_dev_full(args: &[&str]) -> Output {
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    bin().args(args).stdout(full).output().unwrap()
+}
+
+/// Point 1: a report that cannot be written (ENOSPC) is an error named on
+/// stderr, exit 2, in every format and every command that prints.
+#[test]
+fn a_failed_write_exits_2_with_a_message() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    let bad = hostile("write-error.yaml");
+    let bad = bad.to_str().unwrap();
+    let inj = hostile("terminal-injection.yaml");
+    let inj = inj.to_str().unwrap();
+    let mut cases: Vec<Vec<&str>> = ["text", "json", "sarif", "junit", "github"]
+        .iter()
+        .map(|f| vec!["scan", bad, "--format", f])
+        .collect();
+    cases.extend([
+        vec!["rules"],
+        vec!["rules", "--format", "json"],
+        vec!["explain", "pss-privileged"],
+        vec!["man"],
+        vec!["completions", "bash"],
+        vec!["who-can", "create", "pods", inj],
+        vec!["who-can", "create", "pods", inj, "--format", "json"],
+        vec!["rbac", "paths", "--from", "Group:system:masters", inj],
+        vec!["reach", inj],
+        vec!["reach", inj, "--format", "json"],
+        vec!["quota", inj],
+        vec!["quota", inj, "--format", "json"],
+    ]);
+    for args in cases {
+        let out = to_dev_full(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot write the output") && stderr.contains("No space left"),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+/// Point 1: a reader that closes the pipe early (`| head -c 10`) ends the
+/// run quietly, with the exit code the findings call for (1 here), never 0.
+#[test]
+fn a_closed_pipe_keeps_the_findings_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("list.json");
+    // Output far larger than a pipe's buffer in every format.
+    std::fs::write(&list, one_line_list(700)).unwrap();
+    for format in ["text", "json", "sarif", "junit", "github"] {
+        let mut child = bin()
+            .arg(&list)
+            .args(["--format", format, "--color", "never"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut head = [0u8; 10];
+        child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+        // The pipe's reading end is closed here.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+        assert!(!stderr.contains("error"), "{format}: {stderr}");
+    }
+}
+
+/// Bytes that must never reach a terminal or a CI log from a scanned file.
+/// (`--format github` writes workflow commands, one a line, by design.)
+fn assert_inert(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    for bad in ["\x1b", "\x07", "\u{9b}", "\u{202e}", "\r"] {
+        assert!(!text.contains(bad), "{what}: {bad:?} in {text}");
+    }
+    for line in text.lines() {
+        let command = ["::error file=", "::warning file=", "::notice file="]
+            .iter()
+            .any(|c| line.starts_with(c) && what.contains("github"));
+        assert!(
+            command || !line.trim_start().starts_with("::"),
+            "{what}: a line a CI runner obeys: {line:?}"
+        );
+    }
+}
+
+/// Point 3: object names, images, namespaces, RBAC subjects, quota
+/// resources and file names holding OSC 52, `ESC[2J`, C1 and bidi controls
+/// and `\n::add-mask::` are escaped in every human-readable output and in
+/// the diagnostics on stderr.
+#[test]
+fn control_characters_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = std::fs::read(hostile("terminal-injection.yaml")).unwrap();
+    std::fs::write(dir.path().join("a.yaml"), &fixture).unwrap();
+    // A file name that attacks too, with a YAML error in it.
+    let evil = "evil\x1b]52;c;aGk=\x07\x1b[2J\n::add-mask::x.yaml";
+    std::fs::write(
+        dir.path().join(evil),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: \"q\\e[2J\"\nspec: [\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("also\x1b[2J.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - {name: c, image: i, securityContext: {privileged: true}}\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let from = "User:mallory\x1b]52;c;aGk=\x07\n::add-mask::x";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["scan", d, "--color", "never"],
+        vec!["scan", d, "--format", "github"],
+        vec!["who-can", "create", "pods", d],
+        vec!["who-can", "get", "secrets", "-n", "default", d],
+        vec!["rbac", "paths", "--from", from, d],
+        vec!["rbac", "paths", "--from", from, "--format", "dot", d],
+        vec!["rbac", "paths", "--from", from, "--format", "mermaid", d],
+        vec!["reach", d],
+        vec!["reach", d, "--format", "connlist"],
+        vec!["quota", d],
+    ];
+    for args in cases {
+        let out = bin().args(&args).output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0..=2)),
+            "{args:?}: {:?}",
+            out.status
+        );
+        assert!(!out.stdout.is_empty(), "{args:?}: no output");
+        assert_inert(&format!("{args:?} stdout"), &out.stdout);
+        assert_inert(&format!("{args:?} stderr"), &out.stderr);
+    }
+    // The names are still there, escaped.
+    let out = bin()
+        .args(["scan", d, "--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pod\\e]52;c;aGk=\\u{7}\\e[2J\\n::add-mask::x"));
+    assert!(text.contains("evil\\e]52;c;aGk=\\u{7}\\e[2J\\n::add-mask::x.yaml"));
+    // In colour, miette's own escapes only: none of the file's.
+    let out = bin()
+        .args(["scan", d, "--color", "always"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("\x1b]52") && !text.contains("\x1b[2J") && !text.contains('\x07'));
+}
+
+/// Point 3: in GitHub annotations, a newline in a name is `%0A`: no
+/// workflow command starts inside a value (the format's own escaping).
+#[test]
+fn github_annotations_keep_names_on_their_line() {
+    let out = bin()
+        .arg(hostile("terminal-injection.yaml"))
+        .args(["--format", "github"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        assert!(
+            line.starts_with("::error ")
+                || line.starts_with("::warning ")
+                || line.starts_with("::notice ")
+                || line.starts_with("ml-audit: "),
+            "{line:?}"
+        );
+        assert!(!line.contains('\n') && !line.contains('\r'));
+    }
+    assert!(text.contains("%0A::add-mask::x"));
+}
+
+/// Point 4: a one-line JSON `List` of 700 privileged pods renders as text
+/// without a panic, each snippet cut to a window around its span: the
+/// output grows with the findings, not with findings times the line.
+#[test]
+fn one_line_files_render_in_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in [360, 700] {
+        let list = dir.path().join(format!("list{n}.json"));
+        let input = one_line_list(n);
+        std::fs::write(&list, &input).unwrap();
+        let out = bin()
+            .arg(&list)
+            .args(["--color", "never"])
+            .env("ML_AUDIT_STATS", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let findings = text.matches("\n  × ").count() + text.matches("\n  ⚠ ").count();
+        assert!(findings >= 2 * n, "{findings} findings");
+        // Every source line shown is at most a window wide.
+        let widest = text
+            .lines()
+            .filter(|l| l.contains(" │ "))
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap();
+        assert!(widest < 260, "a source line of {widest} characters");
+        assert!(
+            text.len() < findings * 1200,
+            "{} bytes for {findings} findings ({} bytes of input)",
+            text.len(),
+            input.len()
+        );
+        let peak_kb: u64 = stderr
+            .split("peak_rss_kb=")
+            .nth(1)
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(peak_kb < 300 * 1024, "peak {peak_kb} kB");
+    }
+}
+
+/// Point 10: names holding U+FFFE, U+FFFF and C0 controls give a JUnit
+/// report that is well-formed XML.
+#[test]
+fn junit_is_well_formed_whatever_the_names() {
+    let out = bin()
+        .arg(hostile("xml-forbidden.yaml"))
+        .args(["--format", "junit"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    for c in xml.chars() {
+        assert!(
+            matches!(c, '\t' | '\n' | '\r' | ' '..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..),
+            "U+{:04X} in the XML",
+            c as u32
+        );
+    }
+    assert!(xml.contains("p\u{fffd}\u{fffd}\u{fffd}"));
+    // And an XML parser agrees, where python3 is installed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.xml");
+    std::fs::write(&file, &xml).unwrap();
+    match Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])",
+        ])
+        .arg(&file)
+        .output()
+    {
+        Ok(o) => assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr)),
+        Err(e) => {
+            assert!(std::env::var_os("CI").is_none(), "python3: {e}");
+            eprintln!("skipped the parser check: python3: {e}");
+        }
+    }
+}
+
+/// Point 11: a token written at a YAML anchor and used at an alias is
+/// masked on the anchor's line too, in every snippet that shows it.
+#[test]
+fn a_secret_at_an_anchor_is_masked_everywhere() {
+    let out = bin()
+        .arg(hostile("secret-anchor.yaml"))
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("GITHUB_TOKEN"), "{text}");
+    assert!(
+        text.contains("workingDir: &tok ****************************************"),
+        "{text}"
+    );
+    assert!(!text.contains("Zx9Qw8Er7Ty6"), "{text}");
+}
