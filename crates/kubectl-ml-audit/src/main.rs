@@ -257,10 +257,18 @@ fn explain(id: &str, plugins: &[std::path::PathBuf]) -> u8 {
     match audit.rule(id) {
         Some(r) => {
             let m = r.meta();
+            // The options, unless the page already lists them as they are
+            // declared (built-in pages do: a test keeps them in step).
+            let options = m.options_markdown();
+            let options = if options.is_empty() || m.doc.contains(&options) {
+                String::new()
+            } else {
+                format!("\n\n{}", options.trim_end())
+            };
             emit(
                 &format!(
                     "{}\n\nid: {}  category: {}  default severity: {}\n",
-                    output::quote::quote_text(m.doc.trim_end()),
+                    output::quote::quote_text(&format!("{}{options}", m.doc.trim_end())),
                     output::quote::quote(&m.id),
                     output::quote::quote(&m.category),
                     m.severity

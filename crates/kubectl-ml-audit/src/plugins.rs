@@ -91,6 +91,8 @@ pub fn report_errors(report: &mut Report, errors: &[Diagnostic]) {
 }
 
 /// Applies `RULE.OPTION=VALUE` settings (VALUE is JSON, or else a string).
+/// An unknown rule or option, or a value of another type than the option
+/// declares, is an error naming the argument.
 pub fn set(audit: &mut Audit, settings: &[String]) -> Result<(), String> {
     for s in settings {
         let (key, value) = s
@@ -107,7 +109,11 @@ pub fn set(audit: &mut Audit, settings: &[String]) -> Result<(), String> {
         }
         let value = serde_json::from_str(value)
             .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-        audit.settings.set(rule, option, value);
+        // Checked against the options the rule declares (built-in and
+        // plugin rules alike: plugins are registered before this runs).
+        audit
+            .set_option(rule, option, value)
+            .map_err(|e| format!("`--set {s}`: {e}"))?;
     }
     Ok(())
 }

@@ -3,6 +3,8 @@
 //! cluster, the real `kubectl` plugin mechanism and the real `pre-commit`.
 //! Tests that need a tool that is absent say so and pass.
 
+#[path = "../../ml-audit/tests/support/shared.rs"]
+mod shared;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -139,6 +141,84 @@ fn config_errors_name_file_and_line() {
             .contains("c.yaml:3:5: unknown rule or category `pss-privilegd`"),
         "{}",
         r.stderr
+    );
+}
+
+/// Rule options are checked against the options each rule declares: a
+/// string where a list is expected (which once turned the rule off
+/// silently) and a misspelt option are errors naming the config line or the
+/// `--set` argument, exit 2; `explain` lists the options.
+#[test]
+fn rule_options_are_checked_and_explained() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("c.yaml");
+    std::fs::write(
+        &cfg,
+        "rules:\n  image-untrusted-registry:\n    registries: ghcr.io/acme\n",
+    )
+    .unwrap();
+    let r = run(&["--config", cfg.to_str().unwrap(), &testdata("good.yaml")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("c.yaml:3:17: option `registries` of rule `image-untrusted-registry` takes a list of strings, not \"ghcr.io/acme\""),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(
+        &cfg,
+        "rules:\n  image-untrusted-registry:\n    registry: [ghcr.io/acme]\n",
+    )
+    .unwrap();
+    let r = run(&["--config", cfg.to_str().unwrap(), &testdata("good.yaml")]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("c.yaml:3:5: rule `image-untrusted-registry` has no option `registry` (its options: registries)"),
+        "{}",
+        r.stderr
+    );
+    for (arg, want) in [
+        (
+            "image-untrusted-registry.registries=ghcr.io/acme",
+            "takes a list of strings",
+        ),
+        (
+            "image-untrusted-registry.registry=[\"ghcr.io/acme\"]",
+            "has no option `registry`",
+        ),
+        (
+            "suppression-without-reason.min-reason-length=-1",
+            "takes a whole number, not -1",
+        ),
+    ] {
+        let r = run(&["--no-config", "--set", arg, &testdata("good.yaml")]);
+        assert_eq!(r.code, 2, "{arg}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("`--set {arg}`: ")),
+            "{}",
+            r.stderr
+        );
+        assert!(r.stderr.contains(want), "{}", r.stderr);
+    }
+    // Well typed, it applies.
+    let r = run(&[
+        "--no-config",
+        "--format",
+        "json",
+        "--select",
+        "image-untrusted-registry",
+        "--set",
+        "image-untrusted-registry.registries=[\"ghcr.io/acme\"]",
+        &testdata("bad.yaml"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(rules_of(&json(&r)).contains(&"image-untrusted-registry".to_string()));
+    let r = run(&["explain", "image-untrusted-registry"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("## Options\n\n- `registries` (list of strings, default `[]`): "),
+        "{}",
+        r.stdout
     );
 }
 
@@ -297,11 +377,9 @@ fn sarif_is_valid_against_the_official_schema() {
     assert_eq!(rule["id"], res["ruleId"]);
     assert!(rule["helpUri"].as_str().unwrap().ends_with(".md"));
 
-    let schema = root().join("../shared/schemas/sarif-schema-2.1.0.json");
-    if !schema.exists() {
-        println!("skipped schema validation: {} is absent", schema.display());
+    let Some(schema) = shared::shared("schemas/sarif-schema-2.1.0.json") else {
         return;
-    }
+    };
     let ok = Command::new("python3")
         .args(["-c", "import jsonschema"])
         .output()

@@ -9,6 +9,8 @@
 //! labels as unknown (on stderr, left out of the connlist). The cases run
 //! with the defaults; the test prints how many unknown lines each gives.
 
+#[path = "../../ml-audit/tests/support/shared.rs"]
+mod shared;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -26,10 +28,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("MultiNetworkPolicy", "MultiNetworkPolicy"),
     ("VirtualMachine", "KubeVirt virtual machines"),
 ];
-
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracles/netpol-analyzer")
-}
 
 fn needs(input: &Path) -> Vec<&'static str> {
     let loaded = ml_audit::load(&[Input::Path(input.to_path_buf())], &LoadOptions::default());
@@ -55,10 +53,11 @@ fn sorted_lines(s: &str) -> Vec<String> {
 
 #[test]
 fn netpol_analyzer_cases_agree() {
-    let dir = oracle_dir();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        println!("skipped: {} is absent", dir.display());
+    let Some(dir) = shared::shared("oracles/netpol-analyzer") else {
         return;
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        panic!("cannot read {}", dir.display());
     };
     let mut cases: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

@@ -1,5 +1,7 @@
 //! The real binary: exit codes, determinism, stdin, rules/explain.
 
+#[path = "../../ml-audit/tests/support/shared.rs"]
+mod shared;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -66,12 +68,12 @@ fn unreadable_input_exits_2_and_still_reports_the_rest() {
 
 #[test]
 fn output_is_identical_across_thread_counts_and_runs() {
-    let corpus = root().join("../shared/corpus");
-    let target = if corpus.exists() {
-        corpus.to_string_lossy().to_string()
-    } else {
-        println!("../shared/corpus absent: checking determinism on testdata only");
-        "testdata".to_string()
+    let target = match shared::shared("corpus") {
+        Some(corpus) => corpus.to_string_lossy().to_string(),
+        None => {
+            println!("checking determinism on testdata only");
+            "testdata".to_string()
+        }
     };
     // The corpus in JSON (every analysis on), every format on testdata.
     let mut cases = vec![(target, "json")];

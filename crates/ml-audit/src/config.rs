@@ -17,7 +17,6 @@
 //! assert!(Config::parse(".ml-audit.yaml", "selct: [x]\n").is_err());
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -78,6 +77,16 @@ pub struct Spanned<T> {
     pub span: Span,
 }
 
+/// One option given to a rule under `rules:`: its name and value, each
+/// with the place it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleSetting {
+    /// The option's name.
+    pub name: Spanned<String>,
+    /// Its value.
+    pub value: Spanned<serde_json::Value>,
+}
+
 /// A parsed config file.
 #[derive(Clone, Debug, Default)]
 pub struct Config {
@@ -91,8 +100,8 @@ pub struct Config {
     pub ignore: Vec<Spanned<String>>,
     /// Severity overrides, by rule id.
     pub severity: Vec<(Spanned<String>, Severity)>,
-    /// Rule options: rule id -> option -> value.
-    pub rules: Vec<(Spanned<String>, BTreeMap<String, serde_json::Value>)>,
+    /// Rule options, by rule id, in the order written.
+    pub rules: Vec<(Spanned<String>, Vec<RuleSetting>)>,
     /// Path fragments to leave out (a file whose path contains one is skipped).
     pub exclude: Vec<String>,
     /// WebAssembly rule modules, resolved against the config's directory.
@@ -188,10 +197,17 @@ impl Config {
                         }
                         "rules" => {
                             for (k, val) in p.map(v) {
-                                let mut opts = BTreeMap::new();
-                                for (ok, ov) in p.map(val) {
-                                    opts.insert(ok.value, ov.to_json());
-                                }
+                                let opts = p
+                                    .map(val)
+                                    .into_iter()
+                                    .map(|(name, v)| RuleSetting {
+                                        name,
+                                        value: Spanned {
+                                            value: v.to_json(),
+                                            span: v.span,
+                                        },
+                                    })
+                                    .collect();
                                 c.rules.push((k, opts));
                             }
                         }
@@ -236,7 +252,10 @@ impl Config {
         }
     }
 
-    /// Phase two: every rule id and category named must be known to `audit`.
+    /// Phase two: every rule id and category named must be known to `audit`,
+    /// and every rule option one its rule declares, with a value of the
+    /// declared type (see [`crate::RuleMeta::check_option`]). Run it once
+    /// every rule is registered (plugin rules included).
     pub fn validate(&self, audit: &Audit) -> Vec<ConfigError> {
         let known_rule = |n: &str| audit.rule(n).is_some();
         let known_name = |n: &str| {
@@ -263,11 +282,27 @@ impl Config {
                 err(s, "rule");
             }
         }
-        for (s, _) in &self.rules {
-            if !known_rule(&s.value) {
+        let mut bad_options = Vec::new();
+        for (s, opts) in &self.rules {
+            let Some(rule) = audit.rule(&s.value) else {
                 err(s, "rule");
+                continue;
+            };
+            for o in opts {
+                if let Err(message) = rule.meta().check_option(&o.name.value, &o.value.value) {
+                    // A wrong value is pointed at; an unknown name, at the name.
+                    let known = rule.meta().options.iter().any(|d| d.name == o.name.value);
+                    let at = if known { o.value.span } else { o.name.span };
+                    bad_options.push(ConfigError {
+                        file: self.file.clone(),
+                        line: at.line,
+                        col: at.col,
+                        message: message.to_string(),
+                    });
+                }
             }
         }
+        errors.extend(bad_options);
         errors
     }
 
@@ -287,8 +322,10 @@ impl Config {
             audit.severity.insert(id.value.clone(), *sev);
         }
         for (id, opts) in &self.rules {
-            for (k, v) in opts {
-                audit.settings.set(&id.value, k, v.clone());
+            for o in opts {
+                audit
+                    .settings
+                    .set(&id.value, &o.name.value, o.value.value.clone());
             }
         }
         if let Some(b) = self.annotation_exemptions {
@@ -430,6 +467,94 @@ mod tests {
         assert_eq!(e.len(), 2, "{e:?}");
         assert_eq!((e[0].line, e[0].col), (3, 5));
         assert_eq!(e[1].line, 5);
+    }
+
+    /// A rule of another source (a plugin's), with the options it declares.
+    struct Declared(crate::RuleMeta);
+    impl crate::Rule for Declared {
+        fn meta(&self) -> &crate::RuleMeta {
+            &self.0
+        }
+    }
+
+    /// Rule options are checked against what each rule declares, built-in
+    /// and added rules alike: a value of another type is an error at the
+    /// value, an unknown option at its name, and nothing is applied.
+    #[test]
+    fn rule_options_are_checked_at_their_line() {
+        let mut audit = Audit::new();
+        static OPTIONS: &[crate::RuleOption] = &[crate::RuleOption::builtin(
+            "label",
+            crate::OptionType::String,
+            "team",
+            "The label.",
+        )];
+        let meta = crate::RuleMeta::builtin("team-label", "tenancy", Severity::Low, "t", "# t")
+            .with_options(OPTIONS);
+        audit.add_rule(Box::new(Declared(meta)));
+        let text = "rules:\n  image-untrusted-registry:\n    registries: ghcr.io/acme\n  rbac-wildcard-rule:\n    exmpt: [x]\n  team-label:\n    label: 42\n    lable: team\n  suppression-without-reason:\n    min-reason-length: 10\n";
+        let c = Config::parse("c.yaml", text).unwrap();
+        let e = c.apply(&mut audit).unwrap_err();
+        let got: Vec<(u32, u32, &str)> = e
+            .config_errors()
+            .iter()
+            .map(|e| (e.line, e.col, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (3, 17, "option `registries` of rule `image-untrusted-registry` takes a list of strings, not \"ghcr.io/acme\""),
+                (5, 5, "rule `rbac-wildcard-rule` has no option `exmpt` (its options: exempt)"),
+                (7, 12, "option `label` of rule `team-label` takes a string, not 42"),
+                (8, 5, "rule `team-label` has no option `lable` (its options: label)"),
+            ]
+        );
+        assert!(audit.settings.options.is_empty(), "nothing is applied");
+        let ok = "rules:\n  image-untrusted-registry:\n    registries: [ghcr.io/acme]\n  team-label: {label: team}\n";
+        Config::parse("c.yaml", ok)
+            .unwrap()
+            .apply(&mut audit)
+            .unwrap();
+        assert_eq!(audit.settings.options.len(), 2);
+    }
+
+    /// Options set through the library without a check are not dropped
+    /// silently: the report carries an error for each that no rule declares
+    /// or whose type is wrong.
+    #[test]
+    fn unchecked_options_are_errors_in_the_report() {
+        let mut audit = Audit::new();
+        audit
+            .set_option(
+                "image-untrusted-registry",
+                "registries",
+                serde_json::json!("x"),
+            )
+            .unwrap_err();
+        audit
+            .set_option(
+                "image-untrusted-registry",
+                "registry",
+                serde_json::json!(["x"]),
+            )
+            .unwrap_err();
+        audit.settings.set(
+            "image-untrusted-registry",
+            "registries",
+            serde_json::json!("ghcr.io/acme"),
+        );
+        let inv = crate::Inventory::new(crate::Loaded::default());
+        let report = audit.run(&inv);
+        let errors: Vec<&str> = report
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            errors,
+            ["option `registries` of rule `image-untrusted-registry` takes a list of strings, not \"ghcr.io/acme\""]
+        );
+        assert_eq!(report.summary.errors, 1);
     }
 
     #[test]

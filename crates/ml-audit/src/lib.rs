@@ -76,7 +76,7 @@ pub use workload::{ContainerKind, ContainerRef, Workload};
 pub mod __internals {
     pub use crate::netpol::{verdict, Ep, NaiveOracle};
     pub use crate::rule::run_rules;
-    pub use crate::rules::pss::{rules as pss_rules, PssLevel, PssRule};
+    pub use crate::rules::pss::{level_of, PssLevel};
 }
 
 /// An audit: a set of rules and their settings, run over inventories.
@@ -126,6 +126,38 @@ impl Audit {
         self.rules().find(|r| r.meta().id == id)
     }
 
+    /// Sets an option of a rule, checked against the options the rule
+    /// declares ([`RuleMeta::check_option`]): an unknown rule, an unknown
+    /// option or a value of another type is an error, and nothing is set.
+    pub fn set_option(&mut self, rule: &str, option: &str, value: serde_json::Value) -> Result<()> {
+        let r = self
+            .rule(rule)
+            .ok_or_else(|| Error::RuleOption(format!("unknown rule `{rule}`")))?;
+        r.meta().check_option(option, &value)?;
+        self.settings.set(rule, option, value);
+        Ok(())
+    }
+
+    /// The options in [`Audit::settings`] that no rule of this audit
+    /// declares, or whose value is not of the declared type (set with
+    /// [`Settings::set`], which does not check): [`Audit::run`] reports them
+    /// as errors instead of leaving the rule to ignore them.
+    pub fn option_errors(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (id, opts) in &self.settings.options {
+            for (k, v) in opts {
+                let checked = match self.rule(id) {
+                    Some(r) => r.meta().check_option(k, v).map_err(|e| e.to_string()),
+                    None => Err(format!("option `{k}` is given to unknown rule `{id}`")),
+                };
+                if let Err(e) = checked {
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
     /// Runs only these rules (ids or categories). Unknown names are an error.
     pub fn select<S: AsRef<str>>(&mut self, names: &[S]) -> Result<()> {
         let set = self.resolve(names)?;
@@ -169,13 +201,16 @@ impl Audit {
 
     /// Runs the active rules over an inventory.
     pub fn run(&self, inventory: &Inventory) -> Report {
+        // Options of another name or type than declared are errors in the
+        // report (a rule reads none of them).
+        let option_errors = self.option_errors();
         let cx = Context::new(inventory, &self.settings);
         let active = self.active();
         let mut findings = rule::run_rules(&cx, &active);
         let mut opts = self.suppression.clone();
         if let Some(n) = self.settings.get::<usize>(
-            &rules::suppression::WITHOUT_REASON.id,
-            rules::suppression::MIN_REASON_LENGTH,
+            &rules::suppression::without_reason::META,
+            rules::suppression::without_reason::MIN_REASON_LENGTH,
         ) {
             opts.min_reason_length = n;
         }
@@ -204,6 +239,13 @@ impl Audit {
             rule::sort_findings(&mut findings);
         }
         let mut diagnostics = inventory.diagnostics.clone();
+        diagnostics.extend(option_errors.into_iter().map(|message| Diagnostic {
+            level: Level::Error,
+            file: String::new(),
+            line: 0,
+            col: 0,
+            message,
+        }));
         diagnostics.sort();
         diagnostics.dedup();
         let mut summary = Summary {

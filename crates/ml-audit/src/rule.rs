@@ -52,6 +52,8 @@ pub enum OptionType {
     String,
     /// A list of strings.
     StringList,
+    /// A list of port numbers (1 to 65535).
+    PortList,
 }
 
 impl OptionType {
@@ -62,6 +64,7 @@ impl OptionType {
             OptionType::Count => "whole number",
             OptionType::String => "string",
             OptionType::StringList => "list of strings",
+            OptionType::PortList => "list of port numbers",
         }
     }
 
@@ -74,6 +77,12 @@ impl OptionType {
             OptionType::String => value.is_string(),
             OptionType::StringList => match value {
                 J::Array(items) => items.iter().all(J::is_string),
+                _ => false,
+            },
+            OptionType::PortList => match value {
+                J::Array(items) => items
+                    .iter()
+                    .all(|p| p.as_u64().is_some_and(|p| (1..=65535).contains(&p))),
                 _ => false,
             },
         }
@@ -130,6 +139,34 @@ impl RuleMeta {
         }
     }
 
+    /// The same metadata, with these options.
+    pub const fn with_options(mut self, options: &'static [RuleOption]) -> RuleMeta {
+        // (A plain assignment would drop the old value, which a `const fn`
+        // cannot do; it holds nothing to free.)
+        std::mem::forget(std::mem::replace(&mut self.options, Cow::Borrowed(options)));
+        self
+    }
+
+    /// The options as the catalogue pages and `explain` list them: a
+    /// `## Options` section, one item per option (name, type, default,
+    /// doc). Empty for a rule without options.
+    pub fn options_markdown(&self) -> String {
+        if self.options.is_empty() {
+            return String::new();
+        }
+        let mut s = String::from("## Options\n\n");
+        for o in self.options.iter() {
+            s.push_str(&format!(
+                "- `{}` ({}, default `{}`): {}\n",
+                o.name,
+                o.ty.name(),
+                o.default,
+                o.doc
+            ));
+        }
+        s
+    }
+
     /// Checks one option given to this rule: its name must be one the rule
     /// declares and its value of the declared type. The error says what is
     /// wrong and which options there are.
@@ -158,19 +195,6 @@ impl RuleMeta {
     }
 }
 
-/// The catalogue page of a built-in rule, from `rules/<id>.md`.
-#[macro_export]
-macro_rules! rule_doc {
-    ($id:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../rules/",
-            $id,
-            ".md"
-        ))
-    };
-}
-
 /// A rule. Implement the hooks that fit: per workload, per object, or once
 /// over the whole inventory. Hooks run in parallel and must not block.
 pub trait Rule: Send + Sync {
@@ -192,9 +216,18 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// An option of a rule, decoded.
-    pub fn get<T: serde::de::DeserializeOwned>(&self, rule: &str, key: &str) -> Option<T> {
-        let v = self.options.get(rule)?.get(key)?;
+    /// An option of a rule, decoded; `None` when it is not set. The option
+    /// must be one that `rule` declares (debug builds check it), read as a
+    /// type its declared [`OptionType`] decodes to: values are checked
+    /// against the declaration ([`crate::Audit::run`] reports those that
+    /// are not of it as errors), so none is dropped here unseen.
+    pub fn get<T: serde::de::DeserializeOwned>(&self, rule: &RuleMeta, key: &str) -> Option<T> {
+        debug_assert!(
+            rule.options.iter().any(|o| o.name == key),
+            "rule `{}` reads option `{key}`, which it does not declare",
+            rule.id
+        );
+        let v = self.options.get(rule.id.as_ref())?.get(key)?;
         serde_json::from_value(v.clone()).ok()
     }
 

@@ -27,7 +27,9 @@ use crate::finding::Finding;
 use crate::inventory::Inventory;
 use crate::node::{Pointer, Span};
 use crate::object::{Object, ObjectRef};
-use crate::rules::suppression::{EXPIRED, UNUSED, WITHOUT_REASON};
+use crate::rules::suppression::{
+    expired::META as EXPIRED, unused::META as UNUSED, without_reason::META as WITHOUT_REASON,
+};
 
 /// The annotation that lists the rules to ignore on an object.
 pub const ANNOTATION: &str = "ml-audit.io/ignore";

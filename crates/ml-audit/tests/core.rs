@@ -1,6 +1,8 @@
 //! The core contracts: locations inside ML CRDs, the corpus loads, bad input
 //! is reported and the rest still audited.
 
+#[path = "support/shared.rs"]
+mod shared;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -82,14 +84,9 @@ fn workloads_are_found_in_every_ml_crd() {
 
 #[test]
 fn corpus_loads_without_errors() {
-    let corpus = root().join("../shared/corpus");
-    if !corpus.exists() {
-        println!(
-            "skipped: {} is absent (a clone on its own)",
-            corpus.display()
-        );
+    let Some(corpus) = shared::shared("corpus") else {
         return;
-    }
+    };
     let opts = LoadOptions {
         hidden: true,
         ..LoadOptions::default()

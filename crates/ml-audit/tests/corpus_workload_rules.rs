@@ -4,8 +4,9 @@
 //!
 //! Skips (with a printed reason) when `../shared/corpus` is absent.
 
+#[path = "support/shared.rs"]
+mod shared;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use ml_audit::{Audit, Input, Inventory, LoadOptions};
 
@@ -165,11 +166,9 @@ const FIXED: [(&str, &str, &str); 25] = [
 
 #[test]
 fn workload_rules_on_the_corpus() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
-    if !corpus.exists() {
-        println!("skipped: {} is absent", corpus.display());
+    let Some(corpus) = shared::shared("corpus") else {
         return;
-    }
+    };
     let loaded = ml_audit::load(&[Input::Path(corpus)], &LoadOptions::default());
     let inv = Inventory::new(loaded);
     let mut audit = Audit::new();

@@ -8,13 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
-use ml_audit::__internals::run_rules;
-use ml_audit::__internals::{pss_rules as rules, PssLevel, PssRule};
-use ml_audit::{Context, Input, Inventory, LoadOptions, Rule, Settings};
+use ml_audit::__internals::{level_of, run_rules, PssLevel};
+use ml_audit::{Audit, Context, Input, Inventory, LoadOptions, Rule, Settings};
 
-fn oracle_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracles/pss")
-}
+#[path = "support/shared.rs"]
+mod shared;
 
 /// The rule id for an upstream check, from the file-name prefix.
 fn rule_for(check: &str) -> Option<&'static str> {
@@ -49,7 +47,7 @@ fn check_name(file: &str) -> &str {
 }
 
 /// The ids of the rules that flag the file.
-fn flagged_by(path: &Path, selected: &[&PssRule]) -> (Vec<String>, Vec<String>) {
+fn flagged_by(path: &Path, selected: &[&dyn Rule]) -> (Vec<String>, Vec<String>) {
     let loaded = ml_audit::load(&[Input::Path(path.to_path_buf())], &LoadOptions::default());
     let inv = Inventory::new(loaded);
     let errors = inv
@@ -60,8 +58,7 @@ fn flagged_by(path: &Path, selected: &[&PssRule]) -> (Vec<String>, Vec<String>) 
         .collect();
     let settings = Settings::default();
     let cx = Context::new(&inv, &settings);
-    let dyn_rules: Vec<&dyn Rule> = selected.iter().map(|r| *r as &dyn Rule).collect();
-    let mut ids: Vec<String> = run_rules(&cx, &dyn_rules)
+    let mut ids: Vec<String> = run_rules(&cx, selected)
         .into_iter()
         .map(|f| f.rule.to_string())
         .collect();
@@ -84,15 +81,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn pss_rules_agree_with_upstream_fixtures() {
-    let root = oracle_root();
-    if !root.is_dir() {
-        println!(
-            "skipped: no Pod Security Admission oracle at {}",
-            root.display()
-        );
+    let Some(root) = shared::shared("oracles/pss") else {
         return;
-    }
-    let all = rules();
+    };
+    let audit = Audit::new();
     let mut total = 0;
     let mut agree = 0;
     let mut failures = Vec::new();
@@ -102,7 +94,10 @@ fn pss_rules_agree_with_upstream_fixtures() {
             println!("skipped {}: {} is absent", level.as_str(), dir.display());
             continue;
         }
-        let selected: Vec<&PssRule> = all.iter().filter(|r| r.level() <= level).collect();
+        let selected: Vec<&dyn Rule> = audit
+            .rules()
+            .filter(|r| level_of(&r.meta().id).is_some_and(|l| l <= level))
+            .collect();
         let (mut n, mut ok) = (0, 0);
         for path in files(&dir.join("fail")) {
             n += 1;

@@ -5,7 +5,14 @@
 //! comma-separated); `pass.yaml` must not be flagged by it at all. Any other
 //! `*.yaml` in the folder is loaded alongside both (shared context such as
 //! Namespaces or bindings). A fixture folder may hold `settings.json`
-//! (`{"option": value}`) with the rule's options.
+//! (`{"option": value}`) with the rule's options (checked against the
+//! options the rule declares).
+//!
+//! The findings on `fail.yaml` are pinned in `fail.snap` next to it: rule,
+//! line, column, severity, pointer, message and help of each, so that a
+//! change to any of them shows in review. `UPDATE_SNAPSHOTS=1 cargo test -p
+//! ml-audit --test rules` rewrites the snapshots that differ (review the
+//! diff before committing it).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -16,6 +23,21 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The catalogue pages: in the crate (so that they are packaged with it).
+fn pages() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("rules")
+}
+
+/// `rules/` at the repository root, the catalogue users browse, is the
+/// crate's folder of pages (a link to it), not a copy that could drift.
+#[test]
+fn root_catalogue_is_the_crates_pages() {
+    let at_root = std::fs::canonicalize(root().join("rules")).unwrap();
+    assert_eq!(at_root, std::fs::canonicalize(pages()).unwrap());
+}
+
+/// The findings of rule `id` on `main` (line, rendered snapshot entry) and
+/// the load errors.
 fn run(id: &str, dir: &Path, main: &str) -> (Vec<(u32, String)>, Vec<String>) {
     let mut inputs = vec![Input::Path(dir.join(main))];
     for e in std::fs::read_dir(dir).unwrap() {
@@ -31,7 +53,7 @@ fn run(id: &str, dir: &Path, main: &str) -> (Vec<(u32, String)>, Vec<String>) {
     if let Ok(s) = std::fs::read_to_string(dir.join("settings.json")) {
         let v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&s).unwrap();
         for (k, val) in v {
-            audit.settings.set(id, &k, val);
+            audit.set_option(id, &k, val).unwrap();
         }
     }
     audit.select(&[id]).unwrap();
@@ -46,7 +68,16 @@ fn run(id: &str, dir: &Path, main: &str) -> (Vec<(u32, String)>, Vec<String>) {
         .findings
         .iter()
         .filter(|f| f.rule == id)
-        .map(|f| (f.span.line, f.message.clone()))
+        .map(|f| {
+            let mut entry = format!(
+                "{main}:{}:{} {} {} {}\n  {}\n",
+                f.span.line, f.span.col, f.rule, f.severity, f.pointer, f.message
+            );
+            if let Some(h) = &f.help {
+                entry.push_str(&format!("  help: {h}\n"));
+            }
+            (f.span.line, entry)
+        })
         .collect();
     (hits, errors)
 }
@@ -95,6 +126,10 @@ fn every_rule_fixture_pair_holds() {
                 "{id}: fail.yaml flagged on lines {got:?}, expected {want:?}; findings: {hits:?}"
             ));
         }
+        let snapshot: String = hits.iter().map(|(_, e)| e.as_str()).collect();
+        if let Err(e) = check_snapshot(&d.join("fail.snap"), &snapshot) {
+            failures.push(format!("{id}: {e}"));
+        }
         let (hits, errors) = run(&id, &d, "pass.yaml");
         if !errors.is_empty() {
             failures.push(format!("{id}: pass.yaml does not load cleanly: {errors:?}"));
@@ -105,6 +140,30 @@ fn every_rule_fixture_pair_holds() {
     }
     println!("rule fixtures checked: {checked}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Compares `got` with the snapshot file, or writes it when
+/// `UPDATE_SNAPSHOTS` is set.
+fn check_snapshot(path: &Path, got: &str) -> Result<(), String> {
+    let want = std::fs::read_to_string(path).ok();
+    if want.as_deref() == Some(got) {
+        return Ok(());
+    }
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(path, got).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        println!("updated {}", path.display());
+        return Ok(());
+    }
+    Err(match want {
+        None => format!(
+            "no snapshot {} (run with UPDATE_SNAPSHOTS=1 to write it):\n{got}",
+            path.display()
+        ),
+        Some(want) => format!(
+            "findings differ from {} (run with UPDATE_SNAPSHOTS=1 to accept them):\n--- snapshot\n{want}+++ now\n{got}",
+            path.display()
+        ),
+    })
 }
 
 #[test]
@@ -142,6 +201,14 @@ fn catalogue_pages_are_complete_and_match_rules() {
                 m.id, m.id, m.title
             ));
         }
+        // The options as declared, listed on the page (explain prints it).
+        let options = m.options_markdown();
+        if !m.doc.contains(&options) || (options.is_empty() && m.doc.contains("## Options")) {
+            failures.push(format!(
+                "{}: the page must list the declared options as\n{options}",
+                m.id
+            ));
+        }
         let mut last = 0;
         for s in SECTIONS {
             match m.doc.find(s) {
@@ -150,7 +217,7 @@ fn catalogue_pages_are_complete_and_match_rules() {
             }
         }
     }
-    for e in std::fs::read_dir(root().join("rules")).unwrap() {
+    for e in std::fs::read_dir(pages()).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "md") {
             let stem = p.file_stem().unwrap().to_string_lossy().to_string();

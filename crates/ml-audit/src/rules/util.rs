@@ -163,6 +163,22 @@ pub(crate) fn is_accelerator(resource: &str) -> bool {
         || resource == "google.com/tpu"
 }
 
+/// Where to report a resource a container does not set: its
+/// `resources.<side>` map (`requests` or `limits`) when it has one, else
+/// its `resources` when it has them, else the container.
+pub(crate) fn resources_pointer(c: &ContainerRef, side: &str) -> Pointer {
+    let res = c.spec.resources.as_ref();
+    let has_side = res.is_some_and(|r| match side {
+        "limits" => r.limits.is_some(),
+        _ => r.requests.is_some(),
+    });
+    match res {
+        Some(_) if has_side => c.pointer.keys(&["resources", side]),
+        Some(_) => c.pointer.key("resources"),
+        None => c.pointer.clone(),
+    }
+}
+
 /// Whether a quantity is zero (`0`, `"0"`).
 pub(crate) fn is_zero(q: &str) -> bool {
     q.trim().trim_start_matches('0').is_empty() || q.trim().parse::<f64>() == Ok(0.0)
@@ -396,20 +412,52 @@ pub(crate) fn workload_images(cx: &Context<'_>, w: &Workload) -> Rc<Images> {
     })
 }
 
-/// The app containers of a long-running workload that is not a Kustomize
-/// patch: what the probe rules look at. Empty otherwise.
+/// Calls `f` for each container of `w` whose image can be judged, with the
+/// image it runs (after Kustomize `images:` rewriting) and its parts.
+pub(crate) fn for_each_image(
+    cx: &Context<'_>,
+    w: &Workload,
+    mut f: impl FnMut(&ContainerRef, &str, &ImageRef<'_>),
+) {
+    let images = workload_images(cx, w);
+    for (i, c) in w.containers.iter().enumerate() {
+        if let Some((image, r)) = images
+            .of(w, i)
+            .and_then(|image| Some((image, ImageRef::parse(image)?)))
+        {
+            f(c, image, &r);
+        }
+    }
+}
+
+/// The app containers of a long-running workload: what the probe rules
+/// look at. Empty otherwise.
 pub(crate) fn long_running_app_containers<'w>(
     cx: &Context<'_>,
     w: &'w Workload,
 ) -> Vec<&'w ContainerRef> {
-    // A Kustomize patch leaves out what its base already says.
-    if from_patch(cx, w) {
-        return Vec::new();
-    }
     let obj = cx.inventory.object(w.object);
     if !is_long_running(&obj.kind, obj.group()) {
         return Vec::new();
     }
     w.containers_of(crate::workload::ContainerKind::App)
         .collect()
+}
+
+/// Reports each of `containers` (of `w`) for which `message` says what is
+/// wrong, at the container, with `help`.
+pub(crate) fn flag_containers<'w>(
+    cx: &Context<'_>,
+    meta: &RuleMeta,
+    w: &Workload,
+    containers: impl IntoIterator<Item = &'w ContainerRef>,
+    help: &'static str,
+    out: &mut Vec<Finding>,
+    message: impl Fn(&ContainerRef) -> Option<String>,
+) {
+    for c in containers {
+        if let Some(m) = message(c) {
+            out.push(finding(cx, meta, w, Some(c), &c.pointer, m).help(help));
+        }
+    }
 }

@@ -1,21 +1,10 @@
 //! hostPath mounts of GPU devices, the container runtime socket or the kubelet's directory.
-use crate::finding::{Finding, Severity};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::finding;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "sensitive-host-path-mount",
-    "gpu",
-    Severity::Critical,
-    "Pods must not mount GPU devices, the container runtime socket or the kubelet's directory from the host",
-    rule_doc!("sensitive-host-path-mount"),
-);
-
-/// The rule.
-pub struct SensitiveHostPathMount;
+declare_rule! {
+    id: "sensitive-host-path-mount", category: "gpu", severity: Critical, workload: check,
+    title: "Pods must not mount GPU devices, the container runtime socket or the kubelet's directory from the host",
+}
 
 /// What a host path gives access to, if it is sensitive.
 fn sensitive(path: &str) -> Option<&'static str> {
@@ -56,29 +45,23 @@ fn sensitive(path: &str) -> Option<&'static str> {
     None
 }
 
-impl Rule for SensitiveHostPathMount {
-    fn meta(&self) -> &RuleMeta {
-        &META
-    }
-
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        for (i, v) in w.spec.volumes.iter().flatten().enumerate() {
-            let Some(h) = &v.host_path else {
-                continue;
-            };
-            if let Some(what) = sensitive(&h.path) {
-                out.push(
-                    finding(
-                        cx,
-                        &META,
-                        w,
-                        None,
-                        &w.field_pointer("volumes").idx(i).keys(&["hostPath", "path"]),
-                        format!("volume `{}` mounts host path `{}`: {what}", v.name, h.path),
-                    )
-                    .help("request GPUs through the device plugin (`resources.limits`), and never hand a workload the runtime socket or the kubelet's state; node agents that need them belong in a dedicated, locked-down namespace"),
-                );
-            }
+fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+    for (i, v) in w.spec.volumes.iter().flatten().enumerate() {
+        let Some(h) = &v.host_path else {
+            continue;
+        };
+        if let Some(what) = sensitive(&h.path) {
+            out.push(
+                finding(
+                    cx,
+                    &META,
+                    w,
+                    None,
+                    &w.field_pointer("volumes").idx(i).keys(&["hostPath", "path"]),
+                    format!("volume `{}` mounts host path `{}`: {what}", v.name, h.path),
+                )
+                .help("request GPUs through the device plugin (`resources.limits`), and never hand a workload the runtime socket or the kubelet's state; node agents that need them belong in a dedicated, locked-down namespace"),
+            );
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Probes and pull policies, as kube-score and Polaris users expect.
 
-pub mod missing_liveness_probe;
-pub mod missing_readiness_probe;
-pub mod mutable_tag_pull_policy;
+pub(super) mod missing_liveness_probe;
+pub(super) mod missing_readiness_probe;
+pub(super) mod mutable_tag_pull_policy;

@@ -1,5 +1,5 @@
 //! Container images: mutable tags, digests, trusted registries.
 
-pub mod latest_tag;
-pub mod not_pinned_by_digest;
-pub mod untrusted_registry;
+pub(super) mod latest_tag;
+pub(super) mod not_pinned_by_digest;
+pub(super) mod untrusted_registry;

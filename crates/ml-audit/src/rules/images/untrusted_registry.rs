@@ -1,23 +1,17 @@
 //! Images from registries outside the trusted list.
-use crate::finding::{Finding, Severity};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::{finding, workload_images, ImageRef};
-use crate::workload::Workload;
+use crate::rules::prelude::*;
+use crate::rules::util::{for_each_image, ImageRef};
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "image-untrusted-registry",
-    "images",
-    Severity::Medium,
-    "Images must come from a trusted registry",
-    rule_doc!("image-untrusted-registry"),
-);
-
-/// The rule. Its option `registries` lists trusted prefixes
-/// (`registry.example.com`, `ghcr.io/my-org`, `docker.io/library`); with no
-/// list it reports nothing.
-pub struct ImageUntrustedRegistry;
+declare_rule! {
+    id: "image-untrusted-registry", category: "images", severity: Medium, workload: check,
+    title: "Images must come from a trusted registry",
+    options: [option!(
+        "registries",
+        StringList,
+        "[]",
+        "Trusted registry or repository prefixes (`registry.example.com`, `ghcr.io/acme`, `docker.io/library`); with none, the rule reports nothing."
+    )],
+}
 
 /// Whether `image` (parsed) starts with one of the trusted prefixes.
 fn trusted(r: &ImageRef, prefixes: &[String]) -> bool {
@@ -38,47 +32,37 @@ fn trusted(r: &ImageRef, prefixes: &[String]) -> bool {
     })
 }
 
-impl Rule for ImageUntrustedRegistry {
-    fn meta(&self) -> &RuleMeta {
-        &META
+/// The option `registries` lists trusted prefixes
+/// (`registry.example.com`, `ghcr.io/my-org`, `docker.io/library`); with no
+/// list it reports nothing.
+fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+    let Some(list) = cx.settings.get::<Vec<String>>(&META, "registries") else {
+        return;
+    };
+    if list.is_empty() {
+        return;
     }
-
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        let Some(list) = cx.settings.get::<Vec<String>>(&META.id, "registries") else {
-            return;
-        };
-        if list.is_empty() {
-            return;
+    for_each_image(cx, w, |c, image, r| {
+        if !trusted(r, &list) {
+            out.push(
+                finding(
+                    cx,
+                    &META,
+                    w,
+                    Some(c),
+                    &c.pointer.key("image"),
+                    format!(
+                        "container `{}` pulls `{image}` from `{}`, which is not a trusted registry",
+                        c.name, r.registry
+                    ),
+                )
+                .help(format!(
+                    "mirror the image into a trusted registry ({})",
+                    list.join(", ")
+                )),
+            );
         }
-        let images = workload_images(cx, w);
-        for (i, c) in w.containers.iter().enumerate() {
-            let Some(image) = images.of(w, i) else {
-                continue;
-            };
-            let Some(r) = ImageRef::parse(image) else {
-                continue;
-            };
-            if !trusted(&r, &list) {
-                out.push(
-                    finding(
-                        cx,
-                        &META,
-                        w,
-                        Some(c),
-                        &c.pointer.key("image"),
-                        format!(
-                            "container `{}` pulls `{image}` from `{}`, which is not a trusted registry",
-                            c.name, r.registry
-                        ),
-                    )
-                    .help(format!(
-                        "mirror the image into a trusted registry ({})",
-                        list.join(", ")
-                    )),
-                );
-            }
-        }
-    }
+    });
 }
 
 #[cfg(test)]

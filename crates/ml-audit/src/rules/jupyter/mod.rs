@@ -1,8 +1,8 @@
 //! Jupyter servers and Kubeflow Notebooks.
 
-pub mod notebook_auth_disabled;
-pub mod notebook_host_access;
-pub mod notebook_runs_as_root;
+pub(super) mod notebook_auth_disabled;
+pub(super) mod notebook_host_access;
+pub(super) mod notebook_runs_as_root;
 
 use crate::object::Object;
 use crate::workload::{ContainerRef, Workload};

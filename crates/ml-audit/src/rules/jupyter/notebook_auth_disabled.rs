@@ -1,21 +1,10 @@
 //! Jupyter servers started with the token or password disabled.
-use crate::finding::{Finding, Severity};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::finding;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "notebook-auth-disabled",
-    "jupyter",
-    Severity::Critical,
-    "Jupyter servers must not disable the token or password",
-    rule_doc!("notebook-auth-disabled"),
-);
-
-/// The rule.
-pub struct NotebookAuthDisabled;
+declare_rule! {
+    id: "notebook-auth-disabled", category: "jupyter", severity: Critical, workload: check,
+    title: "Jupyter servers must not disable the token or password",
+}
 
 /// The setting (`ServerApp.token`) a string sets to empty, if any; and
 /// whether the string sets a non-empty password.
@@ -61,49 +50,43 @@ fn empty_setting(s: &str) -> (Option<String>, bool) {
     (empty, password)
 }
 
-impl Rule for NotebookAuthDisabled {
-    fn meta(&self) -> &RuleMeta {
-        &META
-    }
-
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        for c in &w.containers {
-            let mut hits = Vec::new();
-            let mut has_password = false;
-            for (field, list) in [("command", &c.spec.command), ("args", &c.spec.args)] {
-                for (i, a) in list.iter().flatten().enumerate() {
-                    let (e, p) = empty_setting(a);
-                    has_password |= p;
-                    if let Some(k) = e {
-                        hits.push((c.pointer.key(field).idx(i), format!("`--{k}` is empty")));
-                    }
-                }
-            }
-            for (i, e) in c.spec.env.iter().flatten().enumerate() {
-                let Some(v) = e.value.as_deref() else {
-                    continue;
-                };
-                let (empty, p) = empty_setting(v);
+fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+    for c in &w.containers {
+        let mut hits = Vec::new();
+        let mut has_password = false;
+        for (field, list) in [("command", &c.spec.command), ("args", &c.spec.args)] {
+            for (i, a) in list.iter().flatten().enumerate() {
+                let (e, p) = empty_setting(a);
                 has_password |= p;
-                let ptr = c.pointer.key("env").idx(i).key("value");
-                if let Some(k) = empty {
-                    hits.push((ptr, format!("env var `{}` sets `{k}` empty", e.name)));
-                } else if e.name == "JUPYTER_TOKEN" && v.trim().is_empty() {
-                    hits.push((ptr, "env var `JUPYTER_TOKEN` is empty".to_string()));
+                if let Some(k) = e {
+                    hits.push((c.pointer.key(field).idx(i), format!("`--{k}` is empty")));
                 }
             }
-            if has_password {
+        }
+        for (i, e) in c.spec.env.iter().flatten().enumerate() {
+            let Some(v) = e.value.as_deref() else {
                 continue;
+            };
+            let (empty, p) = empty_setting(v);
+            has_password |= p;
+            let ptr = c.pointer.key("env").idx(i).key("value");
+            if let Some(k) = empty {
+                hits.push((ptr, format!("env var `{}` sets `{k}` empty", e.name)));
+            } else if e.name == "JUPYTER_TOKEN" && v.trim().is_empty() {
+                hits.push((ptr, "env var `JUPYTER_TOKEN` is empty".to_string()));
             }
-            for (ptr, what) in hits {
-                out.push(
-                    finding(cx, &META, w, Some(c), &ptr, format!(
-                        "container `{}`: {what}, so the Jupyter server accepts anyone who reaches it (code execution in the pod)",
-                        c.name
-                    ))
-                    .help("keep Jupyter's token (the default) or set a hashed password; behind Kubeflow, rely on the platform's authenticating proxy *and* keep the token for direct Service access"),
-                );
-            }
+        }
+        if has_password {
+            continue;
+        }
+        for (ptr, what) in hits {
+            out.push(
+                finding(cx, &META, w, Some(c), &ptr, format!(
+                    "container `{}`: {what}, so the Jupyter server accepts anyone who reaches it (code execution in the pod)",
+                    c.name
+                ))
+                .help("keep Jupyter's token (the default) or set a hashed password; behind Kubeflow, rely on the platform's authenticating proxy *and* keep the token for direct Service access"),
+            );
         }
     }
 }

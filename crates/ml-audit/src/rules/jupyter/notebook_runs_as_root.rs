@@ -1,61 +1,46 @@
 //! Notebooks that run as root.
 use super::is_notebook;
-use crate::finding::{Finding, Severity};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::{effective_all, finding};
-use crate::workload::{ContainerKind, Workload};
+use crate::rules::prelude::*;
+use crate::rules::util::effective_all;
+use crate::workload::ContainerKind;
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "notebook-runs-as-root",
-    "jupyter",
-    Severity::High,
-    "Notebooks must not run as root",
-    rule_doc!("notebook-runs-as-root"),
-);
+declare_rule! {
+    id: "notebook-runs-as-root", category: "jupyter", severity: High, workload: check,
+    title: "Notebooks must not run as root",
+}
 
-/// The rule.
-pub struct NotebookRunsAsRoot;
-
-impl Rule for NotebookRunsAsRoot {
-    fn meta(&self) -> &RuleMeta {
-        &META
+fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+    let obj = cx.inventory.object(w.object);
+    if !is_notebook(obj, w) {
+        return;
     }
-
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        let obj = cx.inventory.object(w.object);
-        if !is_notebook(obj, w) {
-            return;
+    let effs = effective_all(cx, w);
+    for (c, eff) in w
+        .containers
+        .iter()
+        .zip(&effs.0)
+        .filter(|(c, _)| c.kind == ContainerKind::App)
+    {
+        if let Some(u) = eff.run_as_user.as_ref().filter(|u| u.value == 0) {
+            out.push(
+                finding(cx, &META, w, Some(c), &u.pointer, format!(
+                    "notebook container `{}` runs as UID 0{}: every user of the notebook is root in the pod",
+                    c.name,
+                    if u.from_pod { " (pod-level `runAsUser`)" } else { "" }
+                ))
+                .help("run notebooks as the image's unprivileged user (`runAsUser: 1000`, `runAsNonRoot: true`)"),
+            );
         }
-        let effs = effective_all(cx, w);
-        for (c, eff) in w
-            .containers
-            .iter()
-            .zip(&effs.0)
-            .filter(|(c, _)| c.kind == ContainerKind::App)
-        {
-            if let Some(u) = eff.run_as_user.as_ref().filter(|u| u.value == 0) {
+        for (i, e) in c.spec.env.iter().flatten().enumerate() {
+            let v = e.value.as_deref().unwrap_or("").trim().to_ascii_lowercase();
+            if e.name == "GRANT_SUDO" && matches!(v.as_str(), "yes" | "true" | "1") {
                 out.push(
-                    finding(cx, &META, w, Some(c), &u.pointer, format!(
-                        "notebook container `{}` runs as UID 0{}: every user of the notebook is root in the pod",
-                        c.name,
-                        if u.from_pod { " (pod-level `runAsUser`)" } else { "" }
+                    finding(cx, &META, w, Some(c), &c.pointer.key("env").idx(i).key("value"), format!(
+                        "notebook container `{}` sets `GRANT_SUDO={v}`: the notebook user gets passwordless sudo (the image must start as root for it)",
+                        c.name
                     ))
-                    .help("run notebooks as the image's unprivileged user (`runAsUser: 1000`, `runAsNonRoot: true`)"),
+                    .help("drop GRANT_SUDO; install packages into the user's environment or build them into the image"),
                 );
-            }
-            for (i, e) in c.spec.env.iter().flatten().enumerate() {
-                let v = e.value.as_deref().unwrap_or("").trim().to_ascii_lowercase();
-                if e.name == "GRANT_SUDO" && matches!(v.as_str(), "yes" | "true" | "1") {
-                    out.push(
-                        finding(cx, &META, w, Some(c), &c.pointer.key("env").idx(i).key("value"), format!(
-                            "notebook container `{}` sets `GRANT_SUDO={v}`: the notebook user gets passwordless sudo (the image must start as root for it)",
-                            c.name
-                        ))
-                        .help("drop GRANT_SUDO; install packages into the user's environment or build them into the image"),
-                    );
-                }
             }
         }
     }

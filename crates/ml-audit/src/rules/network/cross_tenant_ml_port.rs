@@ -1,24 +1,33 @@
 //! Sensitive ML services reachable from another tenant.
+use crate::rules::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 
 use rayon::prelude::*;
 
 use super::{peer_site, reach};
-use crate::finding::{Finding, Severity};
+use crate::finding::Severity;
 use crate::inventory::Inventory;
 use crate::netpol::conn::Protocol;
 use crate::netpol::{Endpoint, Peer, Reachability};
-use crate::node::Pointer;
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
 
-pub static META: RuleMeta = RuleMeta::builtin(
-    "cross-tenant-ml-port",
-    "network",
-    Severity::High,
-    "Sensitive ML services must not be reachable from other tenants",
-    rule_doc!("cross-tenant-ml-port"),
-);
+declare_rule! {
+    id: "cross-tenant-ml-port", category: "network", severity: High, inventory: check,
+    title: "Sensitive ML services must not be reachable from other tenants",
+    options: [
+        option!(
+            "tenant-label",
+            String,
+            "none",
+            "A namespace label (`team`) whose value names the tenant; without it, each namespace is a tenant."
+        ),
+        option!(
+            "ports",
+            PortList,
+            "[6379, 8265, 10001, 8888, 5000, 6006, 8080, 8081, 8082, 8000, 8001, 8002, 8500, 8501]",
+            "The sensitive ports checked (replaces the list)."
+        ),
+    ],
+}
 
 /// Ray head (GCS 6379, dashboard/jobs 8265, client 10001), Jupyter 8888,
 /// MLflow 5000, TensorBoard 6006, model servers (KServe/TorchServe 8080,
@@ -26,8 +35,6 @@ pub static META: RuleMeta = RuleMeta::builtin(
 const DEFAULT_PORTS: &[u16] = &[
     6379, 8265, 10001, 8888, 5000, 6006, 8080, 8081, 8082, 8000, 8001, 8002, 8500, 8501,
 ];
-
-pub struct CrossTenantMlPort;
 
 fn tenant(r: &Reachability, label: Option<&str>, ns: usize) -> String {
     let n = &r.namespaces[ns];
@@ -220,152 +227,146 @@ impl<'a> Sources<'a> {
     }
 }
 
-impl Rule for CrossTenantMlPort {
-    fn meta(&self) -> &RuleMeta {
-        &META
+fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let r = reach(cx);
+    let inv = cx.inventory;
+    let label: Option<String> = cx.settings.get(&META, "tenant-label");
+    let ports: Vec<u16> = cx
+        .settings
+        .get(&META, "ports")
+        .unwrap_or_else(|| DEFAULT_PORTS.to_vec());
+    // Tenants interned per namespace; a class lies in one namespace, so
+    // one comparison per class decides for all of its peers.
+    let mut interned: HashMap<String, usize> = HashMap::new();
+    let tenant_of: Vec<usize> = (0..r.namespaces.len())
+        .map(|n| {
+            let t = tenant(&r, label.as_deref(), n);
+            let k = interned.len();
+            *interned.entry(t).or_insert(k)
+        })
+        .collect();
+    let real: Vec<Vec<usize>> = r
+        .classes
+        .iter()
+        .map(|c| {
+            c.peers
+                .iter()
+                .copied()
+                .filter(|&s| !r.peers[s].synthetic)
+                .collect()
+        })
+        .collect();
+    let policy_index: HashMap<String, usize> = r
+        .policies
+        .netpols
+        .iter()
+        .enumerate()
+        .map(|(i, np)| (format!("{}/{}", np.namespace, np.name), i))
+        .collect();
+    // Every (destination, sensitive port) first; then one pass over the
+    // source classes, row by row (the matrix is stored by source, so
+    // this reads each row once instead of every row per destination).
+    // Per target: the first three sources (for the message) and how
+    // many in all, sure ones and maybe ones.
+    struct Target {
+        d: usize,
+        port: u16,
+        ptr: Option<Pointer>,
+        tenant: usize,
+        sure: (Vec<usize>, usize),
+        maybe: (Vec<usize>, usize),
     }
-
-    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let r = reach(cx);
-        let inv = cx.inventory;
-        let label: Option<String> = cx.settings.get(&META.id, "tenant-label");
-        let ports: Vec<u16> = cx
-            .settings
-            .get(&META.id, "ports")
-            .unwrap_or_else(|| DEFAULT_PORTS.to_vec());
-        // Tenants interned per namespace; a class lies in one namespace, so
-        // one comparison per class decides for all of its peers.
-        let mut interned: HashMap<String, usize> = HashMap::new();
-        let tenant_of: Vec<usize> = (0..r.namespaces.len())
-            .map(|n| {
-                let t = tenant(&r, label.as_deref(), n);
-                let k = interned.len();
-                *interned.entry(t).or_insert(k)
-            })
-            .collect();
-        let real: Vec<Vec<usize>> = r
-            .classes
-            .iter()
-            .map(|c| {
-                c.peers
-                    .iter()
-                    .copied()
-                    .filter(|&s| !r.peers[s].synthetic)
-                    .collect()
-            })
-            .collect();
-        let policy_index: HashMap<String, usize> = r
-            .policies
-            .netpols
-            .iter()
-            .enumerate()
-            .map(|(i, np)| (format!("{}/{}", np.namespace, np.name), i))
-            .collect();
-        // Every (destination, sensitive port) first; then one pass over the
-        // source classes, row by row (the matrix is stored by source, so
-        // this reads each row once instead of every row per destination).
-        // Per target: the first three sources (for the message) and how
-        // many in all, sure ones and maybe ones.
-        struct Target {
-            d: usize,
-            port: u16,
-            ptr: Option<Pointer>,
-            tenant: usize,
-            sure: (Vec<usize>, usize),
-            maybe: (Vec<usize>, usize),
+    let mut targets: Vec<Target> = Vec::new();
+    for (d, dp) in r.peers.iter().enumerate() {
+        if dp.synthetic {
+            continue;
         }
-        let mut targets: Vec<Target> = Vec::new();
-        for (d, dp) in r.peers.iter().enumerate() {
-            if dp.synthetic {
-                continue;
-            }
-            for (port, ptr) in served(inv, dp, &ports) {
-                targets.push(Target {
-                    d,
-                    port,
-                    ptr,
-                    tenant: tenant_of[dp.ns],
-                    sure: (Vec::new(), 0),
-                    maybe: (Vec::new(), 0),
-                });
-            }
+        for (port, ptr) in served(inv, dp, &ports) {
+            targets.push(Target {
+                d,
+                port,
+                ptr,
+                tenant: tenant_of[dp.ns],
+                sure: (Vec::new(), 0),
+                maybe: (Vec::new(), 0),
+            });
         }
-        // Targets with the same destination class, port and tenant get the
-        // same verdict from every source: one lookup per group.
-        let mut groups: BTreeMap<(usize, u16, usize), Vec<usize>> = BTreeMap::new();
-        for (i, t) in targets.iter().enumerate() {
-            groups
-                .entry((r.class_of[t.d], t.port, t.tenant))
-                .or_default()
-                .push(i);
-        }
-        let groups: Vec<((usize, u16, usize), Vec<usize>)> = groups.into_iter().collect();
-        // What sources reach each group: the first three (for the message)
-        // and how many, sure and maybe, with sources met in class order.
-        let sources = Sources::new(&r, &real, &tenant_of);
-        let reached: Vec<Reached> = groups
-            .par_iter()
-            .map(|((dc, port, tenant), _)| sources.reach(*dc, *port, *tenant))
-            .collect();
-        for ((_, members), a) in groups.iter().zip(reached) {
-            for &m in members {
-                targets[m].sure = a.sure.clone();
-                targets[m].maybe = a.maybe.clone();
-            }
-        }
-        // One finding per target that other tenants reach, made in
-        // parallel (each explains one path).
-        out.par_extend(targets.into_par_iter().filter_map(|t| {
-            let (d, port, ptr) = (t.d, t.port, t.ptr);
-            let dp = &r.peers[d];
-            let dt = tenant(&r, label.as_deref(), dp.ns);
-            {
-                let ((srcs, total), certain) = if t.sure.1 > 0 {
-                    (t.sure, true)
-                } else if t.maybe.1 > 0 {
-                    (t.maybe, false)
-                } else {
-                    return None;
-                };
-                let (obj, pod_ptr) = peer_site(inv, dp)?;
-                let ptr = ptr.unwrap_or(pod_ptr);
-                let names: Vec<String> = srcs.iter().map(|&s| r.peers[s].display()).collect();
-                let more = total.saturating_sub(srcs.len());
-                let e = r.explain(Endpoint::Peer(srcs[0]), Endpoint::Peer(d));
-                let msg =
-                    format!(
-                    "{} {} TCP {port} from tenant `{}` ({}{}), not only from its own tenant `{dt}`",
-                    dp.display(),
-                    if certain { "accepts" } else { "may accept" },
-                    tenant(&r, label.as_deref(), r.peers[srcs[0]].ns),
-                    names.join(", "),
-                    if more > 0 { format!(", and {more} more") } else { String::new() },
-                );
-                let mut f = cx
-                    .finding(&META, obj, &ptr, msg)
-                    .help("restrict ingress to this port to the tenant's own namespaces (namespaceSelector on the tenant label), or deny it across tenants with an AdminNetworkPolicy");
-                if !certain {
-                    f = f.severity(Severity::Medium);
-                    if let Some(reason) = e.reasons.first() {
-                        f.message.push_str(&format!(": unknown because {reason}"));
-                    }
-                }
-                for s in e.steps.iter().filter(|s| {
-                    s.verdict == "allow" && s.direction == "ingress" && s.tier != "default"
-                }) {
-                    if let Some(np) = policy_index.get(&s.policy).map(|&i| &r.policies.netpols[i]) {
-                        let o = inv.object(np.object);
-                        let rp = s
-                            .rule
-                            .map(|i| Pointer::root().keys(&["spec", "ingress"]).idx(i))
-                            .unwrap_or_else(|| Pointer::root().key("spec"));
-                        f = f.with_related(cx.related(o, &rp, "allowed by this rule"));
-                    }
-                }
-                Some(f)
-            }
-        }));
     }
+    // Targets with the same destination class, port and tenant get the
+    // same verdict from every source: one lookup per group.
+    let mut groups: BTreeMap<(usize, u16, usize), Vec<usize>> = BTreeMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        groups
+            .entry((r.class_of[t.d], t.port, t.tenant))
+            .or_default()
+            .push(i);
+    }
+    let groups: Vec<((usize, u16, usize), Vec<usize>)> = groups.into_iter().collect();
+    // What sources reach each group: the first three (for the message)
+    // and how many, sure and maybe, with sources met in class order.
+    let sources = Sources::new(&r, &real, &tenant_of);
+    let reached: Vec<Reached> = groups
+        .par_iter()
+        .map(|((dc, port, tenant), _)| sources.reach(*dc, *port, *tenant))
+        .collect();
+    for ((_, members), a) in groups.iter().zip(reached) {
+        for &m in members {
+            targets[m].sure = a.sure.clone();
+            targets[m].maybe = a.maybe.clone();
+        }
+    }
+    // One finding per target that other tenants reach, made in
+    // parallel (each explains one path).
+    out.par_extend(targets.into_par_iter().filter_map(|t| {
+        let (d, port, ptr) = (t.d, t.port, t.ptr);
+        let dp = &r.peers[d];
+        let dt = tenant(&r, label.as_deref(), dp.ns);
+        {
+            let ((srcs, total), certain) = if t.sure.1 > 0 {
+                (t.sure, true)
+            } else if t.maybe.1 > 0 {
+                (t.maybe, false)
+            } else {
+                return None;
+            };
+            let (obj, pod_ptr) = peer_site(inv, dp)?;
+            let ptr = ptr.unwrap_or(pod_ptr);
+            let names: Vec<String> = srcs.iter().map(|&s| r.peers[s].display()).collect();
+            let more = total.saturating_sub(srcs.len());
+            let e = r.explain(Endpoint::Peer(srcs[0]), Endpoint::Peer(d));
+            let msg =
+                format!(
+                "{} {} TCP {port} from tenant `{}` ({}{}), not only from its own tenant `{dt}`",
+                dp.display(),
+                if certain { "accepts" } else { "may accept" },
+                tenant(&r, label.as_deref(), r.peers[srcs[0]].ns),
+                names.join(", "),
+                if more > 0 { format!(", and {more} more") } else { String::new() },
+            );
+            let mut f = cx
+                .finding(&META, obj, &ptr, msg)
+                .help("restrict ingress to this port to the tenant's own namespaces (namespaceSelector on the tenant label), or deny it across tenants with an AdminNetworkPolicy");
+            if !certain {
+                f = f.severity(Severity::Medium);
+                if let Some(reason) = e.reasons.first() {
+                    f.message.push_str(&format!(": unknown because {reason}"));
+                }
+            }
+            for s in e.steps.iter().filter(|s| {
+                s.verdict == "allow" && s.direction == "ingress" && s.tier != "default"
+            }) {
+                if let Some(np) = policy_index.get(&s.policy).map(|&i| &r.policies.netpols[i]) {
+                    let o = inv.object(np.object);
+                    let rp = s
+                        .rule
+                        .map(|i| Pointer::root().keys(&["spec", "ingress"]).idx(i))
+                        .unwrap_or_else(|| Pointer::root().key("spec"));
+                    f = f.with_related(cx.related(o, &rp, "allowed by this rule"));
+                }
+            }
+            Some(f)
+        }
+    }));
 }
 
 #[cfg(test)]

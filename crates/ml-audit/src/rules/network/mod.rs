@@ -4,32 +4,20 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::finding::Finding;
 use crate::inventory::Inventory;
 use crate::netpol::{Options, Peer, Reachability};
 use crate::node::Pointer;
 use crate::object::Object;
-use crate::rule::{Context, Rule};
+use crate::rule::Context;
 
-mod cross_tenant_ml_port;
-mod ingress_without_tls;
-mod missing_default_deny;
-mod ml_pod_unrestricted_egress;
-mod namespace_without_network_policy;
-mod network_policy_selects_no_pod;
-mod network_policy_unknown_named_port;
-
-/// Every network rule.
-pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(namespace_without_network_policy::NamespaceWithoutNetworkPolicy),
-        Box::new(missing_default_deny::MissingDefaultDeny),
-        Box::new(cross_tenant_ml_port::CrossTenantMlPort),
-        Box::new(ml_pod_unrestricted_egress::MlPodUnrestrictedEgress),
-        Box::new(network_policy_selects_no_pod::NetworkPolicySelectsNoPod),
-        Box::new(network_policy_unknown_named_port::NetworkPolicyUnknownNamedPort),
-        Box::new(ingress_without_tls::IngressWithoutTls),
-    ]
-}
+pub(super) mod cross_tenant_ml_port;
+pub(super) mod ingress_without_tls;
+pub(super) mod missing_default_deny;
+pub(super) mod ml_pod_unrestricted_egress;
+pub(super) mod namespace_without_network_policy;
+pub(super) mod network_policy_selects_no_pod;
+pub(super) mod network_policy_unknown_named_port;
 
 /// The shared reachability model.
 pub(crate) fn reach(cx: &Context<'_>) -> Arc<Reachability> {
@@ -97,6 +85,22 @@ pub(crate) fn namespace_site<'a>(
         Pointer::root().keys(&["metadata", "name"])
     };
     Some((o, ptr))
+}
+
+/// Reports what `f` finds for each namespace that runs workloads, given the
+/// reachability model, the namespace, its peers (real workloads) and its
+/// NetworkPolicies (indexes into `r.policies.netpols`).
+pub(crate) fn for_each_namespace(
+    cx: &Context<'_>,
+    out: &mut Vec<Finding>,
+    mut f: impl FnMut(&Reachability, &str, &[usize], &[usize]) -> Option<Finding>,
+) {
+    let r = reach(cx);
+    let netpols = netpols_by_namespace(&r);
+    for (ns, peers) in peers_by_namespace(&r) {
+        let policies = netpols.get(ns).map_or(&[][..], Vec::as_slice);
+        out.extend(f(&r, ns, &peers, policies));
+    }
 }
 
 /// NetworkPolicies (indexes into `r.policies.netpols`) by namespace.

@@ -1,20 +1,13 @@
 //! allowPrivilegeEscalation not set to false.
 use super::{is_windows, Violation};
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-privilege-escalation",
-    "pod-security",
-    Severity::Medium,
-    "Containers must set allowPrivilegeEscalation: false",
-    rule_doc!("pss-privilege-escalation"),
-);
+declare_rule! {
+    id: "pss-privilege-escalation", category: "pod-security", severity: Medium, pss: restricted, check,
+    title: "Containers must set allowPrivilegeEscalation: false",
+}
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if is_windows(w) {
         return;
     }

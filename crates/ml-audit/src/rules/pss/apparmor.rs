@@ -1,57 +1,29 @@
 //! Overriding or disabling the default AppArmor profile.
-use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use super::{each_setting, Violation};
+use crate::rules::prelude::*;
+use k8s_openapi::api::core::v1::AppArmorProfile;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-apparmor",
-    "pod-security",
-    Severity::Medium,
-    "AppArmor must not be disabled or set to an unconfined profile",
-    rule_doc!("pss-apparmor"),
-);
+declare_rule! {
+    id: "pss-apparmor", category: "pod-security", severity: Medium, pss: baseline, check,
+    title: "AppArmor must not be disabled or set to an unconfined profile",
+}
 
 const PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
-    let ok_type = |t: &str| t == "RuntimeDefault" || t == "Localhost";
-    if let Some(p) = w
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|s| s.app_armor_profile.as_ref())
-    {
-        if !ok_type(&p.type_) {
-            out.push(Violation::pod(
-                w.field_pointer("securityContext")
-                    .keys(&["appArmorProfile", "type"]),
-                format!("the pod sets AppArmor profile type {}", p.type_),
-            ));
-        }
-    }
-    for c in &w.containers {
-        if let Some(p) = c
-            .spec
-            .security_context
-            .as_ref()
-            .and_then(|s| s.app_armor_profile.as_ref())
-        {
-            if !ok_type(&p.type_) {
-                out.push(Violation::container(
-                    c,
-                    c.pointer
-                        .keys(&["securityContext", "appArmorProfile", "type"]),
-                    format!(
-                        "container `{}` sets AppArmor profile type {}",
-                        c.name, p.type_
-                    ),
-                ));
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+    let bad = |p: &AppArmorProfile| p.type_ != "RuntimeDefault" && p.type_ != "Localhost";
+    each_setting(
+        w,
+        |s| s.app_armor_profile.as_ref().filter(|p| bad(p)),
+        |s| s.app_armor_profile.as_ref().filter(|p| bad(p)),
+        |site, p| {
+            if let Some(p) = p {
+                let at = site.at(w, &["appArmorProfile", "type"]);
+                let message = format!("{} sets AppArmor profile type {}", site.who(), p.type_);
+                out.push(site.violation(at, message));
             }
-        }
-    }
+        },
+    );
     for (k, v) in &w.annotations {
         if let Some(name) = k.strip_prefix(PREFIX) {
             // An empty value is the default profile, as upstream allows.

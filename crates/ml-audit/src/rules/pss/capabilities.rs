@@ -1,18 +1,11 @@
 //! Capabilities beyond the baseline default set.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-capabilities",
-    "pod-security",
-    Severity::High,
-    "Containers must not add capabilities beyond the default set",
-    rule_doc!("pss-capabilities"),
-);
+declare_rule! {
+    id: "pss-capabilities", category: "pod-security", severity: High, pss: baseline, check,
+    title: "Containers must not add capabilities beyond the default set",
+}
 
 /// Capabilities the baseline level allows adding.
 pub const ALLOWED: [&str; 13] = [
@@ -31,7 +24,7 @@ pub const ALLOWED: [&str; 13] = [
     "SYS_CHROOT",
 ];
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     for (c, e) in w.containers.iter().zip(eff) {
         for cap in &e.cap_add {
             if !ALLOWED.contains(&cap.value.as_str()) {

@@ -1,20 +1,13 @@
 //! Capabilities not dropped, or added beyond NET_BIND_SERVICE.
 use super::{is_windows, Violation};
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-capabilities-restricted",
-    "pod-security",
-    Severity::Medium,
-    "Containers must drop ALL capabilities and add only NET_BIND_SERVICE",
-    rule_doc!("pss-capabilities-restricted"),
-);
+declare_rule! {
+    id: "pss-capabilities-restricted", category: "pod-security", severity: Medium, pss: restricted, check,
+    title: "Containers must drop ALL capabilities and add only NET_BIND_SERVICE",
+}
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if is_windows(w) {
         return;
     }

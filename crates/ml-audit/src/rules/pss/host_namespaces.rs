@@ -1,20 +1,13 @@
 //! Sharing the host's network, PID or IPC namespace.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-host-namespaces",
-    "pod-security",
-    Severity::High,
-    "Pods must not share the host's network, PID or IPC namespaces",
-    rule_doc!("pss-host-namespaces"),
-);
+declare_rule! {
+    id: "pss-host-namespaces", category: "pod-security", severity: High, pss: baseline, check,
+    title: "Pods must not share the host's network, PID or IPC namespaces",
+}
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for (field, set) in [
         ("hostNetwork", w.spec.host_network),
         ("hostPID", w.spec.host_pid),

@@ -1,20 +1,13 @@
 //! Host ports.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-host-ports",
-    "pod-security",
-    Severity::Medium,
-    "Containers must not bind host ports",
-    rule_doc!("pss-host-ports"),
-);
+declare_rule! {
+    id: "pss-host-ports", category: "pod-security", severity: Medium, pss: baseline, check,
+    title: "Containers must not bind host ports",
+}
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for c in &w.containers {
         for (i, p) in c.spec.ports.iter().flatten().enumerate() {
             if let Some(hp) = p.host_port.filter(|hp| *hp != 0) {

@@ -1,21 +1,14 @@
 //! Probes and lifecycle hooks aimed at other hosts.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 use k8s_openapi::api::core::v1::{HTTPGetAction, TCPSocketAction};
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-host-probes",
-    "pod-security",
-    Severity::Medium,
-    "Probes and lifecycle hooks must not target another host",
-    rule_doc!("pss-host-probes"),
-);
+declare_rule! {
+    id: "pss-host-probes", category: "pod-security", severity: Medium, pss: baseline, check,
+    title: "Probes and lifecycle hooks must not target another host",
+}
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for c in &w.containers {
         let s = &c.spec;
         let mut handlers: Vec<(&str, Option<&HTTPGetAction>, Option<&TCPSocketAction>)> =
@@ -41,25 +34,18 @@ pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
         }
         for (name, http, tcp) in handlers {
             let base = name.split('/').fold(c.pointer.clone(), |p, k| p.key(k));
-            if let Some(h) = http
-                .and_then(|h| h.host.as_deref())
-                .filter(|h| !h.is_empty())
-            {
-                out.push(Violation::container(
-                    c,
-                    base.keys(&["httpGet", "host"]),
-                    format!("container `{}`: {name} targets host {h}", c.name),
-                ));
-            }
-            if let Some(h) = tcp
-                .and_then(|t| t.host.as_deref())
-                .filter(|h| !h.is_empty())
-            {
-                out.push(Violation::container(
-                    c,
-                    base.keys(&["tcpSocket", "host"]),
-                    format!("container `{}`: {name} targets host {h}", c.name),
-                ));
+            let hosts = [
+                ("httpGet", http.and_then(|h| h.host.as_deref())),
+                ("tcpSocket", tcp.and_then(|t| t.host.as_deref())),
+            ];
+            for (kind, host) in hosts {
+                if let Some(h) = host.filter(|h| !h.is_empty()) {
+                    out.push(Violation::container(
+                        c,
+                        base.keys(&[kind, "host"]),
+                        format!("container `{}`: {name} targets host {h}", c.name),
+                    ));
+                }
             }
         }
     }

@@ -1,20 +1,13 @@
 //! Windows HostProcess containers have full access to the Windows node.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-host-process",
-    "pod-security",
-    Severity::Critical,
-    "Windows HostProcess containers must not be used",
-    rule_doc!("pss-host-process"),
-);
+declare_rule! {
+    id: "pss-host-process", category: "pod-security", severity: Critical, pss: baseline, check,
+    title: "Windows HostProcess containers must not be used",
+}
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if let Some(h) = w
         .spec
         .security_context

@@ -2,34 +2,33 @@
 //! `restricted` levels, as the upstream Pod Security Admission checks them
 //! (v1.37), applied to every workload, pod templates in ML CRDs included.
 
-use std::sync::OnceLock;
-
 use crate::finding::{Finding, Severity};
 use crate::node::Pointer;
-use crate::rule::{Context, Rule, RuleMeta};
+use crate::rule::{Context, RuleMeta};
 use crate::rules::util::{context_of, described, effective_all};
 use crate::secctx::Effective;
 use crate::workload::{ContainerRef, Workload};
+use k8s_openapi::api::core::v1::{PodSecurityContext, SecurityContext};
 
-mod allow_privilege_escalation;
-mod apparmor;
-mod capabilities;
-mod capabilities_restricted;
-mod host_namespaces;
-mod host_path_volumes;
-mod host_ports;
-mod host_probes;
-mod host_process;
-mod privileged;
-mod proc_mount;
-mod proc_mount_restricted;
-mod run_as_non_root;
-mod run_as_user;
-mod seccomp;
-mod seccomp_restricted;
-mod selinux;
-mod sysctls;
-mod volume_types;
+pub(super) mod allow_privilege_escalation;
+pub(super) mod apparmor;
+pub(super) mod capabilities;
+pub(super) mod capabilities_restricted;
+pub(super) mod host_namespaces;
+pub(super) mod host_path_volumes;
+pub(super) mod host_ports;
+pub(super) mod host_probes;
+pub(super) mod host_process;
+pub(super) mod privileged;
+pub(super) mod proc_mount;
+pub(super) mod proc_mount_restricted;
+pub(super) mod run_as_non_root;
+pub(super) mod run_as_user;
+pub(super) mod seccomp;
+pub(super) mod seccomp_restricted;
+pub(super) mod selinux;
+pub(super) mod sysctls;
+pub(super) mod volume_types;
 
 /// A Pod Security Standards level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -78,26 +77,68 @@ impl Violation {
     }
 }
 
+/// Where a security setting is written: the pod's `securityContext`, or a
+/// container's.
+#[derive(Clone, Copy)]
+pub(crate) enum Site<'w> {
+    Pod,
+    Container(&'w ContainerRef),
+}
+
+impl Site<'_> {
+    /// `the pod`, or ``container `NAME` ``: how messages name the site.
+    pub(crate) fn who(&self) -> String {
+        match self {
+            Site::Pod => "the pod".to_string(),
+            Site::Container(c) => format!("container `{}`", c.name),
+        }
+    }
+
+    /// The pointer of `keys` inside the site's `securityContext`.
+    pub(crate) fn at(&self, w: &Workload, keys: &[&str]) -> Pointer {
+        match self {
+            Site::Pod => w.field_pointer("securityContext").keys(keys),
+            Site::Container(c) => c.pointer.key("securityContext").keys(keys),
+        }
+    }
+
+    /// A violation of this site, at `pointer`.
+    pub(crate) fn violation(&self, pointer: Pointer, message: String) -> Violation {
+        match self {
+            Site::Pod => Violation::pod(pointer, message),
+            Site::Container(c) => Violation::container(c, pointer, message),
+        }
+    }
+}
+
+/// Calls `f` with a setting of the pod's security context (what `pod`
+/// reads), then with the same setting of each container's own (what
+/// `container` reads), set or not.
+pub(crate) fn each_setting<'w, T>(
+    w: &'w Workload,
+    pod: impl FnOnce(&'w PodSecurityContext) -> Option<T>,
+    container: impl Fn(&'w SecurityContext) -> Option<T>,
+    mut f: impl FnMut(Site<'w>, Option<T>),
+) {
+    f(Site::Pod, w.spec.security_context.as_ref().and_then(pod));
+    for c in &w.containers {
+        let value = c.spec.security_context.as_ref().and_then(&container);
+        f(Site::Container(c), value);
+    }
+}
+
 /// The check of one control: pushes the violations it finds in a workload,
 /// given the effective security context of each of its containers (in the
 /// order of `containers`; resolved once for every control).
 type Check = fn(&Workload, &[Effective], &mut Vec<Violation>);
 
-/// A Pod Security Standards control as a rule.
-pub struct PssRule {
-    meta: RuleMeta,
-    level: PssLevel,
-    check: Check,
-    /// `<title> (Pod Security Standards, <level> level)`, shared by every
-    /// finding of the control.
-    help: &'static str,
-}
-
-impl PssRule {
-    /// The level this control belongs to.
-    pub fn level(&self) -> PssLevel {
-        self.level
-    }
+/// A Pod Security Standards control: its level, its check, and the help
+/// every finding of it shares (`<title> (Pod Security Standards, <level>
+/// level)`), as [`declare_rule!`] declares it.
+pub(crate) struct Control {
+    pub level: PssLevel,
+    pub check: Check,
+    pub help: &'static str,
 }
 
 /// The level a namespace enforces, from its `pod-security.kubernetes.io/enforce` label.
@@ -110,12 +151,25 @@ pub fn enforced_level(cx: &Context<'_>, ns: Option<&str>) -> Option<PssLevel> {
     }
 }
 
-impl Rule for PssRule {
-    fn meta(&self) -> &RuleMeta {
-        &self.meta
-    }
+/// The level of the Pod Security Standards control with this rule id;
+/// `None` for any other rule.
+pub fn level_of(rule: &str) -> Option<PssLevel> {
+    super::REGISTRY.iter().find_map(|r| match &r.hook {
+        super::Hook::Pss(c) if r.meta.id == rule => Some(c.level),
+        _ => None,
+    })
+}
 
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+impl Control {
+    /// Runs the control on a workload: a finding per violation, critical
+    /// where the namespace enforces the control's level.
+    pub(crate) fn run(
+        &self,
+        cx: &Context<'_>,
+        meta: &RuleMeta,
+        w: &Workload,
+        out: &mut Vec<Finding>,
+    ) {
         let mut v = Vec::new();
         (self.check)(w, &effective_all(cx, w).0, &mut v);
         if v.is_empty() {
@@ -142,7 +196,7 @@ impl Rule for PssRule {
             message.push_str(": ");
             message.push_str(&violation.message);
             message.push_str(tail);
-            let mut f = cx.finding(&self.meta, obj, &violation.pointer, message);
+            let mut f = cx.finding(meta, obj, &violation.pointer, message);
             if enforcement.is_some() {
                 f = f.severity(Severity::Critical);
             }
@@ -154,84 +208,4 @@ impl Rule for PssRule {
 /// Whether the pod declares `spec.os.name: windows`.
 pub(crate) fn is_windows(w: &Workload) -> bool {
     w.spec.os.as_ref().is_some_and(|o| o.name == "windows")
-}
-
-/// Every Pod Security Standards rule.
-pub fn rules() -> Vec<PssRule> {
-    let all: [(RuleMeta, PssLevel, Check); 19] = [
-        (host_process::META, PssLevel::Baseline, host_process::check),
-        (
-            host_namespaces::META,
-            PssLevel::Baseline,
-            host_namespaces::check,
-        ),
-        (privileged::META, PssLevel::Baseline, privileged::check),
-        (capabilities::META, PssLevel::Baseline, capabilities::check),
-        (
-            host_path_volumes::META,
-            PssLevel::Baseline,
-            host_path_volumes::check,
-        ),
-        (host_ports::META, PssLevel::Baseline, host_ports::check),
-        (apparmor::META, PssLevel::Baseline, apparmor::check),
-        (selinux::META, PssLevel::Baseline, selinux::check),
-        (proc_mount::META, PssLevel::Baseline, proc_mount::check),
-        (seccomp::META, PssLevel::Baseline, seccomp::check),
-        (sysctls::META, PssLevel::Baseline, sysctls::check),
-        (host_probes::META, PssLevel::Baseline, host_probes::check),
-        (
-            volume_types::META,
-            PssLevel::Restricted,
-            volume_types::check,
-        ),
-        (
-            allow_privilege_escalation::META,
-            PssLevel::Restricted,
-            allow_privilege_escalation::check,
-        ),
-        (
-            run_as_non_root::META,
-            PssLevel::Restricted,
-            run_as_non_root::check,
-        ),
-        (run_as_user::META, PssLevel::Restricted, run_as_user::check),
-        (
-            seccomp_restricted::META,
-            PssLevel::Restricted,
-            seccomp_restricted::check,
-        ),
-        (
-            capabilities_restricted::META,
-            PssLevel::Restricted,
-            capabilities_restricted::check,
-        ),
-        (
-            proc_mount_restricted::META,
-            PssLevel::Restricted,
-            proc_mount_restricted::check,
-        ),
-    ];
-    // The helps are written once for the process, and borrowed by every
-    // finding (90,000 of them at 100,000 objects).
-    static HELPS: OnceLock<Vec<String>> = OnceLock::new();
-    let helps = HELPS.get_or_init(|| {
-        all.iter()
-            .map(|(meta, level, _)| {
-                format!(
-                    "{} (Pod Security Standards, {} level)",
-                    meta.title,
-                    level.as_str()
-                )
-            })
-            .collect()
-    });
-    all.into_iter()
-        .zip(helps)
-        .map(|((meta, level, check), help)| PssRule {
-            meta,
-            level,
-            check,
-            help,
-        })
-        .collect()
 }

@@ -1,20 +1,13 @@
 //! Privileged containers.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-privileged",
-    "pod-security",
-    Severity::Critical,
-    "Containers must not run privileged",
-    rule_doc!("pss-privileged"),
-);
+declare_rule! {
+    id: "pss-privileged", category: "pod-security", severity: Critical, pss: baseline, check,
+    title: "Containers must not run privileged",
+}
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     for (c, e) in w.containers.iter().zip(eff) {
         if let Some(p) = e.privileged.as_ref().filter(|p| p.value) {
             out.push(Violation::container(

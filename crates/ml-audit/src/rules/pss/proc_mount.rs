@@ -1,23 +1,21 @@
 //! Unmasked /proc in pods that share the host's user namespace.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-proc-mount",
-    "pod-security",
-    Severity::Medium,
-    "The /proc mount must stay masked in pods using the host's user namespace",
-    rule_doc!("pss-proc-mount"),
-);
+declare_rule! {
+    id: "pss-proc-mount", category: "pod-security", severity: Medium, pss: baseline, check,
+    title: "The /proc mount must stay masked in pods using the host's user namespace",
+}
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     if w.spec.host_users == Some(false) {
         return;
     }
+    unmasked(w, eff, out);
+}
+
+/// Each container that sets a `procMount` other than `Default`.
+pub(super) fn unmasked(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
     for (c, e) in w.containers.iter().zip(eff) {
         if let Some(p) = e
             .proc_mount

@@ -1,31 +1,13 @@
 //! Unmasked /proc, even in user-namespaced pods.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-proc-mount-restricted",
-    "pod-security",
-    Severity::Low,
-    "The /proc mount must stay masked",
-    rule_doc!("pss-proc-mount-restricted"),
-);
+declare_rule! {
+    id: "pss-proc-mount-restricted", category: "pod-security", severity: Low, pss: restricted, check,
+    title: "The /proc mount must stay masked",
+}
 
-pub fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
-    for (c, e) in w.containers.iter().zip(eff) {
-        if let Some(p) = e
-            .proc_mount
-            .as_ref()
-            .filter(|p| p.value != "Default" && !p.value.is_empty())
-        {
-            out.push(Violation::container(
-                c,
-                p.pointer.clone(),
-                format!("container `{}` sets procMount: {}", c.name, p.value),
-            ));
-        }
-    }
+/// Baseline's check, without its exemption of user-namespaced pods.
+fn check(w: &Workload, eff: &[Effective], out: &mut Vec<Violation>) {
+    super::proc_mount::unmasked(w, eff, out);
 }

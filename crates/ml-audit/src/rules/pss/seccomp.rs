@@ -1,49 +1,25 @@
 //! Explicitly unconfined seccomp.
-use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use super::{each_setting, Violation};
+use crate::rules::prelude::*;
+use k8s_openapi::api::core::v1::SeccompProfile;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-seccomp",
-    "pod-security",
-    Severity::Medium,
-    "Seccomp must not be set to Unconfined",
-    rule_doc!("pss-seccomp"),
-);
+declare_rule! {
+    id: "pss-seccomp", category: "pod-security", severity: Medium, pss: baseline, check,
+    title: "Seccomp must not be set to Unconfined",
+}
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
-    if let Some(p) = w
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|s| s.seccomp_profile.as_ref())
-    {
-        if p.type_ == "Unconfined" {
-            out.push(Violation::pod(
-                w.field_pointer("securityContext")
-                    .keys(&["seccompProfile", "type"]),
-                "the pod sets seccomp profile Unconfined",
-            ));
-        }
-    }
-    for c in &w.containers {
-        if let Some(p) = c
-            .spec
-            .security_context
-            .as_ref()
-            .and_then(|s| s.seccomp_profile.as_ref())
-        {
-            if p.type_ == "Unconfined" {
-                out.push(Violation::container(
-                    c,
-                    c.pointer
-                        .keys(&["securityContext", "seccompProfile", "type"]),
-                    format!("container `{}` sets seccomp profile Unconfined", c.name),
-                ));
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+    let profile = |p: &SeccompProfile| p.type_ == "Unconfined";
+    each_setting(
+        w,
+        |s| s.seccomp_profile.as_ref().filter(|p| profile(p)),
+        |s| s.seccomp_profile.as_ref().filter(|p| profile(p)),
+        |site, unconfined| {
+            if unconfined.is_some() {
+                let at = site.at(w, &["seccompProfile", "type"]);
+                let message = format!("{} sets seccomp profile Unconfined", site.who());
+                out.push(site.violation(at, message));
             }
-        }
-    }
+        },
+    );
 }

@@ -1,62 +1,42 @@
 //! Seccomp profile not set to RuntimeDefault or Localhost.
-use super::{is_windows, Violation};
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use super::{each_setting, is_windows, Site, Violation};
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-seccomp-restricted",
-    "pod-security",
-    Severity::Medium,
-    "Seccomp must be set to RuntimeDefault or Localhost",
-    rule_doc!("pss-seccomp-restricted"),
-);
+declare_rule! {
+    id: "pss-seccomp-restricted", category: "pod-security", severity: Medium, pss: restricted, check,
+    title: "Seccomp must be set to RuntimeDefault or Localhost",
+}
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     if is_windows(w) {
         return;
     }
     let ok = |t: &str| t == "RuntimeDefault" || t == "Localhost";
-    let pod = w
-        .spec
-        .security_context
-        .as_ref()
-        .and_then(|s| s.seccomp_profile.as_ref())
-        .map(|p| p.type_.as_str());
-    if let Some(t) = pod.filter(|t| !ok(t)) {
-        out.push(Violation::pod(
-            w.field_pointer("securityContext")
-                .keys(&["seccompProfile", "type"]),
-            format!("the pod sets seccomp profile {t}"),
-        ));
-    }
-    let pod_ok = pod.is_some_and(ok);
-    for c in &w.containers {
-        match c
-            .spec
-            .security_context
-            .as_ref()
-            .and_then(|s| s.seccomp_profile.as_ref())
-            .map(|p| p.type_.as_str())
-        {
-            Some(t) if ok(t) => {}
-            Some(t) => out.push(Violation::container(
-                c,
-                c.pointer
-                    .keys(&["securityContext", "seccompProfile", "type"]),
-                format!("container `{}` sets seccomp profile {t}", c.name),
-            )),
-            None if pod_ok => {}
-            None => out.push(Violation::container(
-                c,
-                c.pointer.clone(),
-                format!(
-                    "container `{}` has no seccomp profile (nor does the pod)",
-                    c.name
-                ),
-            )),
-        }
-    }
+    let mut pod_ok = false;
+    each_setting(
+        w,
+        |s| s.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+        |s| s.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+        |site, t| {
+            if let Site::Pod = site {
+                pod_ok = t.is_some_and(ok);
+            }
+            match (site, t) {
+                (_, Some(t)) if ok(t) => {}
+                (_, Some(t)) => out.push(site.violation(
+                    site.at(w, &["seccompProfile", "type"]),
+                    format!("{} sets seccomp profile {t}", site.who()),
+                )),
+                (Site::Pod, None) => {}
+                (Site::Container(_), None) if pod_ok => {}
+                (Site::Container(c), None) => out.push(site.violation(
+                    c.pointer.clone(),
+                    format!(
+                        "container `{}` has no seccomp profile (nor does the pod)",
+                        c.name
+                    ),
+                )),
+            }
+        },
+    );
 }

@@ -1,18 +1,11 @@
 //! Unsafe sysctls.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-sysctls",
-    "pod-security",
-    Severity::Medium,
-    "Pods must set only the safe sysctls",
-    rule_doc!("pss-sysctls"),
-);
+declare_rule! {
+    id: "pss-sysctls", category: "pod-security", severity: Medium, pss: baseline, check,
+    title: "Pods must set only the safe sysctls",
+}
 
 /// The sysctls the baseline level allows.
 pub const SAFE: [&str; 14] = [
@@ -33,7 +26,7 @@ pub const SAFE: [&str; 14] = [
     "net.ipv4.tcp_notsent_lowat",
 ];
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     let Some(sysctls) = w
         .spec
         .security_context

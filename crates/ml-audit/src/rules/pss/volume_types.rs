@@ -1,18 +1,11 @@
 //! Volume types beyond the restricted set.
 use super::Violation;
-use crate::finding::Severity;
-use crate::rule::RuleMeta;
-use crate::rule_doc;
-use crate::secctx::Effective;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "pss-volume-types",
-    "pod-security",
-    Severity::Medium,
-    "Pods must use only the restricted volume types",
-    rule_doc!("pss-volume-types"),
-);
+declare_rule! {
+    id: "pss-volume-types", category: "pod-security", severity: Medium, pss: restricted, check,
+    title: "Pods must use only the restricted volume types",
+}
 
 /// Volume types the restricted level allows.
 pub const ALLOWED: [&str; 9] = [
@@ -27,7 +20,7 @@ pub const ALLOWED: [&str; 9] = [
     "image",
 ];
 
-pub fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
+fn check(w: &Workload, _eff: &[Effective], out: &mut Vec<Violation>) {
     for (i, v) in w.spec.volumes.iter().flatten().enumerate() {
         let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) else {
             continue;

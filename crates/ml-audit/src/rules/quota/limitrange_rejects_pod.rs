@@ -1,50 +1,36 @@
 //! Pods a LimitRange would reject.
 use super::{context, ledger};
-use crate::finding::{Finding, Severity};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
+use crate::rules::prelude::*;
 
-pub const META: RuleMeta = RuleMeta::builtin(
-    "limitrange-rejects-pod",
-    "quota",
-    Severity::High,
-    "Pods must satisfy their namespace's LimitRange",
-    rule_doc!("limitrange-rejects-pod"),
-);
+declare_rule! {
+    id: "limitrange-rejects-pod", category: "quota", severity: High, inventory: check,
+    title: "Pods must satisfy their namespace's LimitRange",
+}
 
-pub struct LimitRangeRejectsPod;
-
-impl Rule for LimitRangeRejectsPod {
-    fn meta(&self) -> &RuleMeta {
-        static M: RuleMeta = META;
-        &M
-    }
-
-    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let l = ledger(cx);
-        for r in &l.rejections {
-            let w = &cx.inventory.workloads[r.workload];
-            let obj = cx.inventory.object(w.object);
-            let lr = cx.inventory.object(r.limit_range);
-            out.push(
-                cx.finding(
-                    &META,
-                    obj,
-                    &r.pointer,
-                    format!(
-                        "{}: {}; {} would reject these pods",
-                        w.describe(obj),
-                        r.message,
-                        lr.display_name()
-                    ),
-                )
-                .context(context(w, r.container))
-                .help(format!(
-                    "set the {} request and limit within the LimitRange's bounds",
-                    r.resource
-                ))
-                .with_related(cx.related(lr, &r.limit_pointer, "the constraint")),
-            );
-        }
+fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let l = ledger(cx);
+    for r in &l.rejections {
+        let w = &cx.inventory.workloads[r.workload];
+        let obj = cx.inventory.object(w.object);
+        let lr = cx.inventory.object(r.limit_range);
+        out.push(
+            cx.finding(
+                &META,
+                obj,
+                &r.pointer,
+                format!(
+                    "{}: {}; {} would reject these pods",
+                    w.describe(obj),
+                    r.message,
+                    lr.display_name()
+                ),
+            )
+            .context(context(w, r.container))
+            .help(format!(
+                "set the {} request and limit within the LimitRange's bounds",
+                r.resource
+            ))
+            .with_related(cx.related(lr, &r.limit_pointer, "the constraint")),
+        );
     }
 }

@@ -5,31 +5,17 @@
 use std::sync::Arc;
 
 use crate::quota::Ledger;
-use crate::rule::{Context, Rule};
+use crate::rule::Context;
 use crate::workload::Workload;
 
-mod gpu_without_quota;
-mod kueue_cluster_queue_not_found;
-mod kueue_queue_not_found;
-mod kueue_workload_exceeds_queue;
-mod limitrange_rejects_pod;
-mod quota_limits_extended_resource;
-mod quota_missing_requests;
-mod resource_quota_exceeded;
-
-/// The quota rules.
-pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(gpu_without_quota::GpuWithoutQuota),
-        Box::new(resource_quota_exceeded::ResourceQuotaExceeded),
-        Box::new(limitrange_rejects_pod::LimitRangeRejectsPod),
-        Box::new(quota_limits_extended_resource::QuotaLimitsExtendedResource),
-        Box::new(quota_missing_requests::QuotaMissingRequests),
-        Box::new(kueue_queue_not_found::KueueQueueNotFound),
-        Box::new(kueue_cluster_queue_not_found::KueueClusterQueueNotFound),
-        Box::new(kueue_workload_exceeds_queue::KueueWorkloadExceedsQueue),
-    ]
-}
+pub(super) mod gpu_without_quota;
+pub(super) mod kueue_cluster_queue_not_found;
+pub(super) mod kueue_queue_not_found;
+pub(super) mod kueue_workload_exceeds_queue;
+pub(super) mod limitrange_rejects_pod;
+pub(super) mod quota_limits_extended_resource;
+pub(super) mod quota_missing_requests;
+pub(super) mod resource_quota_exceeded;
 
 /// The shared ledger.
 pub(crate) fn ledger(cx: &Context<'_>) -> Arc<Ledger> {

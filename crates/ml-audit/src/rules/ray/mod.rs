@@ -1,3 +1,3 @@
 //! KubeRay.
 
-pub mod ray_head_exposed;
+pub(super) mod ray_head_exposed;

@@ -1,23 +1,13 @@
 //! Ray head ports exposed outside the cluster.
+use crate::rules::prelude::*;
 use std::collections::BTreeMap;
 
-use crate::finding::{Finding, Severity};
-use crate::node::{Node, Pointer};
-use crate::object::Object;
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
+use crate::node::Node;
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "ray-head-exposed",
-    "ray",
-    Severity::Critical,
-    "Ray head ports (dashboard, client, GCS) must not be exposed outside the cluster",
-    rule_doc!("ray-head-exposed"),
-);
-
-/// The rule.
-pub struct RayHeadExposed;
+declare_rule! {
+    id: "ray-head-exposed", category: "ray", severity: Critical, inventory: check,
+    title: "Ray head ports (dashboard, client, GCS) must not be exposed outside the cluster",
+}
 
 const PORTS: [(i64, &str); 3] = [(8265, "dashboard"), (10001, "client"), (6379, "GCS")];
 
@@ -144,204 +134,193 @@ impl Head<'_> {
 
 const HELP: &str = "Ray has no authentication: anyone who reaches the head can submit jobs (remote code execution as the Ray pods' service account). Keep the head Service ClusterIP and reach the dashboard through `kubectl port-forward` or an authenticating proxy";
 
-impl Rule for RayHeadExposed {
-    fn meta(&self) -> &RuleMeta {
-        &META
+fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let heads = heads(cx);
+    if heads.is_empty() {
+        return;
     }
-
-    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let heads = heads(cx);
-        if heads.is_empty() {
-            return;
-        }
-        // 1. headGroupSpec.serviceType / enableIngress on the Ray object itself.
-        let null = Node::new(crate::node::Value::Null);
-        for h in &heads {
-            let hg = h.obj.root.pointer(h.ptr.as_str()).unwrap_or(&null);
-            if let Some(t) = hg
-                .field("serviceType")
-                .as_str()
-                .filter(|t| matches!(*t, "LoadBalancer" | "NodePort"))
-            {
-                out.push(
-                    cx.finding(
-                        &META,
-                        h.obj,
-                        &h.ptr.key("serviceType"),
-                        format!(
-                            "{}: `serviceType: {t}` makes KubeRay's head Service `{}-head-svc` a {t}, exposing ports 8265 (dashboard), 10001 (client) and 6379 (GCS){}",
-                            h.obj.display_name(), h.cluster, h.note()
-                        ),
-                    )
+    // 1. headGroupSpec.serviceType / enableIngress on the Ray object itself.
+    let null = Node::new(crate::node::Value::Null);
+    for h in &heads {
+        let hg = h.obj.root.pointer(h.ptr.as_str()).unwrap_or(&null);
+        let service_type = hg
+            .field("serviceType")
+            .as_str()
+            .filter(|t| matches!(*t, "LoadBalancer" | "NodePort"));
+        let exposed = [
+            service_type.map(|t| ("serviceType", format!(
+                "`serviceType: {t}` makes KubeRay's head Service `{}-head-svc` a {t}, exposing ports 8265 (dashboard), 10001 (client) and 6379 (GCS)",
+                h.cluster
+            ))),
+            (hg.field("enableIngress").as_bool() == Some(true)).then(|| ("enableIngress", format!(
+                "`enableIngress: true` makes KubeRay create an Ingress to the dashboard (port 8265) of `{}-head-svc`",
+                h.cluster
+            ))),
+        ];
+        for (field, what) in exposed.into_iter().flatten() {
+            let message = format!("{}: {what}{}", h.obj.display_name(), h.note());
+            out.push(
+                cx.finding(&META, h.obj, &h.ptr.key(field), message)
                     .context("head")
                     .help(HELP),
-                );
-            }
-            if hg.field("enableIngress").as_bool() == Some(true) {
-                out.push(
-                    cx.finding(
-                        &META,
-                        h.obj,
-                        &h.ptr.key("enableIngress"),
-                        format!(
-                            "{}: `enableIngress: true` makes KubeRay create an Ingress to the dashboard (port 8265) of `{}-head-svc`{}",
-                            h.obj.display_name(), h.cluster, h.note()
-                        ),
-                    )
-                    .context("head")
-                    .help(HELP),
-                );
-            }
+            );
         }
-        let mut by_ns: std::collections::HashMap<&str, Vec<&Head<'_>>> =
-            std::collections::HashMap::new();
-        for h in &heads {
-            by_ns
-                .entry(h.obj.effective_namespace().unwrap_or(""))
-                .or_default()
-                .push(h);
+    }
+    let mut by_ns: std::collections::HashMap<&str, Vec<&Head<'_>>> =
+        std::collections::HashMap::new();
+    for h in &heads {
+        by_ns
+            .entry(h.obj.effective_namespace().unwrap_or(""))
+            .or_default()
+            .push(h);
+    }
+    // 2. Services selecting head pods.
+    let mut head_services: Vec<(&Object, &Head<'_>)> = Vec::new();
+    for svc in cx.inventory.of_kind("Service") {
+        if !svc.group().is_empty() {
+            continue;
         }
-        // 2. Services selecting head pods.
-        let mut head_services: Vec<(&Object, &Head<'_>)> = Vec::new();
-        for svc in cx.inventory.of_kind("Service") {
-            if !svc.group().is_empty() {
+        let spec = svc.root.field("spec");
+        let ns = svc.effective_namespace().unwrap_or("default");
+        for &h in by_ns.get(ns).into_iter().flatten() {
+            if !h.selected_by(spec.field("selector")) {
                 continue;
             }
-            let spec = svc.root.field("spec");
-            let ns = svc.effective_namespace().unwrap_or("default");
-            for &h in by_ns.get(ns).into_iter().flatten() {
-                if !h.selected_by(spec.field("selector")) {
-                    continue;
-                }
-                head_services.push((svc, h));
-                let ty = spec.field("type").as_str().unwrap_or("ClusterIP");
-                if !matches!(ty, "LoadBalancer" | "NodePort") {
-                    continue;
-                }
-                for (i, p) in spec.field("ports").items().iter().enumerate() {
-                    if let Some((n, role)) =
-                        h.ray_port(p.field("port").as_i64(), p.field("targetPort"))
-                    {
-                        out.push(
-                            cx.finding(
-                                &META,
-                                svc,
-                                &Pointer::root().keys(&["spec", "ports"]).idx(i).key("port"),
-                                format!(
-                                    "{} (type {ty}) exposes {}the Ray {role} port {n} of {}'s head{}",
-                                    svc.display_name(),
-                                    p.field("port").as_i64().filter(|sp| *sp != n).map(|sp| format!("port {sp}, which reaches ")).unwrap_or_default(),
-                                    h.obj.display_name(),
-                                    h.note()
-                                ),
-                            )
-                            .help(HELP)
-                            .with_related(cx.related(h.obj, &h.ptr, "the Ray head whose pods it selects")),
-                        );
-                    }
-                }
+            head_services.push((svc, h));
+            let ty = spec.field("type").as_str().unwrap_or("ClusterIP");
+            if !matches!(ty, "LoadBalancer" | "NodePort") {
+                continue;
             }
-        }
-        // The first head Service of each (namespace, name).
-        let mut svc_index: std::collections::HashMap<(&str, &str), (&Object, &Head<'_>)> =
-            std::collections::HashMap::new();
-        for &(s, h) in &head_services {
-            svc_index
-                .entry((s.effective_namespace().unwrap_or(""), s.name.as_str()))
-                .or_insert((s, h));
-        }
-        // 3. Ingresses to a head Service (one of the above, or KubeRay's own).
-        for ing in cx.inventory.of_kind("Ingress") {
-            let ns = ing.effective_namespace().unwrap_or("default");
-            let mut backends: Vec<(Pointer, &Node)> = Vec::new();
-            let spec = ing.root.field("spec");
-            for key in ["defaultBackend", "backend"] {
-                if let Some(b) = spec.get(key) {
-                    backends.push((Pointer::root().keys(&["spec", key]), b));
-                }
-            }
-            for (ri, r) in spec.field("rules").items().iter().enumerate() {
-                for (pi, p) in r.field("http").field("paths").items().iter().enumerate() {
-                    if let Some(b) = p.get("backend") {
-                        backends.push((
-                            Pointer::root()
-                                .keys(&["spec", "rules"])
-                                .idx(ri)
-                                .keys(&["http", "paths"])
-                                .idx(pi)
-                                .key("backend"),
-                            b,
-                        ));
-                    }
-                }
-            }
-            for (bp, b) in backends {
-                let (name, port_node, port_ptr) = if let Some(s) = b.get("service") {
-                    let port = s.field("port");
-                    let (pn, pp) = match (port.get("number"), port.get("name")) {
-                        (Some(n), _) => (n, bp.keys(&["service", "port", "number"])),
-                        (None, Some(n)) => (n, bp.keys(&["service", "port", "name"])),
-                        _ => (port, bp.keys(&["service", "port"])),
-                    };
-                    (s.field("name").as_str().unwrap_or(""), pn, pp)
-                } else {
-                    (
-                        b.field("serviceName").as_str().unwrap_or(""),
-                        b.field("servicePort"),
-                        bp.key("servicePort"),
-                    )
-                };
-                let head = by_ns
-                    .get(ns)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .find(|h| {
-                        let svc = name.strip_suffix("-head-svc");
-                        (h.exact && svc == Some(h.cluster.as_str()))
-                            || (!h.exact && svc.is_some() && name.starts_with(&h.cluster))
-                    })
-                    .or_else(|| svc_index.get(&(ns, name)).map(|&(_, h)| h));
-                let Some(h) = head else {
-                    continue;
-                };
-                // The Service port number or name, resolved through the Service when named.
-                let svc = svc_index.get(&(ns, name)).map(|&(s, _)| s);
-                let target = match (&port_node.value, svc) {
-                    (crate::node::Value::Str(pname), Some(s)) => s
-                        .root
-                        .field("spec")
-                        .field("ports")
-                        .items()
-                        .iter()
-                        .find(|p| p.field("name").as_str() == Some(pname))
-                        .and_then(|p| h.ray_port(p.field("port").as_i64(), p.field("targetPort"))),
-                    (crate::node::Value::Int(n), Some(s)) => s
-                        .root
-                        .field("spec")
-                        .field("ports")
-                        .items()
-                        .iter()
-                        .find(|p| p.field("port").as_i64() == Some(*n))
-                        .and_then(|p| h.ray_port(Some(*n), p.field("targetPort")))
-                        .or_else(|| h.ray_port(Some(*n), &Node::new(crate::node::Value::Null))),
-                    _ => h.ray_port(port_node.as_i64(), port_node),
-                };
-                if let Some((n, role)) = target {
+            for (i, p) in spec.field("ports").items().iter().enumerate() {
+                if let Some((n, role)) = h.ray_port(p.field("port").as_i64(), p.field("targetPort"))
+                {
                     out.push(
                         cx.finding(
                             &META,
-                            ing,
-                            &port_ptr,
+                            svc,
+                            &Pointer::root().keys(&["spec", "ports"]).idx(i).key("port"),
                             format!(
-                                "{} routes to Service `{name}`, exposing the Ray {role} port {n} of {}'s head{}",
-                                ing.display_name(), h.obj.display_name(), h.note()
+                                "{} (type {ty}) exposes {}the Ray {role} port {n} of {}'s head{}",
+                                svc.display_name(),
+                                p.field("port")
+                                    .as_i64()
+                                    .filter(|sp| *sp != n)
+                                    .map(|sp| format!("port {sp}, which reaches "))
+                                    .unwrap_or_default(),
+                                h.obj.display_name(),
+                                h.note()
                             ),
                         )
                         .help(HELP)
-                        .with_related(cx.related(h.obj, &h.ptr, "the Ray head behind this Ingress")),
+                        .with_related(cx.related(
+                            h.obj,
+                            &h.ptr,
+                            "the Ray head whose pods it selects",
+                        )),
                     );
                 }
+            }
+        }
+    }
+    // The first head Service of each (namespace, name).
+    let mut svc_index: std::collections::HashMap<(&str, &str), (&Object, &Head<'_>)> =
+        std::collections::HashMap::new();
+    for &(s, h) in &head_services {
+        svc_index
+            .entry((s.effective_namespace().unwrap_or(""), s.name.as_str()))
+            .or_insert((s, h));
+    }
+    // 3. Ingresses to a head Service (one of the above, or KubeRay's own).
+    for ing in cx.inventory.of_kind("Ingress") {
+        let ns = ing.effective_namespace().unwrap_or("default");
+        let mut backends: Vec<(Pointer, &Node)> = Vec::new();
+        let spec = ing.root.field("spec");
+        for key in ["defaultBackend", "backend"] {
+            if let Some(b) = spec.get(key) {
+                backends.push((Pointer::root().keys(&["spec", key]), b));
+            }
+        }
+        for (ri, r) in spec.field("rules").items().iter().enumerate() {
+            for (pi, p) in r.field("http").field("paths").items().iter().enumerate() {
+                if let Some(b) = p.get("backend") {
+                    backends.push((
+                        Pointer::root()
+                            .keys(&["spec", "rules"])
+                            .idx(ri)
+                            .keys(&["http", "paths"])
+                            .idx(pi)
+                            .key("backend"),
+                        b,
+                    ));
+                }
+            }
+        }
+        for (bp, b) in backends {
+            let (name, port_node, port_ptr) = if let Some(s) = b.get("service") {
+                let port = s.field("port");
+                let (pn, pp) = match (port.get("number"), port.get("name")) {
+                    (Some(n), _) => (n, bp.keys(&["service", "port", "number"])),
+                    (None, Some(n)) => (n, bp.keys(&["service", "port", "name"])),
+                    _ => (port, bp.keys(&["service", "port"])),
+                };
+                (s.field("name").as_str().unwrap_or(""), pn, pp)
+            } else {
+                (
+                    b.field("serviceName").as_str().unwrap_or(""),
+                    b.field("servicePort"),
+                    bp.key("servicePort"),
+                )
+            };
+            let head = by_ns
+                .get(ns)
+                .into_iter()
+                .flatten()
+                .copied()
+                .find(|h| {
+                    let svc = name.strip_suffix("-head-svc");
+                    (h.exact && svc == Some(h.cluster.as_str()))
+                        || (!h.exact && svc.is_some() && name.starts_with(&h.cluster))
+                })
+                .or_else(|| svc_index.get(&(ns, name)).map(|&(_, h)| h));
+            let Some(h) = head else {
+                continue;
+            };
+            // The Service port number or name, resolved through the Service when named.
+            let svc = svc_index.get(&(ns, name)).map(|&(s, _)| s);
+            let target = match (&port_node.value, svc) {
+                (crate::node::Value::Str(pname), Some(s)) => s
+                    .root
+                    .field("spec")
+                    .field("ports")
+                    .items()
+                    .iter()
+                    .find(|p| p.field("name").as_str() == Some(pname))
+                    .and_then(|p| h.ray_port(p.field("port").as_i64(), p.field("targetPort"))),
+                (crate::node::Value::Int(n), Some(s)) => s
+                    .root
+                    .field("spec")
+                    .field("ports")
+                    .items()
+                    .iter()
+                    .find(|p| p.field("port").as_i64() == Some(*n))
+                    .and_then(|p| h.ray_port(Some(*n), p.field("targetPort")))
+                    .or_else(|| h.ray_port(Some(*n), &Node::new(crate::node::Value::Null))),
+                _ => h.ray_port(port_node.as_i64(), port_node),
+            };
+            if let Some((n, role)) = target {
+                out.push(
+                    cx.finding(
+                        &META,
+                        ing,
+                        &port_ptr,
+                        format!(
+                            "{} routes to Service `{name}`, exposing the Ray {role} port {n} of {}'s head{}",
+                            ing.display_name(), h.obj.display_name(), h.note()
+                        ),
+                    )
+                    .help(HELP)
+                    .with_related(cx.related(h.obj, &h.ptr, "the Ray head behind this Ingress")),
+                );
             }
         }
     }

@@ -1,19 +1,13 @@
 //! Dangerous single permissions: each is an escalation edge on its own.
 use super::{at_cause, exempt, graph, rule_related};
-use crate::finding::{Finding, Severity};
 use crate::rbac::{EdgeKind, Target};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
+use crate::rules::prelude::*;
 
-pub static META: RuleMeta = RuleMeta::builtin(
-    "rbac-dangerous-permission",
-    "rbac",
-    Severity::High,
-    "Subjects must not hold permissions that escalate privileges",
-    rule_doc!("rbac-dangerous-permission"),
-);
-
-pub struct DangerousPermission;
+declare_rule! {
+    id: "rbac-dangerous-permission", category: "rbac", severity: High, inventory: check,
+    title: "Subjects must not hold permissions that escalate privileges",
+    options: [super::EXEMPT],
+}
 
 fn dangerous(kind: EdgeKind, to: &Target) -> bool {
     match kind {
@@ -34,39 +28,33 @@ fn dangerous(kind: EdgeKind, to: &Target) -> bool {
     }
 }
 
-impl Rule for DangerousPermission {
-    fn meta(&self) -> &RuleMeta {
-        &META
-    }
-
-    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let g = graph(cx);
-        for e in g.graph.edge_indices() {
-            let (a, b) = g.graph.edge_endpoints(e).expect("edge exists");
-            let edge = &g.graph[e];
-            let (crate::rbac::Target::Subject(s), to) = (&g.graph[a], &g.graph[b]) else {
-                continue;
-            };
-            if s.is_masters() || !dangerous(edge.kind, to) || exempt(cx, &META, s) {
-                continue;
-            }
-            let Some(c) = edge.causes.first() else {
-                continue;
-            };
-            // `*` on `*` is reported as such (rbac-cluster-admin-binding,
-            // rbac-wildcard-rule), not once per permission it implies.
-            if edge.causes.iter().all(|c| g.rules[c.rule].is_superuser()) {
-                continue;
-            }
-            let msg = format!("{s} {} {to} ({})", edge.kind.describe(), edge.detail);
-            if let Some(mut f) = at_cause(cx, &META, &g, c, msg) {
-                for c2 in edge.causes.iter().skip(1) {
-                    if let Some(r) = rule_related(cx, &g, c2.rule, "together with this rule") {
-                        f = f.with_related(r);
-                    }
+fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let g = graph(cx);
+    for e in g.graph.edge_indices() {
+        let (a, b) = g.graph.edge_endpoints(e).expect("edge exists");
+        let edge = &g.graph[e];
+        let (crate::rbac::Target::Subject(s), to) = (&g.graph[a], &g.graph[b]) else {
+            continue;
+        };
+        if s.is_masters() || !dangerous(edge.kind, to) || exempt(cx, &META, s) {
+            continue;
+        }
+        let Some(c) = edge.causes.first() else {
+            continue;
+        };
+        // `*` on `*` is reported as such (rbac-cluster-admin-binding,
+        // rbac-wildcard-rule), not once per permission it implies.
+        if edge.causes.iter().all(|c| g.rules[c.rule].is_superuser()) {
+            continue;
+        }
+        let msg = format!("{s} {} {to} ({})", edge.kind.describe(), edge.detail);
+        if let Some(mut f) = at_cause(cx, &META, &g, c, msg) {
+            for c2 in edge.causes.iter().skip(1) {
+                if let Some(r) = rule_related(cx, &g, c2.rule, "together with this rule") {
+                    f = f.with_related(r);
                 }
-                out.push(f.help("Remove this permission or narrow it with resourceNames and a namespace; list platform controllers that need it under this rule's `exempt` setting."));
             }
+            out.push(f.help("Remove this permission or narrow it with resourceNames and a namespace; list platform controllers that need it under this rule's `exempt` setting."));
         }
     }
 }

@@ -1,21 +1,13 @@
 //! ServiceAccounts of ML workloads with cluster-wide secret read or pod creation.
 use super::{exempt, graph, rule_related};
-use crate::finding::{Finding, Severity};
 use crate::rbac::{EdgeKind, Subject, Target};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::finding;
-use crate::workload::Workload;
+use crate::rules::prelude::*;
 
-pub static META: RuleMeta = RuleMeta::builtin(
-    "rbac-ml-workload-powerful-service-account",
-    "rbac",
-    Severity::High,
-    "ML workloads must not run as a ServiceAccount that reads every Secret or creates pods everywhere",
-    rule_doc!("rbac-ml-workload-powerful-service-account"),
-);
-
-pub struct MlWorkloadServiceAccount;
+declare_rule! {
+    id: "rbac-ml-workload-powerful-service-account", category: "rbac", severity: High, inventory: check_all,
+    title: "ML workloads must not run as a ServiceAccount that reads every Secret or creates pods everywhere",
+    options: [super::EXEMPT],
+}
 
 /// Kinds of the core groups are platform plumbing; the rest (RayCluster,
 /// PyTorchJob, Notebook, InferenceService, Workflow, ...) are ML workloads.
@@ -23,19 +15,13 @@ fn is_ml(group: &str) -> bool {
     !matches!(group, "" | "apps" | "batch")
 }
 
-impl Rule for MlWorkloadServiceAccount {
-    fn meta(&self) -> &RuleMeta {
-        &META
-    }
-
-    // One whole-inventory job, not a check per workload: the RBAC graph is
-    // built on first use, and every workload rule job that asked for it
-    // waited while it was built (a core idle for a fifth of a second at
-    // 100,000 objects); now one job waits, and the workload rules go on.
-    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        for w in &cx.inventory.workloads {
-            check(cx, w, out);
-        }
+// One whole-inventory job, not a check per workload: the RBAC graph is
+// built on first use, and every workload rule job that asked for it
+// waited while it was built (a core idle for a fifth of a second at
+// 100,000 objects); now one job waits, and the workload rules go on.
+fn check_all(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    for w in &cx.inventory.workloads {
+        check(cx, w, out);
     }
 }
 

@@ -5,40 +5,35 @@ use std::sync::Arc;
 
 use crate::finding::{Finding, Related};
 use crate::node::Pointer;
-use crate::rbac::{render, Cause, Path, RbacGraph, Subject};
-use crate::rule::{Context, Rule, RuleMeta};
+use crate::rbac::{Cause, Path, RbacGraph, Subject};
+use crate::rule::{Context, RuleMeta, RuleOption};
 
-mod cluster_admin_binding;
-mod cluster_admin_equivalent;
-mod cross_namespace_service_account;
-mod dangerous_permission;
-mod ml_workload_service_account;
-mod public_subject_binding;
-mod wildcard_rule;
-
-/// Every RBAC rule.
-pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![
-        Box::new(cluster_admin_equivalent::ClusterAdminEquivalent),
-        Box::new(cluster_admin_binding::ClusterAdminBinding),
-        Box::new(dangerous_permission::DangerousPermission),
-        Box::new(ml_workload_service_account::MlWorkloadServiceAccount),
-        Box::new(wildcard_rule::WildcardRule),
-        Box::new(public_subject_binding::PublicSubjectBinding),
-        Box::new(cross_namespace_service_account::CrossNamespaceServiceAccount),
-    ]
-}
+pub(super) mod cluster_admin_binding;
+pub(super) mod cluster_admin_equivalent;
+pub(super) mod cross_namespace_service_account;
+pub(super) mod dangerous_permission;
+pub(super) mod ml_workload_service_account;
+pub(super) mod public_subject_binding;
+pub(super) mod wildcard_rule;
 
 /// The shared graph.
 pub(crate) fn graph(cx: &Context<'_>) -> Arc<RbacGraph> {
     cx.analysis::<RbacGraph>(RbacGraph::build)
 }
 
+/// The option of the RBAC rules that report subjects.
+pub(crate) const EXEMPT: RuleOption = option!(
+    "exempt",
+    StringList,
+    "[]",
+    "Subjects not to report (`User:NAME`, `Group:NAME`, `ServiceAccount:NS/NAME`; a trailing `*` matches a prefix): the platform's own controllers."
+);
+
 /// Whether the rule's `exempt` setting names this subject (patterns may
 /// end in `*`).
 pub(crate) fn exempt(cx: &Context<'_>, meta: &RuleMeta, s: &Subject) -> bool {
     cx.settings
-        .get::<Vec<String>>(&meta.id, "exempt")
+        .get::<Vec<String>>(meta, "exempt")
         .unwrap_or_default()
         .iter()
         .any(|p| s.matches_pattern(p))
@@ -122,10 +117,4 @@ pub(crate) fn chain(p: &Path) -> String {
         s.push_str(&format!(" -[{}]-> {}", st.edge.kind.as_str(), st.to));
     }
     s
-}
-
-#[allow(dead_code)]
-pub(crate) fn cite_text(cx: &Context<'_>, g: &RbacGraph, c: &Cause) -> String {
-    let [b, r] = render::cite(g, cx.inventory, c);
-    format!("{} and {}", b.object, r.object)
 }

@@ -1,21 +1,11 @@
 //! GPU workloads with no toleration or node selector for GPU nodes.
-use crate::finding::{Finding, Severity};
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::{finding, is_accelerator, is_zero};
-use crate::workload::Workload;
+use crate::rules::prelude::*;
+use crate::rules::util::{is_accelerator, is_zero};
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "gpu-without-node-targeting",
-    "resources",
-    Severity::Info,
-    "GPU workloads should tolerate or select GPU nodes",
-    rule_doc!("gpu-without-node-targeting"),
-);
-
-/// The rule.
-pub struct GpuWithoutNodeTargeting;
+declare_rule! {
+    id: "gpu-without-node-targeting", category: "resources", severity: Info, workload: check, skip_patches: true,
+    title: "GPU workloads should tolerate or select GPU nodes",
+}
 
 fn gpu_word(s: &str) -> bool {
     let s = s.to_ascii_lowercase();
@@ -77,50 +67,40 @@ fn targets_gpu_nodes(w: &Workload) -> bool {
     tol || sel || aff
 }
 
-impl Rule for GpuWithoutNodeTargeting {
-    fn meta(&self) -> &RuleMeta {
-        &META
+fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+    if targets_gpu_nodes(w) {
+        return;
     }
-
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        // A Kustomize patch leaves out what its base already says.
-        if crate::rules::util::from_patch(cx, w) {
+    for c in &w.containers {
+        let Some(res) = c.spec.resources.as_ref() else {
+            continue;
+        };
+        let found = [
+            ("limits", res.limits.as_ref()),
+            ("requests", res.requests.as_ref()),
+        ]
+        .into_iter()
+        .find_map(|(f, m)| {
+            m?.iter()
+                .find(|(k, v)| is_accelerator(k) && !is_zero(&v.0))
+                .map(|(k, _)| (f, k.clone()))
+        });
+        if let Some((field, k)) = found {
+            out.push(
+                finding(
+                    cx,
+                    &META,
+                    w,
+                    Some(c),
+                    &c.pointer.keys(&["resources", field, &k]),
+                    format!(
+                        "container `{}` needs `{k}` but the pod has no toleration, node selector or node affinity for GPU nodes: on clusters that taint GPU nodes it stays Pending",
+                        c.name
+                    ),
+                )
+                .help("add the toleration for the GPU node taint (such as `nvidia.com/gpu: NoSchedule`) and a node selector for the GPU pool; this is informational, clusters with untainted GPU nodes do not need it"),
+            );
             return;
-        }
-        if targets_gpu_nodes(w) {
-            return;
-        }
-        for c in &w.containers {
-            let Some(res) = c.spec.resources.as_ref() else {
-                continue;
-            };
-            let found = [
-                ("limits", res.limits.as_ref()),
-                ("requests", res.requests.as_ref()),
-            ]
-            .into_iter()
-            .find_map(|(f, m)| {
-                m?.iter()
-                    .find(|(k, v)| is_accelerator(k) && !is_zero(&v.0))
-                    .map(|(k, _)| (f, k.clone()))
-            });
-            if let Some((field, k)) = found {
-                out.push(
-                    finding(
-                        cx,
-                        &META,
-                        w,
-                        Some(c),
-                        &c.pointer.keys(&["resources", field, &k]),
-                        format!(
-                            "container `{}` needs `{k}` but the pod has no toleration, node selector or node affinity for GPU nodes: on clusters that taint GPU nodes it stays Pending",
-                            c.name
-                        ),
-                    )
-                    .help("add the toleration for the GPU node taint (such as `nvidia.com/gpu: NoSchedule`) and a node selector for the GPU pool; this is informational, clusters with untainted GPU nodes do not need it"),
-                );
-                return;
-            }
         }
     }
 }

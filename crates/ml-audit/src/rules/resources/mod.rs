@@ -1,13 +1,16 @@
 //! Resources: requests and limits, accelerators, memory-backed volumes.
 
-pub mod accelerator_request_without_limit;
-pub mod gpu_without_node_targeting;
-pub mod memory_emptydir_without_size_limit;
-pub mod missing_memory_limit;
-pub mod missing_requests;
+pub(super) mod accelerator_request_without_limit;
+pub(super) mod gpu_without_node_targeting;
+pub(super) mod memory_emptydir_without_size_limit;
+pub(super) mod missing_memory_limit;
+pub(super) mod missing_requests;
 
+use crate::finding::Finding;
 use crate::inventory::Inventory;
-use crate::rule::Context;
+use crate::rule::{Context, RuleMeta};
+use crate::rules::util::{finding, resources_pointer};
+use crate::workload::{ContainerKind, ContainerRef, Workload};
 
 /// Container defaults that LimitRanges give, per namespace: namespace ->
 /// (`default` resources, `defaultRequest` resources).
@@ -59,5 +62,32 @@ pub(crate) fn limit_range_default(cx: &Context<'_>, ns: &str, field: &str, resou
     match field {
         "defaultRequest" => has(requests) || has(limits),
         _ => has(limits),
+    }
+}
+
+/// Reports each container of `w` (ephemeral ones aside) for which
+/// `missing(container, namespace)` says what it lacks, at the narrowest
+/// place: `resources.<field>` when the container has that map, else
+/// `resources` when it has one, else the container.
+pub(crate) fn report_missing(
+    cx: &Context<'_>,
+    meta: &RuleMeta,
+    w: &Workload,
+    field: &str,
+    help: &'static str,
+    out: &mut Vec<Finding>,
+    missing: impl Fn(&ContainerRef, &str) -> Option<String>,
+) {
+    let ns = w.namespace.as_deref().unwrap_or("");
+    for c in w
+        .containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+    {
+        let Some(message) = missing(c, ns) else {
+            continue;
+        };
+        let pointer = resources_pointer(c, field);
+        out.push(finding(cx, meta, w, Some(c), &pointer, message).help(help));
     }
 }

@@ -7,16 +7,18 @@
 //! show source lines.
 
 pub mod detect;
-pub mod hardcoded_credential;
-pub mod hardcoded_secret_by_name;
-pub mod secret_in_env_var;
+pub(super) mod hardcoded_credential;
+pub(super) mod hardcoded_secret_by_name;
+pub(super) mod secret_in_env_var;
 
 use std::rc::Rc;
 
+use crate::finding::Finding;
 use crate::inventory::Inventory;
 use crate::node::{Pointer, Span};
-use crate::rule::Context;
-use crate::workload::Workload;
+use crate::rule::{Context, RuleMeta};
+use crate::rules::util::finding;
+use crate::workload::{ContainerRef, Workload};
 
 /// Env var names that hold one known kind of credential.
 fn known_credential(name: &str) -> Option<&'static str> {
@@ -126,6 +128,24 @@ fn classify_text(text: &str) -> Option<Class> {
         }
     }
     by_name
+}
+
+/// Reports each literal secret in `w` that `message` describes (given its
+/// container; `None` for a secret of another class), at the secret.
+pub(crate) fn report_hits(
+    cx: &Context<'_>,
+    meta: &RuleMeta,
+    w: &Workload,
+    help: &'static str,
+    out: &mut Vec<Finding>,
+    message: impl Fn(&ContainerRef, &SiteHit) -> Option<String>,
+) {
+    for h in workload_hits(cx, w).iter() {
+        let c = &w.containers[h.container];
+        if let Some(m) = message(c, h) {
+            out.push(finding(cx, meta, w, Some(c), &h.pointer, m).help(help));
+        }
+    }
 }
 
 /// Every literal secret in a workload's containers, found once per workload

@@ -1,8 +1,8 @@
 //! Service accounts of workloads: the namespace's `default` account, and API
 //! tokens mounted into pods that have no RBAC binding to use them for.
 
-pub mod automount_token_without_rbac;
-pub mod default_service_account;
+pub(super) mod automount_token_without_rbac;
+pub(super) mod default_service_account;
 
 use std::collections::HashSet;
 
@@ -84,11 +84,27 @@ impl SaBindings {
     }
 }
 
+/// The namespace of a workload, the service account its pods run as, and
+/// whether the pod spec names it: `None` when these rules do not judge it
+/// (no namespace written, or a KubeRay head that KubeRay gives an account
+/// of its own).
+pub(crate) fn judged_account<'w>(
+    cx: &crate::rule::Context<'_>,
+    w: &'w Workload,
+) -> Option<(&'w str, &'w str, bool)> {
+    let ns = w.namespace.as_deref()?;
+    let (sa, named) = w.service_account();
+    if kuberay_autoscaler_head(cx.inventory.object(w.object), w) {
+        return None;
+    }
+    Some((ns, sa, named))
+}
+
 /// Whether KubeRay gives this workload its own service account and RBAC:
 /// the head of a Ray cluster with `enableInTreeAutoscaling: true` (the
 /// operator creates a ServiceAccount named after the cluster when none is
 /// named, and a Role and RoleBinding for the autoscaler).
-pub(crate) fn kuberay_autoscaler_head(obj: &crate::object::Object, w: &Workload) -> bool {
+fn kuberay_autoscaler_head(obj: &crate::object::Object, w: &Workload) -> bool {
     if obj.group() != "ray.io" || w.role != "head" {
         return false;
     }

@@ -1,21 +1,10 @@
 //! KServe InferenceServices reachable from outside the cluster.
-use crate::finding::{Finding, Severity};
-use crate::node::Pointer;
-use crate::object::Object;
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
+use crate::rules::prelude::*;
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "inference-service-exposed",
-    "serving",
-    Severity::Info,
-    "InferenceServices without the cluster-local label are reachable from outside",
-    rule_doc!("inference-service-exposed"),
-);
-
-/// The rule.
-pub struct InferenceServiceExposed;
+declare_rule! {
+    id: "inference-service-exposed", category: "serving", severity: Info, inventory: check,
+    title: "InferenceServices without the cluster-local label are reachable from outside",
+}
 
 fn cluster_local(o: &Object) -> bool {
     [
@@ -84,55 +73,49 @@ fn kserve_gateway<'a>(cx: &Context<'a>) -> Option<&'a Object> {
     cx.inventory.lookup("Gateway", ns, name).next()
 }
 
-impl Rule for InferenceServiceExposed {
-    fn meta(&self) -> &RuleMeta {
-        &META
-    }
-
-    fn check_inventory(&self, cx: &Context<'_>, out: &mut Vec<Finding>) {
-        let gateway = kserve_gateway(cx);
-        for isvc in cx.inventory.of_kind("InferenceService") {
-            if isvc.group() != "serving.kserve.io" || cluster_local(isvc) {
-                continue;
-            }
-            let (related, reason) = if let Some((o, p)) = direct_route(cx, isvc) {
-                (
-                    cx.related(o, &p, "routes to the InferenceService"),
-                    format!("{} routes to it", o.display_name()),
-                )
-            } else if let Some(g) = gateway {
-                (
-                    cx.related(
-                        g,
-                        &Pointer::root().key("spec"),
-                        "KServe's ingress gateway (inferenceservice-config)",
-                    ),
-                    format!(
-                        "KServe publishes it through the ingress gateway {}",
-                        g.display_name()
-                    ),
-                )
-            } else {
-                continue;
-            };
-            let pointer = if isvc.root.field("metadata").get("labels").is_some() {
-                Pointer::root().keys(&["metadata", "labels"])
-            } else {
-                Pointer::root().key("metadata")
-            };
-            out.push(
-                cx.finding(
-                    &META,
-                    isvc,
-                    &pointer,
-                    format!(
-                        "{} has no `networking.kserve.io/visibility: cluster-local` label and {reason}: its model endpoint is reachable from outside the cluster",
-                        isvc.display_name()
-                    ),
-                )
-                .help("if only in-cluster clients call it, label it `networking.kserve.io/visibility: cluster-local`; if it must be public, put authentication (an AuthorizationPolicy, an API gateway) in front of it")
-                .with_related(related),
-            );
+fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
+    let gateway = kserve_gateway(cx);
+    for isvc in cx.inventory.of_kind("InferenceService") {
+        if isvc.group() != "serving.kserve.io" || cluster_local(isvc) {
+            continue;
         }
+        let (related, reason) = if let Some((o, p)) = direct_route(cx, isvc) {
+            (
+                cx.related(o, &p, "routes to the InferenceService"),
+                format!("{} routes to it", o.display_name()),
+            )
+        } else if let Some(g) = gateway {
+            (
+                cx.related(
+                    g,
+                    &Pointer::root().key("spec"),
+                    "KServe's ingress gateway (inferenceservice-config)",
+                ),
+                format!(
+                    "KServe publishes it through the ingress gateway {}",
+                    g.display_name()
+                ),
+            )
+        } else {
+            continue;
+        };
+        let pointer = if isvc.root.field("metadata").get("labels").is_some() {
+            Pointer::root().keys(&["metadata", "labels"])
+        } else {
+            Pointer::root().key("metadata")
+        };
+        out.push(
+            cx.finding(
+                &META,
+                isvc,
+                &pointer,
+                format!(
+                    "{} has no `networking.kserve.io/visibility: cluster-local` label and {reason}: its model endpoint is reachable from outside the cluster",
+                    isvc.display_name()
+                ),
+            )
+            .help("if only in-cluster clients call it, label it `networking.kserve.io/visibility: cluster-local`; if it must be public, put authentication (an AuthorizationPolicy, an API gateway) in front of it")
+            .with_related(related),
+        );
     }
 }

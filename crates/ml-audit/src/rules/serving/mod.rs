@@ -1,7 +1,7 @@
 //! Model serving: KServe, Seldon, and Deployments running model servers.
 
-pub mod inference_service_exposed;
-pub mod model_server_without_readiness_probe;
+pub(super) mod inference_service_exposed;
+pub(super) mod model_server_without_readiness_probe;
 
 use crate::object::Object;
 use crate::rules::util::{is_long_running, ImageRef};

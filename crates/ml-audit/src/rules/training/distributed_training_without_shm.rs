@@ -1,23 +1,13 @@
 //! Multi-replica training pods without a memory-backed `/dev/shm`.
-use crate::finding::{Finding, Severity};
 use crate::inventory::Inventory;
-use crate::object::Object;
-use crate::rule::{Context, Rule, RuleMeta};
-use crate::rule_doc;
-use crate::rules::util::{finding, requests_accelerator};
-use crate::workload::{ContainerKind, Workload};
+use crate::rules::prelude::*;
+use crate::rules::util::requests_accelerator;
+use crate::workload::ContainerKind;
 
-/// Metadata.
-pub static META: RuleMeta = RuleMeta::builtin(
-    "distributed-training-without-shm",
-    "training",
-    Severity::Medium,
-    "Distributed training pods need a memory-backed /dev/shm",
-    rule_doc!("distributed-training-without-shm"),
-);
-
-/// The rule.
-pub struct DistributedTrainingWithoutShm;
+declare_rule! {
+    id: "distributed-training-without-shm", category: "training", severity: Medium, workload: check, skip_patches: true,
+    title: "Distributed training pods need a memory-backed /dev/shm",
+}
 
 /// Whether the workload mounts a memory-backed emptyDir at `/dev/shm`.
 fn has_shm(w: &Workload) -> bool {
@@ -126,44 +116,34 @@ fn distributed(cx: &Context<'_>, w: &Workload, obj: &Object) -> Option<String> {
     }
 }
 
-impl Rule for DistributedTrainingWithoutShm {
-    fn meta(&self) -> &RuleMeta {
-        &META
+fn check(cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
+    let obj = cx.inventory.object(w.object);
+    let Some(why) = distributed(cx, w, obj) else {
+        return;
+    };
+    if has_shm(w) {
+        return;
     }
-
-    fn check_workload(&self, cx: &Context<'_>, w: &Workload, out: &mut Vec<Finding>) {
-        // A Kustomize patch leaves out what its base already says.
-        if crate::rules::util::from_patch(cx, w) {
-            return;
-        }
-        let obj = cx.inventory.object(w.object);
-        let Some(why) = distributed(cx, w, obj) else {
-            return;
-        };
-        if has_shm(w) {
-            return;
-        }
-        let Some(c) = w.containers_of(ContainerKind::App).next() else {
-            return;
-        };
-        let pointer = if c.spec.volume_mounts.is_some() {
-            c.pointer.key("volumeMounts")
-        } else {
-            c.pointer.clone()
-        };
-        out.push(
-            finding(
-                cx,
-                &META,
-                w,
-                Some(c),
-                &pointer,
-                format!(
-                    "{why}, but container `{}` has no memory-backed volume on `/dev/shm`: the 64 MiB default breaks PyTorch data-loader workers, NCCL and the Ray object store",
-                    c.name
-                ),
-            )
-            .help("add a volume `{name: dshm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}` and mount it at `/dev/shm`"),
-        );
-    }
+    let Some(c) = w.containers_of(ContainerKind::App).next() else {
+        return;
+    };
+    let pointer = if c.spec.volume_mounts.is_some() {
+        c.pointer.key("volumeMounts")
+    } else {
+        c.pointer.clone()
+    };
+    out.push(
+        finding(
+            cx,
+            &META,
+            w,
+            Some(c),
+            &pointer,
+            format!(
+                "{why}, but container `{}` has no memory-backed volume on `/dev/shm`: the 64 MiB default breaks PyTorch data-loader workers, NCCL and the Ray object store",
+                c.name
+            ),
+        )
+        .help("add a volume `{name: dshm, emptyDir: {medium: Memory, sizeLimit: 8Gi}}` and mount it at `/dev/shm`"),
+    );
 }

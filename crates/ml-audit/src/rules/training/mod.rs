@@ -1,3 +1,3 @@
 //! Distributed training.
 
-pub mod distributed_training_without_shm;
+pub(super) mod distributed_training_without_shm;
