@@ -34,6 +34,7 @@ pub mod rule;
 pub mod rules;
 pub mod secctx;
 pub mod suppress;
+pub mod walk;
 pub mod workload;
 pub mod yaml;
 
@@ -186,6 +187,7 @@ impl Audit {
                 .filter(|d| d.level == Level::Error)
                 .count(),
             suppressed,
+            skipped: inventory.skipped,
             ..Summary::default()
         };
         for f in &findings {

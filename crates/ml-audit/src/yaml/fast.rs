@@ -74,6 +74,7 @@ pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>,
         items: Vec::new(),
         entries: Vec::new(),
         warnings: Vec::new(),
+        more_warnings: 0,
         anchors: HashMap::new(),
         alias_budget: limits.alias_nodes,
         alias_nodes: limits.alias_nodes,
@@ -129,6 +130,8 @@ struct P<'a> {
     items: Vec<Node>,
     entries: Vec<Entry>,
     warnings: Vec<SyntaxError>,
+    /// Warnings past the ones kept, counted.
+    more_warnings: usize,
     /// The document's anchored scalars by name, with their node counts.
     anchors: HashMap<&'a str, (Node, usize)>,
     /// Nodes that aliases may still add to the document.
@@ -327,6 +330,7 @@ impl<'a> P<'a> {
                 root,
                 index,
                 warnings: std::mem::take(&mut self.warnings),
+                more_warnings: std::mem::take(&mut self.more_warnings),
             });
             index += 1;
             if self.eof() {
@@ -632,7 +636,11 @@ impl<'a> P<'a> {
         }
         self.depth -= 1;
         Some(Node {
-            value: Value::Map(merge_keys(last_key_wins(entries, &mut self.warnings))),
+            value: Value::Map(merge_keys(last_key_wins(
+                entries,
+                &mut self.warnings,
+                &mut self.more_warnings,
+            ))),
             span: sp,
         })
     }
@@ -967,7 +975,11 @@ impl<'a> P<'a> {
         self.flow_level -= 1;
         let value = if map {
             let entries: Vec<Entry> = self.entries.drain(first_entry..).collect();
-            Value::Map(merge_keys(last_key_wins(entries, &mut self.warnings)))
+            Value::Map(merge_keys(last_key_wins(
+                entries,
+                &mut self.warnings,
+                &mut self.more_warnings,
+            )))
         } else {
             Value::Seq(self.items.drain(first_item..).collect())
         };

@@ -38,9 +38,16 @@ pub struct Document {
     /// Index of the document in its stream (0-based).
     pub index: usize,
     /// What was read but is suspect: keys written twice in one mapping
-    /// (each at the occurrence that is ignored).
+    /// (each at the occurrence that is ignored). The first
+    /// [`KEPT_WARNINGS`] only: the others are counted in `more_warnings`,
+    /// so that 200,000 repeated keys cost a count, not 200,000 messages.
     pub warnings: Vec<SyntaxError>,
+    /// Warnings past the first [`KEPT_WARNINGS`], counted.
+    pub more_warnings: usize,
 }
+
+/// How many warnings a document keeps one by one.
+pub const KEPT_WARNINGS: usize = 5;
 
 /// A syntax error, or a limit hit, at a place in the text.
 #[derive(Clone, Debug, PartialEq)]
@@ -143,6 +150,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
     let mut root: Option<Node> = None;
     let mut index = 0usize;
     let mut warnings: Vec<SyntaxError> = Vec::new();
+    let mut more_warnings = 0usize;
 
     let err = |message: String, s: &YSpan| SyntaxError {
         message,
@@ -175,6 +183,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                 seq_items.clear();
                 map_entries.clear();
                 warnings.clear();
+                more_warnings = 0;
                 anchors.clear();
                 alias_budget = limits.alias_nodes;
                 root = None;
@@ -186,6 +195,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                         root: node,
                         index,
                         warnings: std::mem::take(&mut warnings),
+                        more_warnings: std::mem::take(&mut more_warnings),
                     });
                 }
                 index += 1;
@@ -283,7 +293,11 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                     }
                     Some((
                         Node {
-                            value: Value::Map(merge_keys(last_key_wins(entries, &mut warnings))),
+                            value: Value::Map(merge_keys(last_key_wins(
+                                entries,
+                                &mut warnings,
+                                &mut more_warnings,
+                            ))),
                             span: sp,
                         },
                         anchor,
@@ -319,6 +333,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
             root: node,
             index,
             warnings,
+            more_warnings,
         });
     }
     (docs, None)
@@ -349,7 +364,11 @@ fn scalar_key(v: &Value) -> CompactString {
 /// server's JSON decoding and in the typed views (serde), so that a pointer
 /// and a typed view read the same value (a workload's container pointers
 /// resolved into the first `containers` while its typed spec held the last).
-fn last_key_wins(mut entries: Vec<Entry>, warnings: &mut Vec<SyntaxError>) -> Vec<Entry> {
+fn last_key_wins(
+    mut entries: Vec<Entry>,
+    warnings: &mut Vec<SyntaxError>,
+    more_warnings: &mut usize,
+) -> Vec<Entry> {
     let dup = if entries.len() <= 16 {
         // Most mappings are small: compare pairwise, without allocating.
         entries
@@ -379,6 +398,10 @@ fn last_key_wins(mut entries: Vec<Entry>, warnings: &mut Vec<SyntaxError>) -> Ve
         .map(|(i, e)| e.key == "<<" || last[e.key.as_str()] == i)
         .collect();
     for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| !**k) {
+        if warnings.len() >= KEPT_WARNINGS {
+            *more_warnings += 1;
+            continue;
+        }
         let kept = &entries[last[e.key.as_str()]];
         warnings.push(SyntaxError {
             message: format!(
@@ -535,10 +558,12 @@ mod tests {
             "fast parser took a stream with an error: {err:?}\n{text}"
         );
         let same = fast.len() == slow.len()
-            && fast
-                .iter()
-                .zip(&slow)
-                .all(|(f, s)| f.root == s.root && f.index == s.index && f.warnings == s.warnings);
+            && fast.iter().zip(&slow).all(|(f, s)| {
+                f.root == s.root
+                    && f.index == s.index
+                    && f.warnings == s.warnings
+                    && f.more_warnings == s.more_warnings
+            });
         let (f, s) = if same {
             Default::default()
         } else {
