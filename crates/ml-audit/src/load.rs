@@ -636,8 +636,33 @@ pub fn parse_text(
     text: &str,
     limits: Limits,
 ) -> (Vec<Object>, Vec<Diagnostic>) {
+    let (objects, diags, _) = parse_source(file, name, text, limits, false);
+    (objects, diags)
+}
+
+/// Whether a file is JSON by its name: it has no comments.
+fn is_json(name: &str) -> bool {
+    name.len() >= 5 && name[name.len() - 5..].eq_ignore_ascii_case(".json")
+}
+
+/// [`parse_text`], and the places of the text's comments when it holds a
+/// suppression marker (`want_comments`, and not JSON).
+fn parse_source(
+    file: FileId,
+    name: &str,
+    text: &str,
+    limits: Limits,
+    want_comments: bool,
+) -> (Vec<Object>, Vec<Diagnostic>, Vec<usize>) {
     let mut diags = FileDiags::new(name);
-    let (docs, err) = parse_stream(text, limits);
+    let (docs, err, comments) =
+        if want_comments && !is_json(name) && text.contains(crate::suppress::COMMENT_MARKER) {
+            let p = crate::yaml::parse_stream_with_comments(text, limits);
+            (p.docs, p.error, p.comments)
+        } else {
+            let (docs, err) = parse_stream(text, limits);
+            (docs, err, Vec::new())
+        };
     // A document is an object (a `List` adds its items): sized to that, not
     // to the four objects a first push makes room for (most files hold one).
     let mut objects = Vec::with_capacity(docs.len());
@@ -676,7 +701,7 @@ pub fn parse_text(
         diags.more(Kind::DuplicateKey, Level::Warning, doc.more_warnings);
         to_objects(file, doc.index, doc.root, &mut objects, &mut diags, 0);
     }
-    (objects, diags.finish())
+    (objects, diags.finish(), comments)
 }
 
 fn to_objects(
@@ -804,14 +829,19 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
         .enumerate()
         .map(|(i, (input, hidden))| match read(input, opts) {
             Ok((name, text)) => {
-                let (objs, diags) = parse_text(i, &name, &text, opts.limits);
+                let (objs, diags, comments) = parse_source(i, &name, &text, opts.limits, true);
                 // A hidden file that holds no Kubernetes object (a CI
                 // workflow, a tool's config) is set aside and counted, not
                 // reported: it was read, so nothing in it goes unaudited.
                 if *hidden && objs.is_empty() && diags.iter().all(|d| d.level == Level::Info) {
                     return (None, Vec::new(), Vec::new());
                 }
-                (Some(SourceFile { path: name, text }), objs, diags)
+                let source = SourceFile {
+                    path: name,
+                    text,
+                    comments,
+                };
+                (Some(source), objs, diags)
             }
             Err(d) => (None, Vec::new(), vec![d]),
         })
@@ -831,6 +861,7 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
         loaded.files.push(source.unwrap_or_else(|| SourceFile {
             path: diags.first().map(|d| d.file.clone()).unwrap_or_default(),
             text: String::new(),
+            comments: Vec::new(),
         }));
         for mut o in objs {
             o.file = file;

@@ -27,6 +27,16 @@ pub(super) fn parse(text: &str, limits: Limits) -> Option<Vec<Document>> {
 
 /// [`parse`], or the line and column where it gave up (1-based).
 pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>, (u32, u32)> {
+    parse_with_comments(text, limits).map(|(docs, _)| docs)
+}
+
+/// [`parse_or_stop`], with the byte offset of the `#` of every comment
+/// (in order): the comments are exactly what the parser skipped as such,
+/// never a `#` inside a scalar.
+pub(super) fn parse_with_comments(
+    text: &str,
+    limits: Limits,
+) -> Result<(Vec<Document>, Vec<usize>), (u32, u32)> {
     // One pass over the text, 64 bytes at a time without a branch per byte
     // (so that it vectorizes): a byte the fast path leaves to the event
     // parser, and whether every byte is ASCII.
@@ -78,11 +88,20 @@ pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>,
         anchors: HashMap::new(),
         alias_budget: limits.alias_nodes,
         alias_nodes: limits.alias_nodes,
+        comments: Vec::new(),
     };
-    p.stream().ok_or_else(|| {
-        let at = p.mark();
-        (at.0, at.1 + 1)
-    })
+    match p.stream() {
+        Some(docs) => {
+            let mut comments = std::mem::take(&mut p.comments);
+            comments.sort_unstable();
+            comments.dedup();
+            Ok((docs, comments))
+        }
+        None => {
+            let at = p.mark();
+            Err((at.0, at.1 + 1))
+        }
+    }
 }
 
 /// A position as the event parser gives it: 1-based line, 0-based column.
@@ -137,6 +156,8 @@ struct P<'a> {
     /// Nodes that aliases may still add to the document.
     alias_budget: usize,
     alias_nodes: usize,
+    /// Byte offsets of the comments skipped.
+    comments: Vec<usize>,
 }
 
 fn blank_or_end(c: Option<&u8>) -> bool {
@@ -211,6 +232,7 @@ impl<'a> P<'a> {
 
     fn skip_comment(&mut self) {
         if self.peek() == b'#' {
+            self.comments.push(self.pos);
             self.pos += self.b[self.pos..]
                 .iter()
                 .position(|&c| c == b'\n')
