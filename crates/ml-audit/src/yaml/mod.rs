@@ -146,7 +146,8 @@ pub struct Parsed {
     pub error: Option<SyntaxError>,
     /// The byte offset of the `#` of every comment, in order. Only real
     /// comments: a `#` inside a scalar (a quoted or block string, a plain
-    /// scalar) is not one. Past a syntax error nothing counts as a comment.
+    /// scalar) is not one. In the document a syntax error breaks, and
+    /// after it, nothing counts as a comment.
     pub comments: Vec<usize>,
 }
 
@@ -171,7 +172,13 @@ pub fn parse_stream_with_comments(text: &str, limits: Limits) -> Parsed {
 pub fn parse_events_with_comments(text: &str, limits: Limits) -> Parsed {
     let mut scalars = Vec::new();
     let (docs, error) = events(text, limits, Some(&mut scalars));
-    let comments = comments_outside(text, &scalars, error.as_ref());
+    // A syntax error breaks its whole document: only the comments of the
+    // documents before it count.
+    let limit = error.as_ref().map(|_| {
+        docs.last()
+            .map_or((1, 0), |d| (d.root.span.end_line as usize + 1, 0))
+    });
+    let comments = comments_outside(text, &scalars, limit);
     Parsed {
         docs,
         error,
@@ -257,7 +264,7 @@ fn quoted_end(b: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-fn comments_outside(text: &str, scalars: &[ScalarAt], error: Option<&SyntaxError>) -> Vec<usize> {
+fn comments_outside(text: &str, scalars: &[ScalarAt], limit: Option<(usize, usize)>) -> Vec<usize> {
     let b = text.as_bytes();
     if !b.contains(&b'#') {
         return Vec::new();
@@ -276,9 +283,7 @@ fn comments_outside(text: &str, scalars: &[ScalarAt], error: Option<&SyntaxError
         })
         .collect();
     covered.sort_unstable();
-    let limit = error.map_or(b.len(), |e| {
-        lines.byte((e.line as usize, (e.col as usize).saturating_sub(1)))
-    });
+    let limit = limit.map_or(b.len(), |at| lines.byte(at));
     let mut out = Vec::new();
     let mut k = 0;
     // The furthest end of the scalars that start before the candidate.
