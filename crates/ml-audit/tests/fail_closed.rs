@@ -103,8 +103,8 @@ fn both_parsers_find_the_same_comments() {
         format!("a: \"x {MARKER}\" # real\nb: 1\n"),
         format!("a: |\n  x\n  {MARKER}\nb: 2 {MARKER}\n"),
         format!("a: [\"{MARKER}\", b]  # c\n"),
-        format!("# top\n---\na: 'it''s # no'  #yes\n#    - ports: # inside a comment\n"),
-        format!("k: |  # header comment\n  # content\nl: x\n"),
+        "# top\n---\na: 'it''s # no'  #yes\n#    - ports: # inside a comment\n".to_string(),
+        "k: |  # header comment\n  # content\nl: x\n".to_string(),
     ];
     for s in &streams {
         let fast = parse_fast_with_comments(s, Limits::default())
