@@ -147,6 +147,28 @@ fn in_a_git_repository_tracked_files_are_audited_whatever_gitignore_says() {
     assert_eq!(names.len(), 6, "{names:?}");
     assert_eq!(v["summary"]["skipped"]["ignoredByGit"], 0);
 
+    // An ignored directory named on the command line is audited: the
+    // command line chooses (patterns inside it still apply).
+    let out = run(d, &["gen", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["files"], 2, "{}", v["summary"]);
+    // A directory whose manifests git all ignores is not a clean audit.
+    pod(d, "all-ignored/x.yaml", "x");
+    std::fs::write(d.join("all-ignored/.gitignore"), "*\n").unwrap();
+    let out = run(d, &["all-ignored", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["summary"]["files"], 0);
+    let diags = v["diagnostics"].as_array().unwrap();
+    assert!(
+        diags.iter().any(|d| d["level"] == "warning"
+            && d["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("every manifest here is ignored by git")),
+        "{diags:?}"
+    );
+    std::fs::remove_dir_all(d.join("all-ignored")).unwrap();
+
     // A subdirectory named on the command line: the root's patterns apply.
     let out = run(d, &["m", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -379,7 +379,19 @@ pub(crate) fn walk(dir: &Path, opts: &WalkOptions<'_>) -> Walked {
         }),
     };
     rayon::scope(|s| visit(s, &shared, dir.to_path_buf(), state, true));
-    shared.out.into_inner().unwrap_or_else(|e| e.into_inner())
+    let mut out = shared.out.into_inner().unwrap_or_else(|e| e.into_inner());
+    if out.files.is_empty() && out.skipped.ignored_by_git > 0 {
+        // A directory git ignores whole (a home directory's repository that
+        // ignores `*`, say) would otherwise pass as an empty, clean audit.
+        out.errors.push(warning(
+            dir,
+            format!(
+                "every manifest here is ignored by git ({} skipped): nothing was audited; --no-ignore audits them",
+                out.skipped.ignored_by_git
+            ),
+        ));
+    }
+    out
 }
 
 fn visit<'s>(
