@@ -125,8 +125,13 @@ pub fn cluster(args: &ClusterArgs, table: &ml_audit::KindTable) -> Result<Input,
             o.pointer("/metadata/ownerReferences")
                 .and_then(|r| r.as_array())
                 .is_none_or(|r| {
-                    r.iter()
-                        .all(|r| r.get("controller") != Some(&serde_json::Value::Bool(true)))
+                    // Owned objects are audited through their owner; a
+                    // mirror pod (owned by its Node) has no owner object
+                    // here: it is the static pod's only record.
+                    r.iter().all(|r| {
+                        r.get("controller") != Some(&serde_json::Value::Bool(true))
+                            || r.get("kind").and_then(|k| k.as_str()) == Some("Node")
+                    })
                 })
         });
         for o in items.iter_mut() {

@@ -43,7 +43,7 @@ pub enum ColorChoice {
 /// Arguments of `scan`.
 #[derive(Args, Debug, Default)]
 pub struct ScanArgs {
-    /// Files and directories to audit (directories are walked, .gitignore aware).
+    /// Files and directories to audit (in a git work tree, a directory's files that git tracks or does not ignore; elsewhere all of them).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// A file to audit; `-` reads standard input. Repeatable.
@@ -107,9 +107,14 @@ pub struct ScanArgs {
     /// pre-commit hook does with the staged files). Repeatable.
     #[arg(long = "with-context", value_name = "DIR")]
     pub with_context: Vec<PathBuf>,
-    /// Also walk hidden files and directories (like `rg --hidden`).
-    #[arg(long)]
+    /// No effect: hidden files and directories are always walked (`.git` never is).
+    #[arg(long, hide = true)]
     pub hidden: bool,
+    /// Audit every file under the PATHs, whatever git tracks or ignores
+    /// (by default, in a git work tree: the files git tracks, and the
+    /// untracked ones git does not ignore; `.ignore` files never count).
+    #[arg(long)]
+    pub no_ignore: bool,
     /// Trusted image registry or repository prefix (`registry.example.com`,
     /// `ghcr.io/acme`) for the image-untrusted-registry rule. Repeatable.
     #[arg(long = "trusted-registry", value_name = "PREFIX")]
@@ -313,7 +318,7 @@ pub fn run(args: ScanArgs) -> u8 {
     progress(show_progress, &format!("reading {} inputs", inputs.len()));
     let opts = LoadOptions {
         exclude: config.exclude.clone(),
-        hidden: args.hidden,
+        no_ignore: args.no_ignore,
         ..LoadOptions::default()
     };
     let stats = std::env::var_os("ML_AUDIT_STATS").is_some();

@@ -25,8 +25,12 @@ use crate::{Error, Finding, Report};
 
 /// Reads a baseline file: the fingerprints of accepted findings.
 pub fn read_baseline(path: &Path) -> Result<BTreeSet<String>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Baseline(format!("cannot read baseline {}: {e}", path.display())))?;
+    // Bounded like a manifest, and only a regular file: `/dev/zero` or a
+    // FIFO would read (or wait) forever.
+    let bytes = crate::load::read_bounded(path, crate::load::MAX_FILE_BYTES)
+        .map_err(|e| Error::Baseline(format!("baseline {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::Baseline(format!("baseline {} is not UTF-8 text", path.display())))?;
     parse_baseline(path, &text)
 }
 

@@ -32,6 +32,8 @@ pub struct Inventory {
     pub workloads: Vec<Workload>,
     /// Problems with the input.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the walks of directories left out, by reason.
+    pub skipped: crate::walk::Skipped,
     /// Namespaces (declared or referenced), by name.
     pub namespaces: BTreeMap<String, NamespaceInfo>,
     by_kind: HashMap<String, Vec<ObjectId>>,
@@ -120,6 +122,7 @@ impl Inventory {
             files,
             objects,
             mut diagnostics,
+            skipped,
         } = loaded;
         // The pod templates are extracted in parallel while the indexes,
         // which do not need them, are built on another thread.
@@ -149,6 +152,7 @@ impl Inventory {
             objects,
             workloads,
             diagnostics,
+            skipped,
             namespaces: indexes.namespaces,
             by_kind: indexes.by_kind,
             by_ns: indexes.by_ns,

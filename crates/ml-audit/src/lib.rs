@@ -48,6 +48,7 @@ mod rule;
 mod rules;
 mod secctx;
 mod suppress;
+mod walk;
 mod workload;
 #[doc(hidden)]
 pub mod yaml;
@@ -74,9 +75,11 @@ pub use workload::{ContainerKind, ContainerRef, Workload};
 /// part of the API, and may change in any release.
 #[doc(hidden)]
 pub mod __internals {
+    pub use crate::load::display_path;
     pub use crate::netpol::{verdict, Ep, NaiveOracle};
     pub use crate::rule::run_rules;
     pub use crate::rules::pss::{level_of, PssLevel};
+    pub use crate::walk::read_index;
 }
 
 /// An audit: a set of rules and their settings, run over inventories.
@@ -257,6 +260,7 @@ impl Audit {
                 .filter(|d| d.level == Level::Error)
                 .count(),
             suppressed,
+            skipped: inventory.skipped,
             ..Summary::default()
         };
         for f in &findings {

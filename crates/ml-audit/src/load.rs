@@ -1,5 +1,7 @@
-//! Reading inputs: files, directories (walked like ripgrep, `.gitignore`
-//! aware), standard input and in-memory text, into objects with locations.
+//! Reading inputs: files, directories (walked as [`crate::walk`] says:
+//! in a git work tree what git tracks and does not ignore, elsewhere
+//! everything), standard input and in-memory text, into objects with
+//! locations.
 
 use std::path::{Path, PathBuf};
 
@@ -34,17 +36,21 @@ pub struct LoadOptions {
     pub max_file_bytes: u64,
     /// Path fragments to leave out while walking directories.
     pub exclude: Vec<String>,
-    /// Walk hidden files and directories too (like `rg --hidden`).
+    /// No effect: hidden files and directories are always walked (`.git`
+    /// never is). Kept so that callers that set it still build.
     pub hidden: bool,
+    /// Audit every file under a directory, whatever git tracks or ignores.
+    pub no_ignore: bool,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             limits: Limits::default(),
-            max_file_bytes: 128 * 1024 * 1024,
+            max_file_bytes: MAX_FILE_BYTES,
             exclude: Vec::new(),
             hidden: false,
+            no_ignore: false,
         }
     }
 }
@@ -85,6 +91,8 @@ pub struct Loaded {
     pub objects: Vec<Object>,
     /// Problems met on the way.
     pub diagnostics: Vec<Diagnostic>,
+    /// What the walks of directories left out, by reason.
+    pub skipped: crate::walk::Skipped,
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -97,8 +105,13 @@ fn is_manifest(path: &Path) -> bool {
 /// Expands inputs to the list of files (and texts) to read, sorted.
 /// A file reached twice (named, and again inside a walked directory) is
 /// read once, under the name it was first reached by.
-fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Input> {
-    let found = collect_all(inputs, opts, diags);
+fn collect(
+    inputs: &[Input],
+    opts: &LoadOptions,
+    diags: &mut Vec<Diagnostic>,
+    skipped: &mut crate::walk::Skipped,
+) -> Vec<(Input, bool)> {
+    let found = collect_all(inputs, opts, diags, skipped);
     // Two paths are the same file when their device and inode are. The walk
     // already knows each file's inode (from the directory listing), so only
     // the files whose inode is seen twice, and the files named on the
@@ -125,7 +138,7 @@ fn collect(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) ->
     found
         .into_iter()
         .filter(|f| f.key.as_ref().is_none_or(|k| seen.insert(k.clone())))
-        .map(|f| f.input)
+        .map(|f| (f.input, f.hidden))
         .collect()
 }
 
@@ -135,6 +148,8 @@ struct Found {
     input: Input,
     ino: Option<u64>,
     key: Option<FileKey>,
+    /// Found in a walk under a hidden name.
+    hidden: bool,
 }
 
 /// What identifies a file whatever the path it is reached by.
@@ -155,25 +170,39 @@ fn file_key(p: &Path) -> FileKey {
     FileKey::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
 }
 
-fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>) -> Vec<Found> {
+fn collect_all(
+    inputs: &[Input],
+    opts: &LoadOptions,
+    diags: &mut Vec<Diagnostic>,
+    skipped: &mut crate::walk::Skipped,
+) -> Vec<Found> {
     let mut out = Vec::new();
+    let walk_opts = crate::walk::WalkOptions {
+        no_ignore: opts.no_ignore,
+        exclude: &opts.exclude,
+        is_manifest,
+    };
     for input in inputs {
         match input {
             Input::Text { .. } => out.push(Found {
                 input: input.clone(),
                 ino: None,
                 key: None,
+                hidden: false,
             }),
             Input::Path(p) if p.is_dir() => {
-                let (found, mut errors) = walk(p, opts);
-                let found = sort_paths(found);
+                let walked = crate::walk::walk(p, &walk_opts);
+                let found = sort_paths(walked.files);
+                let mut errors = walked.errors;
                 // Errors in path order, whatever thread met them first.
                 errors.sort();
                 diags.extend(errors);
-                out.extend(found.into_iter().map(|(path, ino)| Found {
-                    input: Input::Path(path),
-                    ino,
+                skipped.add(&walked.skipped);
+                out.extend(found.into_iter().map(|f| Found {
+                    input: Input::Path(f.path),
+                    ino: f.ino,
                     key: None,
+                    hidden: f.hidden,
                 }));
             }
             Input::Path(p) => {
@@ -185,6 +214,7 @@ fn collect_all(inputs: &[Input], opts: &LoadOptions, diags: &mut Vec<Diagnostic>
                         FileKey::Path(_) => None,
                     },
                     key: Some(key),
+                    hidden: false,
                 })
             }
         }
@@ -203,8 +233,8 @@ fn sort_paths(found: Vec<WalkedFile>) -> Vec<WalkedFile> {
         let mut keyed: Vec<(Vec<u8>, WalkedFile)> = found
             .into_par_iter()
             .map(|f| {
-                let mut key = Vec::with_capacity(f.0.as_os_str().len() + 8);
-                for c in f.0.components() {
+                let mut key = Vec::with_capacity(f.path.as_os_str().len() + 8);
+                for c in f.path.components() {
                     key.extend_from_slice(c.as_os_str().as_bytes());
                     key.push(0);
                 }
@@ -217,111 +247,48 @@ fn sort_paths(found: Vec<WalkedFile>) -> Vec<WalkedFile> {
     #[cfg(not(unix))]
     {
         let mut found = found;
-        found.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        found.par_sort_unstable_by(|a, b| a.path.cmp(&b.path));
         found
     }
 }
 
-/// A file a walk found, with its inode from the directory listing.
-type WalkedFile = (PathBuf, Option<u64>);
+use crate::walk::WalkedFile;
 
-type Walked = (Vec<WalkedFile>, Vec<Diagnostic>);
-
-/// Walks one directory on the current pool's threads: manifests found (with
-/// their inodes) and the errors met.
-fn walk(dir: &Path, opts: &LoadOptions) -> Walked {
-    let shared: std::sync::Mutex<Walked> = Default::default();
-    ignore::WalkBuilder::new(dir)
-        .hidden(!opts.hidden)
-        .git_ignore(true)
-        .git_global(false)
-        .git_exclude(true)
-        .require_git(false)
-        .follow_links(false)
-        .threads(rayon::current_num_threads())
-        .build_parallel()
-        .visit(&mut WalkCollector {
-            dir,
-            opts,
-            shared: &shared,
-        });
-    shared.into_inner().unwrap_or_else(|e| e.into_inner())
-}
-
-struct WalkCollector<'a> {
-    dir: &'a Path,
-    opts: &'a LoadOptions,
-    shared: &'a std::sync::Mutex<Walked>,
-}
-
-impl<'s> ignore::ParallelVisitorBuilder<'s> for WalkCollector<'s> {
-    fn build(&mut self) -> Box<dyn ignore::ParallelVisitor + 's> {
-        Box::new(WalkThread {
-            dir: self.dir,
-            opts: self.opts,
-            shared: self.shared,
-            found: Vec::new(),
-            errors: Vec::new(),
-        })
-    }
-}
-
-/// One walking thread: collects on its own, hands over when done.
-struct WalkThread<'a> {
-    dir: &'a Path,
-    opts: &'a LoadOptions,
-    shared: &'a std::sync::Mutex<Walked>,
-    found: Vec<WalkedFile>,
-    errors: Vec<Diagnostic>,
-}
-
-impl ignore::ParallelVisitor for WalkThread<'_> {
-    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> ignore::WalkState {
-        match entry {
-            Ok(e) => {
-                let path = e.path();
-                if e.file_type().is_some_and(|t| t.is_file()) && is_manifest(path) {
-                    let excluded = !self.opts.exclude.is_empty() && {
-                        let shown = path.to_string_lossy();
-                        self.opts.exclude.iter().any(|x| shown.contains(x.as_str()))
-                    };
-                    if !excluded {
-                        #[cfg(unix)]
-                        let ino = e.ino();
-                        #[cfg(not(unix))]
-                        let ino = None;
-                        self.found.push((e.into_path(), ino));
-                    }
+/// A path as findings and diagnostics name it. A UTF-8 path without a
+/// backslash is shown as it is; any other is escaped so that no two paths
+/// share a name: each byte that is not UTF-8 as `\xNN`, a backslash as
+/// `\\`. (Shown lossily, `a<FF>.yaml` and `a<FE>.yaml` were both
+/// `a\u{fffd}.yaml`, and a suppression comment in one covered the other's
+/// findings.)
+pub fn display_path(p: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = p.as_os_str().as_bytes();
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            if !s.contains('\\') {
+                return s.to_owned();
+            }
+        }
+        let mut out = String::with_capacity(bytes.len() + 8);
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                if c == '\\' {
+                    out.push_str("\\\\");
+                } else {
+                    out.push(c);
                 }
             }
-            Err(err) => self.errors.push(Diagnostic {
-                level: Level::Error,
-                file: walk_error_path(&err).unwrap_or_else(|| self.dir.display().to_string()),
-                line: 0,
-                col: 0,
-                message: format!("could not walk directory: {err}"),
-            }),
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
         }
-        ignore::WalkState::Continue
+        out
     }
-}
-
-impl Drop for WalkThread<'_> {
-    fn drop(&mut self) {
-        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        shared.0.append(&mut self.found);
-        shared.1.append(&mut self.errors);
-    }
-}
-
-fn walk_error_path(err: &ignore::Error) -> Option<String> {
-    match err {
-        ignore::Error::WithPath { path, .. } => Some(path.display().to_string()),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
-            walk_error_path(err)
-        }
-        ignore::Error::Loop { child, .. } => Some(child.display().to_string()),
-        _ => None,
+    #[cfg(not(unix))]
+    {
+        p.to_str()
+            .map_or_else(|| p.display().to_string(), str::to_owned)
     }
 }
 
@@ -329,11 +296,7 @@ fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnosti
     match input {
         Input::Text { name, text } => Ok((name.clone(), normalize_newlines(text.clone()))),
         Input::Path(p) => {
-            // A UTF-8 path is copied as it is (what `display` gives too,
-            // without the formatter's pass over it for invalid bytes).
-            let name = p
-                .to_str()
-                .map_or_else(|| p.display().to_string(), str::to_owned);
+            let name = display_path(p);
             let whole = |message: String| Diagnostic {
                 level: Level::Error,
                 file: name.clone(),
@@ -377,6 +340,76 @@ fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnosti
             let text = decode(&name, bytes)?;
             Ok((name, text))
         }
+    }
+}
+
+/// The largest file read by default: manifests, and the files named beside
+/// them (a baseline).
+pub const MAX_FILE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Reads a whole regular file of at most `max` bytes. Anything else is
+/// refused without reading it: a FIFO (opened without blocking, so that a
+/// pipe with no writer does not hang the run), a device such as
+/// `/dev/zero` (which never ends), a directory; and so is a file larger
+/// than `max`, or one that grows past it while it is read.
+pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let mut file = open.open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        let what = file_type_name(&meta.file_type());
+        return Err(format!("{what}, not a regular file: refused"));
+    }
+    if meta.len() > max {
+        return Err(format!(
+            "file is {} MB, larger than the {} MB limit: not read",
+            meta.len() / 1_000_000,
+            max / 1_000_000
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&mut file, max.saturating_add(1)),
+        &mut bytes,
+    )
+    .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "file grew past the {} MB limit while it was read: not read",
+            max / 1_000_000
+        ));
+    }
+    Ok(bytes)
+}
+
+/// What a file that is not a regular file is, for messages.
+fn file_type_name(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -444,15 +477,181 @@ fn looks_like_helm(text: &str) -> bool {
     })
 }
 
-/// Objects and diagnostics of one text.
-pub fn parse_text(
+/// Diagnostics past this many of one kind in one file are counted, not
+/// listed: a million documents that are not Kubernetes objects give five
+/// diagnostics and a count, not a million diagnostics.
+pub const KEPT_PER_KIND: usize = crate::yaml::KEPT_WARNINGS;
+
+/// Kinds of diagnostics that repeat within a file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    DuplicateKey,
+    NotAnObject,
+    NotAMapping,
+    BadMetadata,
+    BadItems,
+}
+
+impl Kind {
+    fn what(self) -> &'static str {
+        match self {
+            Kind::DuplicateKey => "keys written twice",
+            Kind::NotAnObject => "documents that are not Kubernetes objects",
+            Kind::NotAMapping => "documents that are not mappings",
+            Kind::BadMetadata => "objects whose `metadata` is not a mapping",
+            Kind::BadItems => "Lists whose `items` is not a list",
+        }
+    }
+}
+
+/// How many diagnostics of one kind a file met.
+struct Count {
+    kind: Kind,
+    level: Level,
+    total: usize,
+    listed: usize,
+    /// Where the last listed one is, and the first one not listed (when
+    /// known).
+    last_listed: (u32, u32),
+    first_unlisted: Option<(u32, u32)>,
+}
+
+/// One file's diagnostics, aggregated by kind as they are made, so that
+/// memory stays bounded whatever the input repeats.
+struct FileDiags<'a> {
+    name: &'a str,
+    out: Vec<Diagnostic>,
+    counts: Vec<Count>,
+}
+
+impl<'a> FileDiags<'a> {
+    fn new(name: &'a str) -> Self {
+        FileDiags {
+            name,
+            out: Vec::new(),
+            counts: Vec::new(),
+        }
+    }
+
+    fn slot(&mut self, kind: Kind, level: Level) -> &mut Count {
+        let i = match self.counts.iter().position(|c| c.kind == kind) {
+            Some(i) => i,
+            None => {
+                self.counts.push(Count {
+                    kind,
+                    level,
+                    total: 0,
+                    listed: 0,
+                    last_listed: (0, 0),
+                    first_unlisted: None,
+                });
+                self.counts.len() - 1
+            }
+        };
+        &mut self.counts[i]
+    }
+
+    /// Adds a diagnostic of a kind; `make` runs only when it is listed.
+    fn push(
+        &mut self,
+        kind: Kind,
+        level: Level,
+        line: u32,
+        col: u32,
+        make: impl FnOnce() -> String,
+    ) {
+        let c = self.slot(kind, level);
+        c.total += 1;
+        if c.listed >= KEPT_PER_KIND {
+            c.first_unlisted.get_or_insert((line, col));
+            return;
+        }
+        c.listed += 1;
+        c.last_listed = (line, col);
+        let message = make();
+        self.out.push(Diagnostic {
+            level,
+            file: self.name.to_string(),
+            line,
+            col,
+            message,
+        });
+    }
+
+    /// Counts `n` more of a kind that were not kept where they were found.
+    fn more(&mut self, kind: Kind, level: Level, n: usize) {
+        if n > 0 {
+            self.slot(kind, level).total += n;
+        }
+    }
+
+    fn other(&mut self, d: Diagnostic) {
+        self.out.push(d);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.out.is_empty()
+    }
+
+    fn finish(mut self) -> Vec<Diagnostic> {
+        for c in std::mem::take(&mut self.counts) {
+            if c.total <= c.listed {
+                continue;
+            }
+            let (line, col) = c.first_unlisted.unwrap_or(c.last_listed);
+            self.out.push(Diagnostic {
+                level: c.level,
+                file: self.name.to_string(),
+                line,
+                col,
+                message: format!(
+                    "and {} more {} in this file, not listed one by one (the first {} are)",
+                    thousands(c.total - c.listed),
+                    c.kind.what(),
+                    c.listed
+                ),
+            });
+        }
+        self.out
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a file is JSON by its name: it has no comments.
+fn is_json(name: &str) -> bool {
+    name.len() >= 5 && name[name.len() - 5..].eq_ignore_ascii_case(".json")
+}
+
+/// Objects and diagnostics of one text, and the places of its comments when it holds a
+/// suppression marker (`want_comments`, and not JSON).
+fn parse_source(
     file: FileId,
     name: &str,
     text: &str,
     limits: Limits,
-) -> (Vec<Object>, Vec<Diagnostic>) {
-    let mut diags = Vec::new();
-    let (docs, err) = parse_stream(text, limits);
+    want_comments: bool,
+) -> (Vec<Object>, Vec<Diagnostic>, Vec<usize>) {
+    let mut diags = FileDiags::new(name);
+    let (docs, err, comments) =
+        if want_comments && !is_json(name) && text.contains(crate::suppress::COMMENT_MARKER) {
+            let p = crate::yaml::parse_stream_with_comments(text, limits);
+            (p.docs, p.error, p.comments)
+        } else {
+            let (docs, err) = parse_stream(text, limits);
+            (docs, err, Vec::new())
+        };
     // A document is an object (a `List` adds its items): sized to that, not
     // to the four objects a first push makes room for (most files hold one).
     let mut objects = Vec::with_capacity(docs.len());
@@ -465,7 +664,7 @@ pub fn parse_text(
         } else {
             format!("invalid YAML: {}", e.message)
         };
-        diags.push(Diagnostic {
+        diags.other(Diagnostic {
             level: Level::Error,
             file: name.to_string(),
             line: e.line,
@@ -474,7 +673,7 @@ pub fn parse_text(
         });
     }
     if docs.is_empty() && diags.is_empty() {
-        diags.push(Diagnostic {
+        diags.other(Diagnostic {
             level: Level::Error,
             file: name.to_string(),
             line: 1,
@@ -483,43 +682,33 @@ pub fn parse_text(
         });
     }
     for doc in docs {
-        diags.extend(doc.warnings.into_iter().map(|w| Diagnostic {
-            level: Level::Warning,
-            file: name.to_string(),
-            line: w.line,
-            col: w.col,
-            message: w.message,
-        }));
-        to_objects(file, name, doc.index, doc.root, &mut objects, &mut diags, 0);
+        for w in doc.warnings {
+            diags.push(Kind::DuplicateKey, Level::Warning, w.line, w.col, || {
+                w.message
+            });
+        }
+        diags.more(Kind::DuplicateKey, Level::Warning, doc.more_warnings);
+        to_objects(file, doc.index, doc.root, &mut objects, &mut diags, 0);
     }
-    (objects, diags)
+    (objects, diags.finish(), comments)
 }
 
 fn to_objects(
     file: FileId,
-    name: &str,
     doc: usize,
     root: Node,
     objects: &mut Vec<Object>,
-    diags: &mut Vec<Diagnostic>,
+    diags: &mut FileDiags<'_>,
     depth: usize,
 ) {
-    let diag = |level: Level, node: &Node, message: String| Diagnostic {
-        level,
-        file: name.to_string(),
-        line: node.span.line,
-        col: node.span.col,
-        message,
-    };
     match &root.value {
         Value::Null => return,
         Value::Map(_) => {}
         _ => {
-            diags.push(diag(
-                Level::Error,
-                &root,
-                "document is not a mapping: not a Kubernetes object".into(),
-            ));
+            let at = root.span;
+            diags.push(Kind::NotAMapping, Level::Error, at.line, at.col, || {
+                "document is not a mapping: not a Kubernetes object".into()
+            });
             return;
         }
     }
@@ -531,11 +720,10 @@ fn to_objects(
         } else {
             ""
         };
-        diags.push(diag(
-            Level::Info,
-            &root,
-            format!("not a Kubernetes object (no apiVersion/kind){what}: skipped"),
-        ));
+        let at = root.span;
+        diags.push(Kind::NotAnObject, Level::Info, at.line, at.col, || {
+            format!("not a Kubernetes object (no apiVersion/kind){what}: skipped")
+        });
         return;
     };
     if kind.ends_with("List") && root.get("items").is_some() && depth == 0 {
@@ -566,15 +754,16 @@ fn to_objects(
                                     }
                                 }
                             }
-                            to_objects(file, name, doc, item, objects, diags, 1);
+                            to_objects(file, doc, item, objects, diags, 1);
                         }
                     }
                     Value::Null => {}
-                    _ => diags.push(diag(
-                        Level::Error,
-                        &e.value,
-                        "`items` of a List must be a list".into(),
-                    )),
+                    _ => {
+                        let at = e.value.span;
+                        diags.push(Kind::BadItems, Level::Error, at.line, at.col, || {
+                            "`items` of a List must be a list".into()
+                        })
+                    }
                 }
             }
         }
@@ -584,11 +773,13 @@ fn to_objects(
     let meta = root.get("metadata");
     if let Some(m) = meta {
         if !matches!(m.value, Value::Map(_) | Value::Null) {
-            diags.push(diag(
+            diags.push(
+                Kind::BadMetadata,
                 Level::Error,
-                m,
-                format!("{kind}: `metadata` must be a mapping: object skipped"),
-            ));
+                m.span.line,
+                m.span.col,
+                || format!("{kind}: `metadata` must be a mapping: object skipped"),
+            );
             return;
         }
     }
@@ -620,14 +811,26 @@ fn to_objects(
 /// whatever the thread count.
 pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     let mut diagnostics = Vec::new();
-    let files = collect(inputs, opts, &mut diagnostics);
+    let mut skipped = crate::walk::Skipped::default();
+    let files = collect(inputs, opts, &mut diagnostics, &mut skipped);
     let results: Vec<_> = files
         .par_iter()
         .enumerate()
-        .map(|(i, input)| match read(input, opts) {
+        .map(|(i, (input, hidden))| match read(input, opts) {
             Ok((name, text)) => {
-                let (objs, diags) = parse_text(i, &name, &text, opts.limits);
-                (Some(SourceFile { path: name, text }), objs, diags)
+                let (objs, diags, comments) = parse_source(i, &name, &text, opts.limits, true);
+                // A hidden file that holds no Kubernetes object (a CI
+                // workflow, a tool's config) is set aside and counted, not
+                // reported: it was read, so nothing in it goes unaudited.
+                if *hidden && objs.is_empty() && diags.iter().all(|d| d.level == Level::Info) {
+                    return (None, Vec::new(), Vec::new());
+                }
+                let source = SourceFile {
+                    path: name,
+                    text,
+                    comments,
+                };
+                (Some(source), objs, diags)
             }
             Err(d) => (None, Vec::new(), vec![d]),
         })
@@ -636,12 +839,18 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
         diagnostics,
         files: Vec::with_capacity(results.len()),
         objects: Vec::with_capacity(results.iter().map(|r| r.1.len()).sum()),
+        skipped,
     };
     for (source, objs, diags) in results {
+        if source.is_none() && diags.is_empty() {
+            loaded.skipped.hidden += 1;
+            continue;
+        }
         let file = loaded.files.len();
         loaded.files.push(source.unwrap_or_else(|| SourceFile {
             path: diags.first().map(|d| d.file.clone()).unwrap_or_default(),
             text: String::new(),
+            comments: Vec::new(),
         }));
         for mut o in objs {
             o.file = file;
@@ -677,14 +886,18 @@ mod tests {
             "r/a/b.yaml",
             "r/a.yaml",
         ];
-        let found: Vec<(PathBuf, Option<u64>)> = names
+        let found: Vec<WalkedFile> = names
             .iter()
             .rev()
-            .map(|n| (PathBuf::from(n), None))
+            .map(|n| WalkedFile {
+                path: PathBuf::from(n),
+                ino: None,
+                hidden: false,
+            })
             .collect();
-        let mut want: Vec<PathBuf> = found.iter().map(|f| f.0.clone()).collect();
+        let mut want: Vec<PathBuf> = found.iter().map(|f| f.path.clone()).collect();
         want.sort();
-        let got: Vec<PathBuf> = sort_paths(found).into_iter().map(|f| f.0).collect();
+        let got: Vec<PathBuf> = sort_paths(found).into_iter().map(|f| f.path).collect();
         assert_eq!(got, want);
     }
 }

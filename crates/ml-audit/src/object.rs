@@ -16,6 +16,11 @@ pub struct SourceFile {
     pub path: String,
     /// The full text.
     pub text: String,
+    /// Byte offsets of the `#` of its YAML comments, when it holds a
+    /// suppression marker (`# ml-audit:`) at all; empty otherwise, and
+    /// always for JSON, which has no comments. A `#` inside a scalar (a
+    /// ConfigMap value, a block scalar's line) is never one.
+    pub comments: Vec<usize>,
 }
 
 /// One Kubernetes object (a document, or an item of a `List`).

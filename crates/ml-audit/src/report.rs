@@ -38,6 +38,8 @@ pub struct Summary {
     pub errors: usize,
     /// Findings left out by suppressions written in the manifests.
     pub suppressed: usize,
+    /// Files the walks of directories left out, by reason.
+    pub skipped: crate::walk::Skipped,
 }
 
 impl Report {

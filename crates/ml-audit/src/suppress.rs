@@ -208,22 +208,48 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
         });
     }
     // Few files hold a marker: they are found in parallel (reading every
-    // text on one thread was a tenth of a large audit's serial tail).
+    // text on one thread was a tenth of a large audit's serial tail). Only
+    // real YAML comments are markers, as the parser found them: never a
+    // `# ml-audit:` inside a string value, and none in JSON.
     let marked: Vec<usize> = {
         use rayon::prelude::*;
         (0..inv.files.len())
             .into_par_iter()
-            .filter(|&fid| inv.files[fid].text.contains(COMMENT_MARKER))
+            .filter(|&fid| {
+                let f = &inv.files[fid];
+                f.comments
+                    .iter()
+                    .any(|&c| f.text[c..].starts_with(COMMENT_MARKER))
+            })
             .collect()
     };
     for fid in marked {
         let f = &inv.files[fid];
+        let mut starts = vec![0usize];
+        starts.extend(
+            f.text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         let lines: Vec<&str> = f.text.lines().collect();
+        let is_comment = |c: usize| f.comments.binary_search(&c).is_ok();
+        // A line with nothing but a comment (or blanks).
+        let comment_only = |j: usize| {
+            let t = lines[j].trim_start_matches([' ', '\t']);
+            t.is_empty() || is_comment(starts[j] + (lines[j].len() - t.len()))
+        };
         let objs: Vec<&Object> = inv.objects.iter().filter(|o| o.file == fid).collect();
-        for (i, line) in lines.iter().enumerate() {
-            let Some(at) = line.find(COMMENT_MARKER) else {
+        for &c in &f.comments {
+            if !f.text[c..].starts_with(COMMENT_MARKER) {
+                continue;
+            }
+            let i = starts.partition_point(|&s| s <= c) - 1;
+            let Some(line) = lines.get(i) else {
                 continue;
             };
+            let at = c - starts[i];
             let rest = line[at + COMMENT_MARKER.len()..].trim_start();
             let Some(rest) = rest.strip_prefix("ignore") else {
                 continue;
@@ -253,10 +279,7 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
             let own_line = line[..at].trim().is_empty();
             let target = if own_line {
                 (i + 1..lines.len())
-                    .find(|j| {
-                        let t = lines[*j].trim();
-                        !t.is_empty() && !t.starts_with('#')
-                    })
+                    .find(|j| !comment_only(*j))
                     .map_or(i as u32 + 2, |j| j as u32 + 1)
             } else {
                 i as u32 + 1

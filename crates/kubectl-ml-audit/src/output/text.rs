@@ -711,6 +711,27 @@ fn write_with(
         s.files,
         s.errors
     );
+    let k = &s.skipped;
+    if k.total() > 0 {
+        let parts: Vec<String> = [
+            (k.ignored_by_git, "ignored by git"),
+            (k.hidden, "hidden without Kubernetes objects"),
+            (k.not_yaml_or_json, "not YAML/JSON"),
+            (k.excluded_by_config, "excluded by the config"),
+            (k.symlinks, "symbolic links"),
+            (k.not_regular_files, "not regular files"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+        let _ = writeln!(
+            out,
+            "{} files skipped: {} (--no-ignore audits what git ignores)",
+            k.total(),
+            parts.join(", ")
+        );
+    }
     if s.suppressed > 0 || baselined > 0 {
         let _ = writeln!(
             out,

@@ -357,12 +357,22 @@ impl Oracle for NaiveOracle<'_> {
     }
 }
 
+/// The owner a bare Pod is grouped under: its controller (the reference
+/// marked `controller: true`, else the first). A Pod owned by a `Node` is a
+/// mirror pod of a static manifest: each is a workload of its own, named
+/// after the pod (as netpol-analyzer and the cluster see it), not grouped
+/// with every other static pod of that node.
 fn owner_of(obj: &crate::object::Object) -> Option<(String, String)> {
-    let o = obj.root.pointer("/metadata/ownerReferences/0")?;
-    Some((
-        o.field("kind").as_str().unwrap_or("Pod").to_string(),
-        o.field("name").as_str()?.to_string(),
-    ))
+    let refs = obj.root.pointer("/metadata/ownerReferences")?.items();
+    let o = refs
+        .iter()
+        .find(|r| r.field("controller").as_bool() == Some(true))
+        .or(refs.first())?;
+    let kind = o.field("kind").as_str().unwrap_or("Pod");
+    if kind == "Node" {
+        return None;
+    }
+    Some((kind.to_string(), o.field("name").as_str()?.to_string()))
 }
 
 impl Reachability {

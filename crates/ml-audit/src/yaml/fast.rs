@@ -27,6 +27,16 @@ pub(super) fn parse(text: &str, limits: Limits) -> Option<Vec<Document>> {
 
 /// [`parse`], or the line and column where it gave up (1-based).
 pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>, (u32, u32)> {
+    parse_with_comments(text, limits).map(|(docs, _)| docs)
+}
+
+/// [`parse_or_stop`], with the byte offset of the `#` of every comment
+/// (in order): the comments are exactly what the parser skipped as such,
+/// never a `#` inside a scalar.
+pub(super) fn parse_with_comments(
+    text: &str,
+    limits: Limits,
+) -> Result<(Vec<Document>, Vec<usize>), (u32, u32)> {
     // One pass over the text, 64 bytes at a time without a branch per byte
     // (so that it vectorizes): a byte the fast path leaves to the event
     // parser, and whether every byte is ASCII.
@@ -74,14 +84,24 @@ pub(super) fn parse_or_stop(text: &str, limits: Limits) -> Result<Vec<Document>,
         items: Vec::new(),
         entries: Vec::new(),
         warnings: Vec::new(),
+        more_warnings: 0,
         anchors: HashMap::new(),
         alias_budget: limits.alias_nodes,
         alias_nodes: limits.alias_nodes,
+        comments: Vec::new(),
     };
-    p.stream().ok_or_else(|| {
-        let at = p.mark();
-        (at.0, at.1 + 1)
-    })
+    match p.stream() {
+        Some(docs) => {
+            let mut comments = std::mem::take(&mut p.comments);
+            comments.sort_unstable();
+            comments.dedup();
+            Ok((docs, comments))
+        }
+        None => {
+            let at = p.mark();
+            Err((at.0, at.1 + 1))
+        }
+    }
 }
 
 /// A position as the event parser gives it: 1-based line, 0-based column.
@@ -129,11 +149,15 @@ struct P<'a> {
     items: Vec<Node>,
     entries: Vec<Entry>,
     warnings: Vec<SyntaxError>,
+    /// Warnings past the ones kept, counted.
+    more_warnings: usize,
     /// The document's anchored scalars by name, with their node counts.
     anchors: HashMap<&'a str, (Node, usize)>,
     /// Nodes that aliases may still add to the document.
     alias_budget: usize,
     alias_nodes: usize,
+    /// Byte offsets of the comments skipped.
+    comments: Vec<usize>,
 }
 
 fn blank_or_end(c: Option<&u8>) -> bool {
@@ -208,6 +232,7 @@ impl<'a> P<'a> {
 
     fn skip_comment(&mut self) {
         if self.peek() == b'#' {
+            self.comments.push(self.pos);
             self.pos += self.b[self.pos..]
                 .iter()
                 .position(|&c| c == b'\n')
@@ -327,6 +352,7 @@ impl<'a> P<'a> {
                 root,
                 index,
                 warnings: std::mem::take(&mut self.warnings),
+                more_warnings: std::mem::take(&mut self.more_warnings),
             });
             index += 1;
             if self.eof() {
@@ -632,7 +658,11 @@ impl<'a> P<'a> {
         }
         self.depth -= 1;
         Some(Node {
-            value: Value::Map(merge_keys(last_key_wins(entries, &mut self.warnings))),
+            value: Value::Map(merge_keys(last_key_wins(
+                entries,
+                &mut self.warnings,
+                &mut self.more_warnings,
+            ))),
             span: sp,
         })
     }
@@ -967,7 +997,11 @@ impl<'a> P<'a> {
         self.flow_level -= 1;
         let value = if map {
             let entries: Vec<Entry> = self.entries.drain(first_entry..).collect();
-            Value::Map(merge_keys(last_key_wins(entries, &mut self.warnings)))
+            Value::Map(merge_keys(last_key_wins(
+                entries,
+                &mut self.warnings,
+                &mut self.more_warnings,
+            )))
         } else {
             Value::Seq(self.items.drain(first_item..).collect())
         };

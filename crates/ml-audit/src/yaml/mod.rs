@@ -38,9 +38,16 @@ pub struct Document {
     /// Index of the document in its stream (0-based).
     pub index: usize,
     /// What was read but is suspect: keys written twice in one mapping
-    /// (each at the occurrence that is ignored).
+    /// (each at the occurrence that is ignored). The first
+    /// [`KEPT_WARNINGS`] only: the others are counted in `more_warnings`,
+    /// so that 200,000 repeated keys cost a count, not 200,000 messages.
     pub warnings: Vec<SyntaxError>,
+    /// Warnings past the first [`KEPT_WARNINGS`], counted.
+    pub more_warnings: usize,
 }
+
+/// How many warnings a document keeps one by one.
+pub const KEPT_WARNINGS: usize = 5;
 
 /// A syntax error, or a limit hit, at a place in the text.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,9 +137,192 @@ pub fn yaml_texts(dir: &std::path::Path) -> Vec<(std::path::PathBuf, String)> {
         .collect()
 }
 
+/// A stream parsed with the places of its comments.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The documents before the first syntax error.
+    pub docs: Vec<Document>,
+    /// The first syntax error.
+    pub error: Option<SyntaxError>,
+    /// The byte offset of the `#` of every comment, in order. Only real
+    /// comments: a `#` inside a scalar (a quoted or block string, a plain
+    /// scalar) is not one. In the document a syntax error breaks, and
+    /// after it, nothing counts as a comment.
+    pub comments: Vec<usize>,
+}
+
+/// [`parse_stream`], with the places of the comments. The fast parser
+/// records the comments it skips; for the streams it leaves to the event
+/// parser, a comment is a `#` at the start of a line or after a blank that
+/// no scalar of the event stream covers (a quoted scalar covering up to
+/// its closing quote). The two agree (tests and the `yaml` fuzz target).
+pub fn parse_stream_with_comments(text: &str, limits: Limits) -> Parsed {
+    if let Ok((docs, comments)) = fast::parse_with_comments(text, limits) {
+        return Parsed {
+            docs,
+            error: None,
+            comments,
+        };
+    }
+    parse_events_with_comments(text, limits)
+}
+
+/// The event parser's half of [`parse_stream_with_comments`].
+#[doc(hidden)]
+pub fn parse_events_with_comments(text: &str, limits: Limits) -> Parsed {
+    let mut scalars = Vec::new();
+    let (docs, error) = events(text, limits, Some(&mut scalars));
+    // A syntax error breaks its whole document: only the comments of the
+    // documents before it count.
+    let limit = error.as_ref().map(|_| {
+        docs.last()
+            .map_or((1, 0), |d| (d.root.span.end_line as usize + 1, 0))
+    });
+    let comments = comments_outside(text, &scalars, limit);
+    Parsed {
+        docs,
+        error,
+        comments,
+    }
+}
+
+/// The fast parser's half of [`parse_stream_with_comments`]: `None` where
+/// it leaves the stream to the event parser.
+#[doc(hidden)]
+pub fn parse_fast_with_comments(text: &str, limits: Limits) -> Option<Parsed> {
+    fast::parse_with_comments(text, limits)
+        .ok()
+        .map(|(docs, comments)| Parsed {
+            docs,
+            error: None,
+            comments,
+        })
+}
+
+/// A scalar of the event stream: where it starts and ends (line 1-based,
+/// column 0-based in characters) and whether it is quoted.
+struct ScalarAt {
+    start: (usize, usize),
+    end: (usize, usize),
+    quoted: bool,
+}
+
+/// Byte offsets of lines, to turn (line, column in characters) into bytes.
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        Lines { text, starts }
+    }
+
+    fn byte(&self, (line, col): (usize, usize)) -> usize {
+        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start..];
+        rest.char_indices()
+            .nth(col)
+            .map_or(self.text.len(), |(i, _)| start + i)
+    }
+}
+
+/// Where a quoted scalar whose event starts at `from` (at its quote, or at
+/// an anchor or tag before it) ends: after its closing quote.
+fn quoted_end(b: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        match *b.get(i)? {
+            b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+            b'&' | b'!' => {
+                while !matches!(b.get(i), None | Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => break,
+            _ => return None,
+        }
+    }
+    let q = b[i];
+    i += 1;
+    loop {
+        match *b.get(i)? {
+            b'\\' if q == b'"' => i += 2,
+            b'\'' if q == b'\'' && b.get(i + 1) == Some(&b'\'') => i += 2,
+            c if c == q => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+}
+
+fn comments_outside(text: &str, scalars: &[ScalarAt], limit: Option<(usize, usize)>) -> Vec<usize> {
+    let b = text.as_bytes();
+    if !b.contains(&b'#') {
+        return Vec::new();
+    }
+    let lines = Lines::new(text);
+    let mut covered: Vec<(usize, usize)> = scalars
+        .iter()
+        .map(|s| {
+            let start = lines.byte(s.start);
+            let end = if s.quoted {
+                quoted_end(b, start).unwrap_or_else(|| lines.byte(s.end))
+            } else {
+                lines.byte(s.end)
+            };
+            (start, end.max(start))
+        })
+        .collect();
+    covered.sort_unstable();
+    let limit = limit.map_or(b.len(), |at| lines.byte(at));
+    let mut out = Vec::new();
+    let mut k = 0;
+    // The furthest end of the scalars that start before the candidate.
+    let mut reach = 0;
+    // The end of the line of the last comment: a `#` before it is part of
+    // that comment.
+    let mut in_comment = 0;
+    for (i, _) in b[..limit].iter().enumerate().filter(|(_, c)| **c == b'#') {
+        if i < in_comment || i > 0 && !matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        }
+        while k < covered.len() && covered[k].0 <= i {
+            reach = reach.max(covered[k].1);
+            k += 1;
+        }
+        if i >= reach {
+            out.push(i);
+            in_comment = b[i..]
+                .iter()
+                .position(|c| *c == b'\n')
+                .map_or(b.len(), |n| i + n);
+        }
+    }
+    out
+}
+
 /// [`parse_stream`] on `saphyr-parser`'s event stream: all of YAML 1.2, with
 /// its error messages.
 pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option<SyntaxError>) {
+    events(text, limits, None)
+}
+
+/// [`parse_stream_events`], noting every scalar event's place in `scalars`
+/// when asked (keys and the values of keys written twice included).
+fn events(
+    text: &str,
+    limits: Limits,
+    mut scalars: Option<&mut Vec<ScalarAt>>,
+) -> (Vec<Document>, Option<SyntaxError>) {
     let mut docs = Vec::new();
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
@@ -143,6 +333,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
     let mut root: Option<Node> = None;
     let mut index = 0usize;
     let mut warnings: Vec<SyntaxError> = Vec::new();
+    let mut more_warnings = 0usize;
 
     let err = |message: String, s: &YSpan| SyntaxError {
         message,
@@ -175,6 +366,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                 seq_items.clear();
                 map_entries.clear();
                 warnings.clear();
+                more_warnings = 0;
                 anchors.clear();
                 alias_budget = limits.alias_nodes;
                 root = None;
@@ -186,6 +378,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                         root: node,
                         index,
                         warnings: std::mem::take(&mut warnings),
+                        more_warnings: std::mem::take(&mut more_warnings),
                     });
                 }
                 index += 1;
@@ -193,6 +386,16 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
             }
             Event::Scalar(text, style, anchor, tag) => {
                 let sp = span(&ys);
+                if let Some(list) = scalars.as_deref_mut() {
+                    list.push(ScalarAt {
+                        start: (ys.start.line(), ys.start.col()),
+                        end: (ys.end.line(), ys.end.col()),
+                        quoted: matches!(
+                            style,
+                            ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted
+                        ),
+                    });
+                }
                 let value = if style == ScalarStyle::Plain && tag.is_none() {
                     resolve_plain(&text)
                 } else {
@@ -283,7 +486,11 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
                     }
                     Some((
                         Node {
-                            value: Value::Map(merge_keys(last_key_wins(entries, &mut warnings))),
+                            value: Value::Map(merge_keys(last_key_wins(
+                                entries,
+                                &mut warnings,
+                                &mut more_warnings,
+                            ))),
                             span: sp,
                         },
                         anchor,
@@ -319,6 +526,7 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
             root: node,
             index,
             warnings,
+            more_warnings,
         });
     }
     (docs, None)
@@ -349,7 +557,11 @@ fn scalar_key(v: &Value) -> CompactString {
 /// server's JSON decoding and in the typed views (serde), so that a pointer
 /// and a typed view read the same value (a workload's container pointers
 /// resolved into the first `containers` while its typed spec held the last).
-fn last_key_wins(mut entries: Vec<Entry>, warnings: &mut Vec<SyntaxError>) -> Vec<Entry> {
+fn last_key_wins(
+    mut entries: Vec<Entry>,
+    warnings: &mut Vec<SyntaxError>,
+    more_warnings: &mut usize,
+) -> Vec<Entry> {
     let dup = if entries.len() <= 16 {
         // Most mappings are small: compare pairwise, without allocating.
         entries
@@ -379,6 +591,10 @@ fn last_key_wins(mut entries: Vec<Entry>, warnings: &mut Vec<SyntaxError>) -> Ve
         .map(|(i, e)| e.key == "<<" || last[e.key.as_str()] == i)
         .collect();
     for (e, _) in entries.iter().zip(&keep).filter(|(_, k)| !**k) {
+        if warnings.len() >= KEPT_WARNINGS {
+            *more_warnings += 1;
+            continue;
+        }
         let kept = &entries[last[e.key.as_str()]];
         warnings.push(SyntaxError {
             message: format!(
@@ -534,11 +750,21 @@ mod tests {
             err.is_none(),
             "fast parser took a stream with an error: {err:?}\n{text}"
         );
+        let fast_comments = parse_fast_with_comments(text, Limits::default())
+            .map(|p| p.comments)
+            .unwrap_or_default();
+        let slow_comments = parse_events_with_comments(text, Limits::default()).comments;
+        assert_eq!(
+            fast_comments, slow_comments,
+            "the parsers find different comments in:\n{text}"
+        );
         let same = fast.len() == slow.len()
-            && fast
-                .iter()
-                .zip(&slow)
-                .all(|(f, s)| f.root == s.root && f.index == s.index && f.warnings == s.warnings);
+            && fast.iter().zip(&slow).all(|(f, s)| {
+                f.root == s.root
+                    && f.index == s.index
+                    && f.warnings == s.warnings
+                    && f.more_warnings == s.more_warnings
+            });
         let (f, s) = if same {
             Default::default()
         } else {
