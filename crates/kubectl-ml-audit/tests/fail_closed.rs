@@ -656,3 +656,35 @@ fn config_errors_and_baseline_paths_are_escaped() {
     assert!(stderr.contains(r"b\e[2J\n::error::x.json"), "{stderr}");
     assert_inert("write-baseline", &out.stderr);
 }
+
+/// Point 1: the CLI writes to stderr through `say!` (`to_stderr`) only:
+/// `eprintln!` and `eprint!` panic when stderr cannot be written.
+#[test]
+fn the_cli_writes_stderr_through_one_function() {
+    fn walk(dir: &Path, found: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, found);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    let raw = ["eprintln!(", "eprint!(", "io::stderr().lock().write"]
+                        .iter()
+                        .any(|m| line.contains(m));
+                    if raw {
+                        found.push(format!("{}:{}: {line}", p.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    // The one writer, in `to_stderr`.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("main.rs"), "{found:#?}");
+}
