@@ -170,7 +170,7 @@ pub fn run(args: QuotaArgs) -> u8 {
     let ns_filter = args.namespace.as_deref();
     if let Some(ns) = ns_filter {
         if !l.namespaces.contains_key(ns) {
-            eprintln!(
+            say!(
                 "note: namespace {} has no workloads, ResourceQuotas or LimitRanges in the input",
                 quote(ns)
             );
@@ -201,7 +201,7 @@ pub fn run(args: QuotaArgs) -> u8 {
         .filter(|d| d.level == Level::Error)
         .collect();
     for d in &errors {
-        eprintln!(
+        say!(
             "error: {}:{}:{}: {}",
             quote(&d.file),
             d.line,

@@ -222,7 +222,7 @@ fn report_errors(inv: &Inventory) -> u8 {
         .filter(|d| d.level == ml_audit::Level::Error)
         .collect();
     for d in &errors {
-        eprintln!(
+        say!(
             "error: {}:{}: {}",
             quote(&d.file),
             d.line,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 use ml_audit::netpol::{MissingNamespaces, Options, Query, Reachability};
+use ml_audit::rbac::render::dot_string;
 use ml_audit::Level;
 
 use crate::emit;
@@ -65,12 +66,12 @@ pub fn run(args: ReachArgs) -> u8 {
     ) {
         Ok(q) => q,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return 2;
         }
     };
     if args.paths.is_empty() {
-        eprintln!("error: nothing to analyse: give a PATH (see --help)");
+        say!("error: nothing to analyse: give a PATH (see --help)");
         return 2;
     }
     let inv = match crate::read_inputs(&args.paths, &[]) {
@@ -80,7 +81,7 @@ pub fn run(args: ReachArgs) -> u8 {
     let mut code = 0;
     for d in &inv.diagnostics {
         if d.level == Level::Error {
-            eprintln!(
+            say!(
                 "error: {}:{}: {}",
                 quote(&d.file),
                 d.line,
@@ -97,7 +98,7 @@ pub fn run(args: ReachArgs) -> u8 {
     };
     let r = Reachability::build(&inv, &options);
     for n in &r.policies.notes {
-        eprintln!("warning: {}", quote(n));
+        say!("warning: {}", quote(n));
     }
 
     if args.format == ReachFormat::Connlist && query.is_everything() {
@@ -107,7 +108,7 @@ pub fn run(args: ReachArgs) -> u8 {
             out.push('\n');
         }
         for u in r.unknown_list() {
-            eprintln!(
+            say!(
                 "warning: unknown (depends on undeclared namespace labels): {}",
                 quote(&u)
             );
@@ -129,7 +130,7 @@ pub fn run(args: ReachArgs) -> u8 {
                     s.push('\n');
                 }
                 if !l.unknown.is_empty() {
-                    eprintln!(
+                    say!(
                         "warning: unknown (depends on undeclared namespace labels): {}",
                         quote(&format!("{} => {} : {}", l.src_name, l.dst_name, l.unknown))
                     );
@@ -142,18 +143,18 @@ pub fn run(args: ReachArgs) -> u8 {
             for l in &shown {
                 if !l.allowed.is_empty() {
                     s.push_str(&format!(
-                        "  {:?} -> {:?} [label={:?}];\n",
-                        l.src_name,
-                        l.dst_name,
-                        l.allowed.to_string()
+                        "  {} -> {} [label={}];\n",
+                        dot_string(&l.src_name),
+                        dot_string(&l.dst_name),
+                        dot_string(&l.allowed.to_string())
                     ));
                 }
                 if !l.unknown.is_empty() {
                     s.push_str(&format!(
-                        "  {:?} -> {:?} [label={:?}, style=dashed];\n",
-                        l.src_name,
-                        l.dst_name,
-                        format!("unknown: {}", l.unknown)
+                        "  {} -> {} [label={}, style=dashed];\n",
+                        dot_string(&l.src_name),
+                        dot_string(&l.dst_name),
+                        dot_string(&format!("unknown: {}", l.unknown))
                     ));
                 }
             }

@@ -7,6 +7,16 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use ml_audit::{Input, Inventory, LoadOptions};
 
+/// `eprintln!` that never panics: every line the CLI writes to stderr goes
+/// through [`to_stderr`]. (`eprintln!` panics when stderr cannot be
+/// written, `2>/dev/full`, and the run would end with 101 instead of the
+/// exit code its findings call for.)
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::to_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod cmd_completions;
 mod cmd_quota;
 mod cmd_rbac;
@@ -113,7 +123,7 @@ fn main() -> ExitCode {
         Some(Command::Quota(args)) => cmd_quota::run(args),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
-        eprintln!(
+        say!(
             "ml-audit-stats: wall_ms={} peak_rss_kb={}",
             started.elapsed().as_millis(),
             rss_kb("VmHWM:").unwrap_or(0)
@@ -128,6 +138,14 @@ pub(crate) fn rss_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Writes to stderr (see [`say!`]). A write error is ignored: stderr holds
+/// messages for people, and the exit code, not stderr, tells CI what
+/// happened; a report that cannot be written to stdout still ends the run
+/// with 2 (see [`write_out`]).
+pub fn to_stderr(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
 }
 
 /// Writes a command's output to stdout, and returns the exit code the run
@@ -147,7 +165,7 @@ pub fn write_out(code: u8, write: impl FnOnce(&mut dyn Write) -> std::io::Result
         Ok(()) => code,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => code,
         Err(e) => {
-            eprintln!("error: cannot write the output to stdout: {e}");
+            say!("error: cannot write the output to stdout: {e}");
             2
         }
     }
@@ -161,7 +179,7 @@ pub fn emit(text: &str, code: u8) -> u8 {
 /// Prints a usage or input error, escaped (it may name a scanned file or
 /// quote a plugin); returns exit code 2.
 pub fn usage_error(msg: &str) -> u8 {
-    eprintln!("error: {}", output::quote::quote(msg));
+    say!("error: {}", output::quote::quote(msg));
     2
 }
 

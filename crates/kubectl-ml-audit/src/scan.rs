@@ -140,17 +140,20 @@ pub struct Plan {
     pub plugin_errors: Vec<ml_audit::Diagnostic>,
 }
 
+/// Prints config errors, escaped: the config is trusted, but the names and
+/// values an error quotes may come from the scanned tree (a plugin or
+/// baseline path, a value read from a file).
 pub(crate) fn print_config_errors(error: &ml_audit::Error) -> u8 {
     match error.config_errors() {
-        [] => eprintln!("error: {error}"),
+        [] => say!("error: {}", output::quote::quote(&error.to_string())),
         errors => {
             for e in errors {
-                eprintln!("error: {e}");
+                say!("error: {}", output::quote::quote(&e.to_string()));
             }
             // The core names the unknown rule; where to find the known
             // ones is the CLI's to say.
             if errors.iter().any(|e| e.message.starts_with("unknown rule")) {
-                eprintln!("hint: `kubectl ml-audit rules` lists the rules and categories");
+                say!("hint: `kubectl ml-audit rules` lists the rules and categories");
             }
         }
     }
@@ -227,7 +230,7 @@ pub fn plan(args: &ScanArgs) -> Result<Plan, u8> {
 
 fn progress(on: bool, msg: &str) {
     if on {
-        eprint!("\r\x1b[2Kml-audit: {msg}");
+        crate::to_stderr(format_args!("\r\x1b[2Kml-audit: {msg}"));
     }
 }
 
@@ -339,7 +342,7 @@ pub fn run(args: ScanArgs) -> u8 {
     let mut report = audit.run(&inventory);
     phase.mark("audit");
     if show_progress {
-        eprint!("\r\x1b[2K");
+        crate::to_stderr(format_args!("\r\x1b[2K"));
     }
     if !args.with_context.is_empty() {
         // Context files inform cross-object rules; only named inputs are reported.
@@ -373,7 +376,10 @@ pub fn run(args: ScanArgs) -> u8 {
             Ok(n) => n,
             Err(e) => return usage_error(&e.to_string()),
         };
-        eprintln!("ml-audit: wrote {n} fingerprints to {}", path.display());
+        say!(
+            "ml-audit: wrote {n} fingerprints to {}",
+            output::quote::quote(&path.to_string_lossy())
+        );
     }
     let mut baselined = 0;
     if let Some(known) = known {
@@ -466,7 +472,7 @@ impl Phases {
                 .iter()
                 .map(|(n, ms, cpu, mb)| format!("{n}_ms={ms} cpu_ms={cpu} rss_mb={mb}"))
                 .collect();
-            eprintln!(
+            say!(
                 "ml-audit-phases: objects={objects} findings={findings} {}",
                 parts.join(" ")
             );
@@ -477,7 +483,7 @@ impl Phases {
                 .filter(|(_, t)| t.as_millis() > 0)
                 .map(|(id, t)| format!("{id}={}", t.as_millis()))
                 .collect();
-            eprintln!("ml-audit-rules-ms: {}", rules.join(" "));
+            say!("ml-audit-rules-ms: {}", rules.join(" "));
         }
     }
 }

@@ -125,6 +125,18 @@ fn assert_inert(what: &str, bytes: &[u8]) {
             command || !line.trim_start().starts_with("::"),
             "{what}: a line a CI runner obeys: {line:?}"
         );
+        // The legacy form, which the runner obeys anywhere in a line it
+        // cannot read as a `::` command (in one it can, the file name is
+        // kept exact, and only the message counts).
+        let tail = if command {
+            line.splitn(3, "::").nth(2).unwrap_or("")
+        } else {
+            line
+        };
+        assert!(
+            !tail.contains("##["),
+            "{what}: a legacy command in {line:?}"
+        );
     }
 }
 
@@ -313,4 +325,366 @@ fn a_secret_at_an_anchor_is_masked_everywhere() {
         "{text}"
     );
     assert!(!text.contains("Zx9Qw8Er7Ty6"), "{text}");
+}
+
+fn dev_full() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap()
+}
+
+/// Point 1: a stderr that cannot be written (`2>/dev/full`) is no crash
+/// (`eprintln!` panicked: exit 101): the run ends with the exit code its
+/// findings call for, or 2 when stdout failed too.
+#[test]
+fn a_stderr_that_cannot_be_written_keeps_the_exit_code() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full on this system");
+        return;
+    }
+    let dup = hostile("duplicate-key.yaml");
+    let dup = dup.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, "kind: Pod\nmetadata: {name: x\n").unwrap();
+    let broken = broken.to_str().unwrap();
+    let baseline = dir.path().join("base.json");
+    let baseline = baseline.to_str().unwrap();
+    // (args, ML_AUDIT_STATS, stdout to /dev/full too, exit code)
+    let cases: Vec<(Vec<&str>, bool, bool, i32)> = vec![
+        (vec!["scan", dup], false, false, 1),
+        // Statistics lines on stderr.
+        (vec!["scan", dup], true, false, 1),
+        (vec!["scan", dup, "--format", "json"], true, false, 1),
+        // "wrote N fingerprints" on stderr.
+        (
+            vec!["scan", dup, "--write-baseline", baseline],
+            false,
+            false,
+            0,
+        ),
+        // A note on stderr, an exceeded quota or not.
+        (vec!["quota", "-n", "nowhere", dup], false, false, 0),
+        // Input errors on stderr.
+        (vec!["who-can", "create", "pods", broken], false, false, 2),
+        (vec!["reach", broken], false, false, 2),
+        // Both streams full: the report was not written.
+        (vec!["scan", dup], false, true, 2),
+        (vec!["scan", dup, "--format", "github"], true, true, 2),
+        (vec!["who-can", "create", "pods", dup], false, true, 2),
+    ];
+    for (args, stats, both, code) in cases {
+        let mut c = bin();
+        c.args(&args).stderr(dev_full());
+        if stats {
+            c.env("ML_AUDIT_STATS", "1");
+        }
+        if both {
+            c.stdout(dev_full());
+        } else {
+            c.stdout(Stdio::null());
+        }
+        let status = c.status().unwrap();
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "{args:?} stats={stats} both={both}"
+        );
+    }
+}
+
+/// The hostile tree of the workflow command tests: the names of
+/// `command-prefix.yaml`, and file names that start with `::` and `##[`.
+fn command_prefix_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(hostile("command-prefix.yaml"), dir.path().join("a.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("::error::x.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("##[add-mask]y.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\nspec: {containers: [{name: c, image: i}]}\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// The subject of `command-prefix.yaml`'s ClusterRoleBinding.
+const EVE: &str = "User:eve\n##[add-mask]x\"];\n  evil -> \"z";
+
+/// Point 3: no scanned value starts a GitHub Actions workflow command: not
+/// `::cmd::` at a line start (a name or a file name that begins with
+/// `::`, or follows a newline), and not the legacy `##[cmd]`, which the
+/// runner obeys anywhere in a line; in every human-readable output, on
+/// stderr, and in `--format github`.
+#[test]
+fn no_value_starts_a_workflow_command() {
+    let dir = command_prefix_tree();
+    let d = dir.path().to_str().unwrap();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["scan", d, "--color", "never"],
+        vec!["scan", d, "--format", "github"],
+        vec!["who-can", "create", "pods", d],
+        vec!["rbac", "paths", "--from", EVE, d],
+        vec!["rbac", "paths", "--from", EVE, "--format", "dot", d],
+        vec!["rbac", "paths", "--from", EVE, "--format", "mermaid", d],
+        vec!["reach", d],
+        vec!["reach", d, "--format", "connlist"],
+        vec!["reach", d, "--format", "dot"],
+        vec!["quota", d],
+    ];
+    for args in &cases {
+        let out = bin().current_dir(dir.path()).args(args).output().unwrap();
+        assert!(
+            matches!(out.status.code(), Some(1..=2)),
+            "{args:?}: {:?}",
+            out.status
+        );
+        assert!(!out.stdout.is_empty(), "{args:?}: no output");
+        assert_inert(&format!("{args:?} stdout"), &out.stdout);
+        assert_inert(&format!("{args:?} stderr"), &out.stderr);
+    }
+    // Relative file names, which some outputs print at a line start.
+    let out = bin()
+        .current_dir(dir.path())
+        .args(["::error::x.yaml", "##[add-mask]y.yaml", "--color", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_inert("file names stdout", &out.stdout);
+    assert_inert("file names stderr", &out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r"\u{3a}:error::x.yaml:4:1"), "{text}");
+    assert!(text.contains(r"#\u{23}[add-mask]y.yaml:4:3"), "{text}");
+    // The names, shown escaped.
+    let out = bin()
+        .arg(hostile("command-prefix.yaml"))
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r"Pod default/#\u{23}[add-mask]y\n"), "{text}");
+    assert!(text.contains(r"Pod default/::error::spoofed:"), "{text}");
+    let out = bin()
+        .arg(hostile("command-prefix.yaml"))
+        .args(["--format", "github"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(r"User:eve%0A#\u{23}[add-mask]x"), "{text}");
+}
+
+/// Point 3: a backslash that reads as one of the escapes (`\e`, `\n`,
+/// `\\`, `\u`) is doubled, so a name holding `\e` does not show as one
+/// holding ESC; a name with a backslash and nothing to escape shows as it
+/// is, and so do source lines.
+#[test]
+fn a_literal_backslash_escape_is_not_an_escape() {
+    let out = bin()
+        .arg(hostile("command-prefix.yaml"))
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r"container `a\\eb` has no memory limit"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"22 │   - {name: "a\\eb", image: "a\\b"}"#),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: 'c\\d', image: i}\n  - {name: \"e\\e\", image: i}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg(dir.path())
+        .args(["--color", "never"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r"container `c\d` has no memory limit"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r"container `e\e` has no memory limit"),
+        "{text}"
+    );
+}
+
+/// Replaces each double-quoted string of a DOT line (with its `\"`
+/// escapes) with `Q`; `None` when a string is not closed.
+fn dot_shape(line: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut it = line.chars();
+    while let Some(c) = it.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        loop {
+            match it.next()? {
+                '\\' => {
+                    it.next()?;
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+        out.push('Q');
+    }
+    Some(out)
+}
+
+/// Point 3: a name holding a newline, quotes and diagram syntax is one
+/// node or edge of a well-formed Graphviz or Mermaid diagram: no line of
+/// its own, no statement injected.
+#[test]
+fn diagrams_stay_well_formed_whatever_the_names() {
+    let dir = command_prefix_tree();
+    let d = dir.path().to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = bin().args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for dot in [
+        run(&["rbac", "paths", "--from", EVE, "--format", "dot", d]),
+        run(&["reach", d, "--format", "dot"]),
+    ] {
+        let lines: Vec<&str> = dot.lines().collect();
+        assert!(
+            lines[0].starts_with("digraph ") && lines.last() == Some(&"}"),
+            "{dot}"
+        );
+        for line in &lines[1..lines.len() - 1] {
+            let shape = dot_shape(line).unwrap_or_else(|| panic!("{line:?}"));
+            assert!(
+                [
+                    "  rankdir=LR;",
+                    "  node [shape=box];",
+                    "  Q;",
+                    "  Q [style=filled, fillcolor=Q];",
+                    "  Q -> Q [label=Q];",
+                    "  Q -> Q [label=Q, style=dashed];",
+                ]
+                .contains(&shape.as_str()),
+                "{line:?} in {dot}"
+            );
+        }
+    }
+    let dot = run(&["rbac", "paths", "--from", EVE, "--format", "dot", d]);
+    assert!(
+        dot.contains("\n  \"User:eve\\n#&#35;[add-mask]x\\\"];\\n  evil -> \\\"z\";\n"),
+        "{dot}"
+    );
+    let reach = run(&["reach", d, "--format", "dot"]);
+    assert!(
+        reach.contains(r#""default/#&#35;[add-mask]y\n\"]; injected -> node; x[\"[Pod]""#),
+        "{reach}"
+    );
+    let mermaid = run(&["rbac", "paths", "--from", EVE, "--format", "mermaid", d]);
+    let lines: Vec<&str> = mermaid.lines().collect();
+    assert_eq!(lines[0], "flowchart LR");
+    for line in &lines[1..] {
+        let node = line
+            .strip_prefix("  n")
+            .and_then(|l| l.split_once("[\""))
+            .is_some_and(|(n, rest)| {
+                n.bytes().all(|b| b.is_ascii_digit())
+                    && rest.ends_with("\"]")
+                    && !rest[..rest.len() - 2].contains('"')
+            });
+        let edge =
+            line.starts_with("  n") && line.matches('"').count() == 2 && line.contains(" -->|\"");
+        assert!(node || edge, "{line:?} in {mermaid}");
+    }
+    assert!(
+        mermaid.contains("[\"User:eve#92;n#35;#35;[add-mask]x#quot;];#92;n  evil -> #quot;z\"]\n"),
+        "{mermaid}"
+    );
+}
+
+/// Point 3: config errors and the write-baseline message name values and
+/// paths that may come from the scanned tree: shown escaped.
+#[test]
+fn config_errors_and_baseline_paths_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let pod = hostile("write-error.yaml");
+    for config in [
+        "fail-on: \"x\\e]52;c;aGk=\\a\\n::error::y\"\n",
+        "select: [\"p\\e[2J\\n##[add-mask]x\"]\n",
+        "plugins: [\"p\\e[2J\\n::error::x.wasm\"]\n",
+    ] {
+        std::fs::write(dir.path().join(".ml-audit.yaml"), config).unwrap();
+        // (The other commands read the config's `kinds` and `exclude`
+        // only: its first error is theirs too.)
+        let commands = if config.starts_with("fail-on") {
+            vec![vec!["scan"], vec!["who-can", "create", "pods"]]
+        } else {
+            vec![vec!["scan"]]
+        };
+        for args in commands {
+            let out = bin()
+                .current_dir(dir.path())
+                .args(&args)
+                .arg(&pod)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{config}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.starts_with("error: "), "{stderr}");
+            assert_inert(config, &out.stderr);
+        }
+    }
+    let base = dir.path().join("b\x1b[2J\n::error::x.json");
+    let out = bin()
+        .arg(&pod)
+        .arg("--no-config")
+        .arg("--write-baseline")
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(r"b\e[2J\n::error::x.json"), "{stderr}");
+    assert_inert("write-baseline", &out.stderr);
+}
+
+/// Point 1: the CLI writes to stderr through `say!` (`to_stderr`) only:
+/// `eprintln!` and `eprint!` panic when stderr cannot be written.
+#[test]
+fn the_cli_writes_stderr_through_one_function() {
+    fn walk(dir: &Path, found: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, found);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (i, line) in text.lines().enumerate() {
+                    let raw = ["eprintln!(", "eprint!(", "io::stderr().lock().write"]
+                        .iter()
+                        .any(|m| line.contains(m));
+                    if raw {
+                        found.push(format!("{}:{}: {line}", p.display(), i + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut found,
+    );
+    // The one writer, in `to_stderr`.
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].contains("main.rs"), "{found:#?}");
 }

@@ -25,6 +25,14 @@ fn data(s: &str) -> String {
     out
 }
 
+/// Escapes a command's message as [`data`] does, and writes the legacy
+/// command prefix `##[` as `#\u{23}[`: the runner reads a line as a `::`
+/// command first, and tries `##[` anywhere in a line it cannot read so.
+/// (Property values are kept exact: the file name must match the file.)
+fn message(s: &str) -> String {
+    data(s).replace("##[", "#\\u{23}[")
+}
+
 /// Escapes a command's property value.
 fn prop(s: &str) -> String {
     data(s).replace(':', "%3A").replace(',', "%2C")
@@ -46,7 +54,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         let _ = writeln!(
             out,
             "::{cmd} {props},title=ml-audit input::{}",
-            data(&d.message)
+            message(&d.message)
         );
     }
     for (f, src) in ctx.report.findings.iter().zip(&ctx.sources) {
@@ -77,7 +85,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         if let Some(h) = &f.help {
             let _ = write!(msg, "\n{h}");
         }
-        let _ = writeln!(out, "::{cmd} {props}::{}", data(&msg));
+        let _ = writeln!(out, "::{cmd} {props}::{}", message(&msg));
     }
     let _ = writeln!(
         out,

@@ -367,10 +367,17 @@ fn excerpt(
             }
             let mut p = points.partition_point(|p| p.0 < from);
             let seg = &text[from..to];
+            // As `quote_line` shows a line: controls escaped, the legacy
+            // workflow command prefix `##[` too, and then (only then)
+            // backslashes doubled.
             let plain = if seg.is_ascii() {
                 !seg.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
             } else {
                 !seg.chars().any(|c| c != '\t' && needs_escape(c))
+            } && !seg.contains("##[");
+            let command_hash = |i: usize| {
+                let b = seg.as_bytes();
+                i > 0 && b[i - 1] == b'#' && b.get(i + 1) == Some(&b'[')
             };
             if masks.is_empty() && plain {
                 // (Most lines: copied as they are.)
@@ -398,8 +405,10 @@ fn excerpt(
                 }
                 if m < masks.len() && masks[m].0 <= at {
                     out.push('*');
-                } else if c != '\t' && needs_escape(c) {
+                } else if (c != '\t' && needs_escape(c)) || (c == '#' && command_hash(i)) {
                     push_escape(&mut out, c);
+                } else if c == '\\' && !plain {
+                    out.push_str("\\\\");
                 } else {
                     out.push(c);
                 }
@@ -912,5 +921,25 @@ mod tests {
         );
         assert_eq!(e.text, "name: \"x\\e]52;c;aGk=\\u{7}\"\nk: \\e[2J\tv\n");
         assert_eq!(labels[0].offset(), 6);
+    }
+
+    /// The legacy workflow command prefix `##[` in a source line (a
+    /// comment, a value) is escaped, and so, on a line with something
+    /// escaped, is each backslash; other lines are shown as written.
+    #[test]
+    fn source_lines_start_no_workflow_command() {
+        let (e, _, _) = excerpt_of(
+            "# ##[add-mask]x \\n\nname: \"a\\nb\"\nc: \"\\e\x1b\"\n",
+            &[Span {
+                line: 2,
+                col: 1,
+                end_line: 2,
+                end_col: 5,
+            }],
+        );
+        assert_eq!(
+            e.text,
+            "# #\\u{23}[add-mask]x \\\\n\nname: \"a\\nb\"\nc: \"\\\\e\\e\"\n"
+        );
     }
 }

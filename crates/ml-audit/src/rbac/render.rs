@@ -157,8 +157,38 @@ fn edges_of(paths: &[(Target, Path)]) -> (BTreeSet<String>, BTreeSet<(String, St
     (nodes, edges)
 }
 
+/// `s` as a Graphviz double-quoted string: `"` and `\\` escaped, a newline
+/// written `\\n` (dot's line break), and every other control character
+/// (and the bidirectional controls) shown as `\\u{..}`, so a name is one
+/// string on one line whatever it holds. The legacy CI workflow command
+/// prefix `##[` is written `#&#35;[` (dot reads the entity as `#`).
+pub fn dot_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if unsafe_char(c) => {
+                let _ = write!(out, "\\\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out.replace("##[", "#&#35;[")
+}
+
+/// Control characters, and the Unicode controls that reorder or break
+/// lines.
+fn unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn q(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+    dot_string(s)
 }
 
 /// The union of some paths as a Graphviz digraph.
@@ -185,7 +215,26 @@ pub fn mermaid(paths: &[(Target, Path)]) -> String {
     let (nodes, edges) = edges_of(paths);
     let ids: Vec<&String> = nodes.iter().collect();
     let id = |n: &String| ids.iter().position(|x| *x == n).unwrap_or(0);
-    let esc = |t: &str| t.replace('"', "#quot;");
+    // Mermaid's entity codes: `#quot;` for `"`, `#35;` for `#` (so no
+    // entity or `##[` comes from a name), `#92;` for a backslash, and a
+    // newline as `#92;n` and any other control character as `#92;u{..}`
+    // (shown `\n`, `\u{..}`): one line.
+    let esc = |t: &str| {
+        let mut out = String::with_capacity(t.len());
+        for c in t.chars() {
+            match c {
+                '"' => out.push_str("#quot;"),
+                '#' => out.push_str("#35;"),
+                '\\' => out.push_str("#92;"),
+                '\n' => out.push_str("#92;n"),
+                c if unsafe_char(c) => {
+                    let _ = write!(out, "#92;u{{{:x}}}", c as u32);
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    };
     let mut s = String::from("flowchart LR\n");
     for (i, n) in ids.iter().enumerate() {
         let _ = writeln!(s, "  n{i}[\"{}\"]", esc(n));
