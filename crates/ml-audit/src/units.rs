@@ -325,7 +325,7 @@ struct Kust {
     unreadable: bool,
 }
 
-fn strings<'a>(node: Option<&'a Node>) -> Vec<&'a Node> {
+fn strings(node: Option<&Node>) -> Vec<&Node> {
     node.map(|n| n.items().iter().collect()).unwrap_or_default()
 }
 
@@ -616,7 +616,7 @@ pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
         claimed.extend(k.files.iter().map(|f| f.path.clone()));
     }
     for r in &roots {
-        let unit = root_unit(r, &kusts, paths, &files);
+        let unit = root_unit(r, &kusts, paths);
         for d in &unit.kustomizations {
             users.entry(d.clone()).or_default().push(unit.path.clone());
         }
@@ -714,12 +714,7 @@ fn role_in(dir: &Path, inputs: &[PathBuf]) -> Role {
     }
 }
 
-fn root_unit(
-    root: &Path,
-    kusts: &BTreeMap<PathBuf, Kust>,
-    inputs: &[PathBuf],
-    _files: &BTreeMap<PathBuf, (usize, bool)>,
-) -> Unit {
+fn root_unit(root: &Path, kusts: &BTreeMap<PathBuf, Kust>, inputs: &[PathBuf]) -> Unit {
     let mut unit = Unit {
         kind: UnitKind::Kustomization,
         path: display_path(root),
