@@ -59,7 +59,11 @@ pub fn run(args: UnitsArgs) -> u8 {
             ));
         }
     }
-    let found = ml_audit::find_units(&args.paths, &opts);
+    let mut found = ml_audit::find_units(&args.paths, &opts);
+    // The config's `units: {roles: [...]}` chooses the roles listed.
+    if !config.unit_roles.is_empty() {
+        found.units.retain(|u| config.unit_roles.contains(&u.role));
+    }
     for d in &found.diagnostics {
         eprintln!("{}", diagnostic(d));
     }

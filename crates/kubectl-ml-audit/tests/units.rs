@@ -132,3 +132,44 @@ fn unreadable_kustomization_exits_2_and_names_are_escaped() {
     // A PATH that does not exist is a usage error.
     assert_eq!(run(&["units", "testdata/units/nowhere"]).0, 2);
 }
+
+#[test]
+fn config_selects_roles_and_rejects_unknown_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    let fixture = root().join("testdata/units");
+    let run_in = |args: &[&str]| {
+        let o = Command::new(bin())
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap();
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    std::fs::write(cwd.join(".ml-audit.yaml"), "units:\n  roles: [example]\n").unwrap();
+    let (code, out, err) = run_in(&["units", fixture.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let roles: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["example"]);
+    std::fs::write(
+        cwd.join(".ml-audit.yaml"),
+        "units:\n  roles: [deploy, prod]\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_in(&["units", fixture.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(":2:") && err.contains("unknown role `prod`"),
+        "{err}"
+    );
+}
