@@ -565,8 +565,14 @@ pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
         if kusts.contains_key(&dir) {
             continue;
         }
-        // The file kustomize would read (in its order of names).
-        let file = kustomization_in(&dir).unwrap_or_else(|| f.clone());
+        // The file kustomize would read (in its order of names), among
+        // those the walk listed: a `kustomization.yaml` that is a symbolic
+        // link (the walk does not follow them) is never read.
+        let file = KUSTOMIZATION_FILES
+            .iter()
+            .map(|n| normalize(&dir.join(n)))
+            .find(|p| files.contains_key(p))
+            .unwrap_or_else(|| f.clone());
         kusts.insert(dir.clone(), read_kust(&dir, &file, opts));
     }
     for k in kusts.values() {

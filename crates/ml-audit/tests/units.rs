@@ -286,3 +286,58 @@ fn flux_example_units() {
         .iter()
         .all(|u| u.errors.is_empty() && u.role == Role::Deploy));
 }
+
+/// Only what the input holds is read: a base outside the input is listed
+/// as such, not read; a `kustomization.yaml` that is a symbolic link (to a
+/// file outside the tree) is not read either.
+#[test]
+fn reads_only_the_kustomizations_the_walk_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("repo/app")).unwrap();
+    std::fs::create_dir_all(d.join("elsewhere/base")).unwrap();
+    std::fs::write(
+        d.join("elsewhere/base/kustomization.yaml"),
+        "resources:\n- secret-list.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("repo/app/kustomization.yaml"),
+        "resources:\n- ../../elsewhere/base\n",
+    )
+    .unwrap();
+    let repo = d.join("repo");
+    let found = find_units(std::slice::from_ref(&repo), &LoadOptions::default());
+    assert_eq!(found.units.len(), 1);
+    let app = &found.units[0];
+    assert_eq!(app.kustomizations.len(), 1);
+    assert_eq!(app.outside.len(), 1);
+    assert!(
+        app.outside[0].ends_with("elsewhere/base"),
+        "{:?}",
+        app.outside
+    );
+    // Not read: its missing resource is no error here.
+    assert!(app.errors.is_empty(), "{:?}", app.errors);
+    #[cfg(unix)]
+    {
+        std::fs::create_dir_all(d.join("repo/linked")).unwrap();
+        // The walk lists `Kustomization`; kustomize's first name is the link.
+        std::fs::write(d.join("repo/linked/Kustomization"), "resources: []\n").unwrap();
+        std::fs::write(d.join("outside.yaml"), "resources:\n- leaked-entry.yaml\n").unwrap();
+        std::os::unix::fs::symlink(
+            d.join("outside.yaml"),
+            d.join("repo/linked/kustomization.yaml"),
+        )
+        .unwrap();
+        let found = find_units(std::slice::from_ref(&repo), &LoadOptions::default());
+        let shown = format!("{:?}", found.units);
+        assert!(!shown.contains("leaked-entry"), "{shown}");
+        let linked = found
+            .units
+            .iter()
+            .find(|u| u.path.ends_with("linked"))
+            .expect("linked is a root");
+        assert!(linked.files[0].path.ends_with("linked/Kustomization"));
+    }
+}
