@@ -21,6 +21,7 @@ mod cmd_completions;
 mod cmd_quota;
 mod cmd_rbac;
 mod cmd_reach;
+mod cmd_units;
 mod kube;
 mod output;
 mod plugins;
@@ -89,6 +90,9 @@ enum Command {
     Reach(cmd_reach::ReachArgs),
     /// Requested vs allowed, per namespace and Kueue queue.
     Quota(cmd_quota::QuotaArgs),
+    /// What a repository deploys: kustomization roots and plain folders,
+    /// their role, and what each renders from.
+    Units(cmd_units::UnitsArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Some(Command::Rbac { command }) => cmd_rbac::rbac(command),
         Some(Command::Reach(args)) => cmd_reach::run(args),
         Some(Command::Quota(args)) => cmd_quota::run(args),
+        Some(Command::Units(args)) => cmd_units::run(args),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         say!(

@@ -31,7 +31,7 @@ use crate::Audit;
 pub const FILE_NAMES: [&str; 2] = [".ml-audit.yaml", ".ml-audit.yml"];
 
 /// The keys a config file may have.
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 10] = [
     "select",
     "ignore",
     "severity",
@@ -41,6 +41,7 @@ pub const KEYS: [&str; 9] = [
     "fail-on",
     "annotation-exemptions",
     "kinds",
+    "units",
 ];
 
 /// A problem in a config file, at a place in it.
@@ -113,6 +114,9 @@ pub struct Config {
     pub annotation_exemptions: Option<bool>,
     /// Extra entries for the kinds table (the `kinds.yaml` shape).
     pub kinds: Vec<KindSpec>,
+    /// `units: {roles: [...]}`: the roles of the units to list (every
+    /// role when empty).
+    pub unit_roles: Vec<crate::Role>,
 }
 
 impl Config {
@@ -236,6 +240,23 @@ impl Config {
                             Ok(k) => c.kinds = k,
                             Err(e) => p.err(de_error_span(v, &e), format!("kinds: {}", e.message)),
                         },
+                        "units" => {
+                            for (k, val) in p.map(v) {
+                                if k.value != "roles" {
+                                    p.err(
+                                        k.span,
+                                        format!("unknown key `units.{}` (known: roles)", k.value),
+                                    );
+                                    continue;
+                                }
+                                for r in p.strings(val) {
+                                    match r.value.parse::<crate::Role>() {
+                                        Ok(role) => c.unit_roles.push(role),
+                                        Err(m) => p.err(r.span, m),
+                                    }
+                                }
+                            }
+                        }
                         other => p.err(
                             e.key_span,
                             format!("unknown key `{other}` (known: {})", KEYS.join(", ")),

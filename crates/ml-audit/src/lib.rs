@@ -18,7 +18,9 @@
 //! ```
 //!
 //! The API: [`load`] and [`Inventory`] (with the [`KindTable`] a config
-//! extends), [`Audit`] and its [`Report`] of [`Finding`]s, the [`Rule`]
+//! extends), [`Audit`] and its [`Report`] of [`Finding`]s, [`find_units`]
+//! (what a repository deploys: kustomization roots and plain folders, each
+//! a [`Unit`] with a [`Role`]), the [`Rule`]
 //! trait and [`RuleMeta`] for a tool's own rules, [`Error`]; and five
 //! modules: [`config`] (`.ml-audit.yaml`), [`baseline`] (accepted
 //! findings), [`rbac`] (who can do what, and who can become whom),
@@ -48,6 +50,7 @@ mod rule;
 mod rules;
 mod secctx;
 mod suppress;
+mod units;
 mod walk;
 mod workload;
 #[doc(hidden)]
@@ -69,6 +72,7 @@ pub use secctx::{
     effective as effective_security_context, Effective as EffectiveSecurityContext, Set as SetAt,
 };
 pub use suppress::Options as SuppressionOptions;
+pub use units::{find_units, RemoteBase, Role, Unit, UnitFile, UnitKind, Units, Use};
 pub use workload::{ContainerKind, ContainerRef, Workload};
 
 /// Internals for this crate's own tests, benchmarks and fuzz targets: not
