@@ -11,6 +11,7 @@ mod cmd_completions;
 mod cmd_quota;
 mod cmd_rbac;
 mod cmd_reach;
+mod cmd_render;
 mod kube;
 mod output;
 mod plugins;
@@ -79,6 +80,9 @@ enum Command {
     Reach(cmd_reach::ReachArgs),
     /// Requested vs allowed, per namespace and Kueue queue.
     Quota(cmd_quota::QuotaArgs),
+    /// Print what a kustomization builds, as the core renders it (like
+    /// `kubectl kustomize PATH`), before any analysis.
+    Render(cmd_render::RenderArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -111,6 +115,7 @@ fn main() -> ExitCode {
         Some(Command::Rbac { command }) => cmd_rbac::rbac(command),
         Some(Command::Reach(args)) => cmd_reach::run(args),
         Some(Command::Quota(args)) => cmd_quota::run(args),
+        Some(Command::Render(args)) => cmd_render::run(args),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         eprintln!(
