@@ -55,7 +55,7 @@ fn generate(k: &Kust<'_>, g: &Node, kind: &str, opts: &Node) -> Result<Res, Rend
             .map_err(|e| k.err_at(f, format!("cannot read `{path}`: {e}")))?;
         match String::from_utf8(bytes) {
             Ok(text) => data.insert(key, (text, f.span)),
-            Err(e) => binary.insert(key, (base64(e.as_bytes()), f.span)),
+            Err(e) => binary.insert(key, (wrap70(&base64(e.as_bytes())), f.span)),
         };
     }
     let envs: Vec<&Node> = g
@@ -109,7 +109,9 @@ fn generate(k: &Kust<'_>, g: &Node, kind: &str, opts: &Node) -> Result<Res, Rend
             v.to_string()
         }
     };
-    if !data.is_empty() {
+    // kustomize writes `data: {}` on a Secret with no data, and nothing
+    // on such a ConfigMap.
+    if !data.is_empty() || (kind == "Secret" && binary.is_empty()) {
         let mut n = map_node(span);
         for (key, (v, s)) in &data {
             set(&mut n, key, str_node(&encode(v), *s));
@@ -225,10 +227,16 @@ fn absorb_generated(
             old.obj.origins.push((String::new(), k.file.to_path_buf()));
             old.needs_hash |= new.needs_hash;
         }
-        (other, _) => {
+        // kustomize reads an unknown behavior as unspecified: create.
+        (_, None) => acc.push(new),
+        (_, Some(_)) => {
             return Err(k.err_at(
-                g.field("behavior"),
-                format!("unknown generator behavior `{other}`"),
+                g,
+                format!(
+                    "{} `{}` already exists; use behavior merge or replace",
+                    new.obj.kind(),
+                    new.obj.name()
+                ),
             ))
         }
     }
@@ -242,6 +250,18 @@ fn unquote(s: &str) -> &str {
         }
     }
     s
+}
+
+/// Base64 in lines of 70 characters, as kustomize writes `binaryData`.
+fn wrap70(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + s.len() / 76);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && i % 70 == 0 {
+            out.push('\n');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Standard base64 with padding.

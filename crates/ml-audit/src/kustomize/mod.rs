@@ -149,11 +149,20 @@ pub(crate) struct Res {
     pub(crate) needs_hash: bool,
     /// The behavior a generated object was declared with.
     pub(crate) behavior: Option<String>,
+    /// The namespace the object was read with.
+    pub(crate) orig_ns: String,
 }
 
 impl Res {
     pub(crate) fn new(node: Node, file: &Path) -> Res {
+        let orig_ns = node
+            .field("metadata")
+            .field("namespace")
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         Res {
+            orig_ns,
             obj: RenderedObject {
                 node,
                 origins: vec![(String::new(), file.to_path_buf())],
@@ -359,9 +368,6 @@ fn build_into(
             "kind",
             format!("expected kind Component for a component, found {kind}"),
         ));
-    }
-    if !component && kind == "Component" {
-        return Err(k.err("kind", "a Component can only be used under `components:`"));
     }
     for e in root.entries() {
         if UNSUPPORTED.contains(&e.key.as_str()) {

@@ -252,6 +252,15 @@ fn apply_smp(acc: &mut Vec<Res>, i: usize, patch: &Node, file: &std::path::Path)
         written: Vec::new(),
     };
     let keep = m.map(&mut r.obj.node, &patch, "", "");
+    // kyaml's merge walks the whole object: fields left null anywhere are
+    // dropped, and so are empty label and annotation maps.
+    drop_nulls(&mut r.obj.node);
+    if let Some(Value::Map(meta)) = get_mut(&mut r.obj.node, "metadata").map(|n| &mut n.value) {
+        meta.retain(|e| {
+            !((e.key == "labels" || e.key == "annotations")
+                && matches!(&e.value.value, Value::Map(m) if m.is_empty()))
+        });
+    }
     let written = m.written;
     if keep {
         for w in written {
@@ -259,6 +268,17 @@ fn apply_smp(acc: &mut Vec<Res>, i: usize, patch: &Node, file: &std::path::Path)
         }
     } else {
         acc.remove(i);
+    }
+}
+
+fn drop_nulls(n: &mut Node) {
+    match &mut n.value {
+        Value::Map(es) => {
+            es.retain(|e| !e.value.is_null());
+            es.iter_mut().for_each(|e| drop_nulls(&mut e.value));
+        }
+        Value::Seq(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -631,10 +651,17 @@ fn apply_labels(
             ("StatefulSet", "apps") => {
                 specs.push((vec!["spec", "selector", "matchLabels"], true));
                 specs.extend(aff("s"));
-                specs.push((
-                    vec!["spec", "volumeClaimTemplates", "metadata", "labels"],
-                    true,
-                ));
+                if r.obj
+                    .node
+                    .field("spec")
+                    .get("volumeClaimTemplates")
+                    .is_some()
+                {
+                    specs.push((
+                        vec!["spec", "volumeClaimTemplates", "metadata", "labels"],
+                        true,
+                    ));
+                }
             }
             ("Job", "batch") => specs.push((vec!["spec", "selector", "matchLabels"], false)),
             ("CronJob", "batch") => specs.push((
@@ -833,18 +860,15 @@ pub(super) fn fix_name_references(res: &mut [Res]) {
         })
         .filter(|(_, _, o, n)| o != n)
         .collect();
-    // ServiceAccounts: (names it had, namespace, current name).
-    let accounts: Vec<(Vec<String>, String, String)> = res
+    // ServiceAccounts: original name and namespace, current ones.
+    let accounts: Vec<Account> = res
         .iter()
         .filter(|r| r.obj.kind() == "ServiceAccount")
-        .map(|r| {
-            let mut names: Vec<String> = r.prev_names.iter().map(|(n, _)| n.clone()).collect();
-            names.push(r.obj.name().to_string());
-            (
-                names,
-                r.obj.namespace().to_string(),
-                r.obj.name().to_string(),
-            )
+        .map(|r| Account {
+            orig_name: r.orig_name().to_string(),
+            orig_ns: r.orig_ns.clone(),
+            ns: r.obj.namespace().to_string(),
+            name: r.obj.name().to_string(),
         })
         .collect();
     let lookup = |kind: &str, ns: &str, old: &str| -> Option<String> {
@@ -937,7 +961,7 @@ pub(super) fn fix_name_references(res: &mut [Res]) {
                 {
                     for s in subjects {
                         if s.field("kind").as_str() == Some("ServiceAccount") {
-                            fix_subject(s, &accounts, &ns);
+                            fix_subject(s, &accounts);
                         }
                     }
                 }
@@ -964,24 +988,33 @@ pub(super) fn fix_name_references(res: &mut [Res]) {
     }
 }
 
-/// A ServiceAccount subject that names an account of the rendering takes
-/// its current name and namespace (kustomize's name reference for
-/// subjects sets both).
-fn fix_subject(s: &mut Node, accounts: &[(Vec<String>, String, String)], binding_ns: &str) {
+struct Account {
+    orig_name: String,
+    orig_ns: String,
+    ns: String,
+    name: String,
+}
+
+/// A ServiceAccount subject that names an account of the rendering by its
+/// original name and namespace (an empty namespace reads as `default`)
+/// follows that account's renaming and namespace, as kustomize's name
+/// reference for subjects does; an account whose id did not change leaves
+/// the subject as written.
+fn fix_subject(s: &mut Node, accounts: &[Account]) {
     let name = s.field("name").as_str().unwrap_or("").to_string();
-    let sns = s.field("namespace").as_str().map(str::to_string);
-    let mut found: Vec<&(Vec<String>, String, String)> = accounts
+    let sns = s.field("namespace").as_str().unwrap_or("").to_string();
+    let found: Vec<&Account> = accounts
         .iter()
-        .filter(|(names, ns, _)| names.contains(&name) && sns.as_ref().is_none_or(|x| x == ns))
+        .filter(|a| a.orig_name == name && ns_eq(&a.orig_ns, &sns))
         .collect();
-    if found.len() > 1 {
-        found.retain(|(_, ns, _)| ns == binding_ns);
-    }
-    if let [(_, ns, current)] = found.as_slice() {
+    if let [a] = found.as_slice() {
+        if a.name == a.orig_name && a.ns == a.orig_ns {
+            return;
+        }
         let span = s.field("name").span;
-        set(s, "name", str_node(current, span));
-        if !ns.is_empty() {
-            set(s, "namespace", str_node(ns, span));
+        set(s, "name", str_node(&a.name, span));
+        if !a.ns.is_empty() {
+            set(s, "namespace", str_node(&a.ns, span));
         }
     }
 }
