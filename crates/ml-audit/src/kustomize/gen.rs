@@ -252,14 +252,13 @@ fn unquote(s: &str) -> &str {
     s
 }
 
-/// Base64 in lines of 70 characters, as kustomize writes `binaryData`.
+/// Base64 in lines of 70 characters, each ending with a line break, as
+/// kustomize writes `binaryData`.
 fn wrap70(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + s.len() / 76);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && i % 70 == 0 {
-            out.push('\n');
-        }
-        out.push(c);
+    let mut out = String::with_capacity(s.len() + s.len() / 70 + 1);
+    for line in s.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
     }
     out
 }

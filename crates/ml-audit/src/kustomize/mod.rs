@@ -151,6 +151,8 @@ pub(crate) struct Res {
     pub(crate) behavior: Option<String>,
     /// The namespace the object was read with.
     pub(crate) orig_ns: String,
+    /// A `namespace:` transformer set the namespace (even to the same value).
+    pub(crate) ns_set: bool,
 }
 
 impl Res {
@@ -163,6 +165,7 @@ impl Res {
             .to_string();
         Res {
             orig_ns,
+            ns_set: false,
             obj: RenderedObject {
                 node,
                 origins: vec![(String::new(), file.to_path_buf())],
@@ -201,8 +204,22 @@ pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
     let mut resources = build(dir, &mut visiting, false)?;
     gen::add_hashes(&mut resources);
     transform::fix_name_references(&mut resources);
+    for r in &mut resources {
+        drop_empty_annotations(&mut r.obj.node);
+    }
     sort_legacy(&mut resources);
     Ok(resources.into_iter().map(|r| r.obj).collect())
+}
+
+/// kustomize adds build annotations to every object and removes them at the
+/// end, and with them an `annotations` mapping left empty (or null).
+fn drop_empty_annotations(node: &mut Node) {
+    if let Some(Value::Map(meta)) = get_mut(node, "metadata").map(|n| &mut n.value) {
+        meta.retain(|e| {
+            !(e.key == "annotations"
+                && (e.value.is_null() || matches!(&e.value.value, Value::Map(m) if m.is_empty())))
+        });
+    }
 }
 
 /// Parses a YAML/JSON file into its documents (empty documents dropped).

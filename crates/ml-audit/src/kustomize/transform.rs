@@ -462,6 +462,7 @@ fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
     let kind = r.obj.kind().to_string();
     let file = k.file.to_path_buf();
     if !cluster_scoped(&kind) {
+        r.ns_set = true;
         if let Some(meta) = super::get_or_insert(&mut r.obj.node, "metadata", || map_node(span)) {
             set(meta, "namespace", str_node(ns, span));
         }
@@ -869,6 +870,7 @@ pub(super) fn fix_name_references(res: &mut [Res]) {
             orig_ns: r.orig_ns.clone(),
             ns: r.obj.namespace().to_string(),
             name: r.obj.name().to_string(),
+            ns_set: r.ns_set,
         })
         .collect();
     let lookup = |kind: &str, ns: &str, old: &str| -> Option<String> {
@@ -956,12 +958,13 @@ pub(super) fn fix_name_references(res: &mut [Res]) {
                     .unwrap_or("")
                     .to_string();
                 rename_at(&mut r.obj.node, &["roleRef", "name"], &rk, &l);
+                let binding_ns = r.orig_ns.clone();
                 if let Some(Value::Seq(subjects)) =
                     get_mut(&mut r.obj.node, "subjects").map(|n| &mut n.value)
                 {
                     for s in subjects {
                         if s.field("kind").as_str() == Some("ServiceAccount") {
-                            fix_subject(s, &accounts);
+                            fix_subject(s, &accounts, &binding_ns);
                         }
                     }
                 }
@@ -993,22 +996,28 @@ struct Account {
     orig_ns: String,
     ns: String,
     name: String,
+    ns_set: bool,
 }
 
 /// A ServiceAccount subject that names an account of the rendering by its
-/// original name and namespace (an empty namespace reads as `default`)
-/// follows that account's renaming and namespace, as kustomize's name
-/// reference for subjects does; an account whose id did not change leaves
+/// original name and namespace (the binding's original namespace when the
+/// subject has none; an empty namespace reads as `default`) follows that
+/// account's renaming and namespace, as kustomize's name reference for
+/// subjects does; an account that no transformer renamed or moved leaves
 /// the subject as written.
-fn fix_subject(s: &mut Node, accounts: &[Account]) {
+fn fix_subject(s: &mut Node, accounts: &[Account], binding_ns: &str) {
     let name = s.field("name").as_str().unwrap_or("").to_string();
-    let sns = s.field("namespace").as_str().unwrap_or("").to_string();
+    let sns = s
+        .field("namespace")
+        .as_str()
+        .unwrap_or(binding_ns)
+        .to_string();
     let found: Vec<&Account> = accounts
         .iter()
         .filter(|a| a.orig_name == name && ns_eq(&a.orig_ns, &sns))
         .collect();
     if let [a] = found.as_slice() {
-        if a.name == a.orig_name && a.ns == a.orig_ns {
+        if a.name == a.orig_name && !a.ns_set {
             return;
         }
         let span = s.field("name").span;
