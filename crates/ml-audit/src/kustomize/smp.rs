@@ -66,7 +66,7 @@ pub(crate) struct Merge<'a> {
     pub(crate) written: Vec<String>,
 }
 
-fn directive<'a>(n: &'a Node) -> Option<&'a str> {
+fn directive(n: &Node) -> Option<&str> {
     n.get("$patch").and_then(Node::as_str)
 }
 
