@@ -95,6 +95,28 @@ fn overlay_with_patches_matches_kubectl() {
     check_fixture("overlay-b");
 }
 
+/// `replacements` inline and from a file: a generated ConfigMap's value into
+/// a container's env (by `[name=...]`) and into an annotation whose key has
+/// dots (created), a Service port into part of an image (`delimiter`,
+/// `index`); and a list element `$patch: replace` that replaces the list.
+#[test]
+fn replacements_match_kubectl() {
+    check_fixture("replacements");
+    let objects = render_kustomization(&fixture("replacements")).unwrap();
+    let deploy = find(&objects, "Deployment");
+    let p = "/spec/template/spec/containers/0/env/0/value";
+    assert_eq!(deploy.node.pointer(p).unwrap().as_str(), Some("resnet"));
+    assert!(deploy
+        .file_of(p)
+        .unwrap()
+        .ends_with("replacements/kustomization.yaml"));
+    let ray = find(&objects, "RayCluster");
+    assert!(ray
+        .file_of("/spec/headGroupSpec/template/spec/containers/0/image")
+        .unwrap()
+        .ends_with("replacements/replacements.yaml"));
+}
+
 fn find<'a>(objects: &'a [RenderedObject], kind: &str) -> &'a RenderedObject {
     objects.iter().find(|o| o.kind() == kind).unwrap()
 }

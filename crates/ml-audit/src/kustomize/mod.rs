@@ -26,7 +26,7 @@
 //! # What is not built
 //!
 //! A field that the renderer does not implement (`helmCharts`, `generators`,
-//! `transformers`, `validators`, `vars`, `replacements`, `configurations`,
+//! `transformers`, `validators`, `vars`, `configurations`,
 //! `crds`, `openapi`, a remote resource) is a [`RenderError`] at the
 //! kustomization's line, never a silently half-rendered result.
 
@@ -40,6 +40,7 @@ use crate::yaml::{parse_stream, Limits};
 mod gen;
 pub use gen::content_hash;
 mod json6902;
+mod replacements;
 mod smp;
 mod transform;
 
@@ -259,7 +260,7 @@ fn read_resources(file: &Path) -> Result<Vec<Res>, RenderError> {
 }
 
 /// The fields this renderer does not build: each is an error if present.
-const UNSUPPORTED: [&str; 11] = [
+const UNSUPPORTED: [&str; 10] = [
     "helmCharts",
     "helmChartInflationGenerator",
     "helmGlobals",
@@ -267,14 +268,13 @@ const UNSUPPORTED: [&str; 11] = [
     "transformers",
     "validators",
     "vars",
-    "replacements",
     "configurations",
     "crds",
     "openapi",
 ];
 
 /// Fields a kustomization may hold that this renderer builds.
-const SUPPORTED: [&str; 22] = [
+const SUPPORTED: [&str; 23] = [
     "apiVersion",
     "kind",
     "metadata",
@@ -297,6 +297,7 @@ const SUPPORTED: [&str; 22] = [
     "generatorOptions",
     "sortOptions",
     "buildMetadata",
+    "replacements",
 ];
 
 pub(crate) struct Kust<'a> {

@@ -92,7 +92,7 @@ fn clean(n: &Node) -> Node {
             value: Value::Seq(
                 items
                     .iter()
-                    .filter(|i| directive(i) != Some("delete"))
+                    .filter(|i| !matches!(directive(i), Some("delete" | "replace")))
                     .map(clean)
                     .collect(),
             ),
@@ -197,6 +197,17 @@ impl Merge<'_> {
                     .skip(1)
                     .all(|(x, y)| x.is_none() || y.is_none() || x == y)
         };
+        // An element `$patch: replace` replaces the whole list with the
+        // patch's other elements.
+        if patch
+            .items()
+            .iter()
+            .any(|p| directive(p) == Some("replace"))
+        {
+            *dest = clean(patch);
+            self.written.push(ptr.to_string());
+            return;
+        }
         let Value::Seq(old) = std::mem::replace(&mut dest.value, Value::Null) else {
             return;
         };

@@ -134,6 +134,7 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
             }
         }
     }
+    super::replacements::run(k, acc)?;
     Ok(())
 }
 
@@ -358,7 +359,7 @@ fn patch_entry(
 }
 
 /// The resources a patch `target` selects, in order.
-fn select(k: &Kust<'_>, acc: &[Res], t: &Node) -> Result<Vec<usize>, RenderError> {
+pub(super) fn select(k: &Kust<'_>, acc: &[Res], t: &Node) -> Result<Vec<usize>, RenderError> {
     let re = |key: &str| -> Result<Option<Regex>, RenderError> {
         match t.get(key).and_then(Node::as_str) {
             None | Some("") => Ok(None),
