@@ -198,6 +198,16 @@ fn what_cannot_be_built_is_an_error_at_its_line() {
     assert!(e.message.contains("vars"), "{e}");
 }
 
+/// A file outside the kustomization's directory is refused, as kubectl's
+/// load restrictor refuses it: a hostile repository cannot pull another
+/// file of the machine into a generated Secret.
+#[test]
+fn files_outside_the_kustomization_are_refused() {
+    let e = render_error("errors/escape");
+    assert_eq!(e.line, 4);
+    assert!(e.message.contains("outside the kustomization"), "{e}");
+}
+
 /// kustomize's content hash, on the value kubectl gives for a Secret with
 /// one literal `token=abc<&>`.
 #[test]

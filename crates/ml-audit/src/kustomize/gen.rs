@@ -51,8 +51,9 @@ fn generate(k: &Kust<'_>, g: &Node, kind: &str, opts: &Node) -> Result<Res, Rend
                 s,
             ),
         };
-        let bytes = std::fs::read(k.dir.join(path))
-            .map_err(|e| k.err_at(f, format!("cannot read `{path}`: {e}")))?;
+        let file = k.confined(f, k.dir.join(path))?;
+        let bytes =
+            std::fs::read(file).map_err(|e| k.err_at(f, format!("cannot read `{path}`: {e}")))?;
         match String::from_utf8(bytes) {
             Ok(text) => data.insert(key, (text, f.span)),
             Err(e) => binary.insert(key, (wrap70(&base64(e.as_bytes())), f.span)),
@@ -66,7 +67,8 @@ fn generate(k: &Kust<'_>, g: &Node, kind: &str, opts: &Node) -> Result<Res, Rend
         .collect();
     for e in envs {
         let path = e.as_str().unwrap_or_default();
-        let text = std::fs::read_to_string(k.dir.join(path))
+        let file = k.confined(e, k.dir.join(path))?;
+        let text = std::fs::read_to_string(file)
             .map_err(|er| k.err_at(e, format!("cannot read `{path}`: {er}")))?;
         for line in text.lines() {
             let line = line.trim_start();

@@ -336,6 +336,31 @@ impl Kust<'_> {
     }
 }
 
+impl Kust<'_> {
+    /// A file named in the kustomization, which must lie inside its
+    /// directory: kubectl's default load restrictor refuses any other file
+    /// (directories of other kustomizations may lie anywhere), and a
+    /// hostile repository could otherwise read `/etc/passwd` into a
+    /// generated Secret.
+    pub(crate) fn confined(&self, node: &Node, path: PathBuf) -> Result<PathBuf, RenderError> {
+        let root = self
+            .dir
+            .canonicalize()
+            .map_err(|e| self.err_at(node, e.to_string()))?;
+        match path.canonicalize() {
+            Ok(real) if real.starts_with(&root) => Ok(path),
+            Ok(_) => Err(self.err_at(
+                node,
+                format!(
+                    "`{}` is outside the kustomization's directory (kubectl refuses it too)",
+                    node.as_str().unwrap_or("")
+                ),
+            )),
+            Err(e) => Err(self.err_at(node, format!("`{}`: {e}", node.as_str().unwrap_or("")))),
+        }
+    }
+}
+
 /// Builds one kustomization directory (`component` when it is reached
 /// through `components:`).
 fn build(
@@ -428,7 +453,7 @@ fn build_into(
                 })?;
                 absorb(&mut own, sub, &k, item)?;
             } else if path.is_file() {
-                let sub = read_resources(&path)?;
+                let sub = read_resources(&k.confined(item, path)?)?;
                 absorb(&mut own, sub, &k, item)?;
             } else {
                 return Err(k.err_at(

@@ -133,6 +133,7 @@ pub(super) fn run(k: &Kust<'_>, acc: &mut [Res]) -> Result<(), RenderError> {
             if !file.is_file() {
                 return Err(k.err_at(p, "replacement file does not exist"));
             }
+            let file = k.confined(p, file)?;
             for doc in read_docs(&file)? {
                 match &doc.value {
                     Value::Seq(items) => {

@@ -105,7 +105,7 @@ fn clean(n: &Node) -> Node {
 impl Merge<'_> {
     /// Merges `patch` into the mapping `dest` at `ptr`. Returns false when
     /// the patch deletes `dest` (`$patch: delete`).
-    pub(crate) fn map(&mut self, dest: &mut Node, patch: &Node, ptr: &str, parent: &str) -> bool {
+    pub(crate) fn map(&mut self, dest: &mut Node, patch: &Node, ptr: &str) -> bool {
         match directive(patch) {
             Some("delete") => return false,
             Some("replace") => {
@@ -120,7 +120,6 @@ impl Merge<'_> {
             self.written.push(ptr.to_string());
             return true;
         }
-        let _ = parent;
         for e in patch.entries() {
             if e.key.starts_with('$') {
                 continue;
@@ -154,7 +153,7 @@ impl Merge<'_> {
             let d = &mut entries[i].value;
             match (&mut d.value, &e.value.value) {
                 (Value::Map(_), Value::Map(_)) => {
-                    if !self.map(d, &e.value, &child_ptr, &e.key) {
+                    if !self.map(d, &e.value, &child_ptr) {
                         entries.remove(i);
                     }
                 }
@@ -239,7 +238,7 @@ impl Merge<'_> {
                         written: Vec::new(),
                     };
                     let idx = out.len();
-                    if sub.map(&mut o, p, &format!("{ptr}/{idx}"), "") {
+                    if sub.map(&mut o, p, &format!("{ptr}/{idx}")) {
                         self.written.extend(sub.written);
                         out.push((o, false));
                     }

@@ -159,6 +159,7 @@ fn patch_docs(k: &Kust<'_>, item: &Node) -> Result<Vec<(Node, std::path::PathBuf
     if !path.is_file() {
         return Err(k.err_at(item, format!("patch `{s}` does not exist")));
     }
+    let path = k.confined(item, path)?;
     Ok(read_docs(&path)?
         .into_iter()
         .map(|d| (d, path.clone()))
@@ -252,7 +253,7 @@ fn apply_smp(acc: &mut Vec<Res>, i: usize, patch: &Node, file: &std::path::Path)
         kind: &kind,
         written: Vec::new(),
     };
-    let keep = m.map(&mut r.obj.node, &patch, "", "");
+    let keep = m.map(&mut r.obj.node, &patch, "");
     // kyaml's merge walks the whole object: fields left null anywhere are
     // dropped, and so are empty label and annotation maps.
     drop_nulls(&mut r.obj.node);
@@ -295,6 +296,7 @@ fn patch_entry(
         if !file.is_file() {
             return Err(k.err_at(path, "patch file does not exist"));
         }
+        let file = k.confined(path, file)?;
         (read_docs(&file)?, file)
     } else if let Some(text) = p.get("patch") {
         let s = text.as_str().unwrap_or("");
@@ -566,8 +568,7 @@ fn apply_labels(
         specs.extend(template.into_iter().map(|p| (p, true)));
     }
     if matches!(scope, LabelScope::Selectors) {
-        let aff = |base: &'static str| -> Vec<(Vec<&'static str>, bool)> {
-            let _ = base;
+        let aff = || -> Vec<(Vec<&'static str>, bool)> {
             vec![
                 (
                     vec![
@@ -644,7 +645,7 @@ fn apply_labels(
             ("Deployment", g) => {
                 specs.push((vec!["spec", "selector", "matchLabels"], true));
                 if g == "apps" {
-                    specs.extend(aff("d"));
+                    specs.extend(aff());
                 }
             }
             ("ReplicaSet" | "DaemonSet", _) => {
@@ -652,7 +653,7 @@ fn apply_labels(
             }
             ("StatefulSet", "apps") => {
                 specs.push((vec!["spec", "selector", "matchLabels"], true));
-                specs.extend(aff("s"));
+                specs.extend(aff());
                 if r.obj
                     .node
                     .field("spec")
