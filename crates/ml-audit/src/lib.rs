@@ -62,7 +62,7 @@ pub use inventory::{Inventory, NamespaceInfo};
 pub use kinds::{Count, KindSpec, KindTable, PodSource};
 pub use kustomize::{
     content_hash as kustomize_content_hash, kustomization_file, render as render_kustomization,
-    RenderError, RenderedObject,
+    Origin, RenderError, RenderedObject,
 };
 pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded};
 pub use node::{Entry, Node, Pointer, Span, Value};

@@ -166,8 +166,10 @@ fn fields_know_the_file_they_came_from() {
         .file_of(image)
         .unwrap()
         .ends_with("overlay-a/kustomization.yaml"));
-    // The image node keeps the line it is written at in the base.
+    // The image node keeps the line it is written at in the base, and its
+    // origin names the `images:` entry that rewrote it (for `related`).
     assert_eq!(deploy.node.pointer(image).unwrap().span.line, 18);
+    assert_eq!(deploy.origin_of(image).unwrap().line, 11);
 }
 
 fn render_error(name: &str) -> ml_audit::RenderError {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::{get_or_insert, map_node, set, str_node, string_map, Kust, RenderError, Res};
+use super::{get_or_insert, map_node, set, str_node, string_map, Kust, Origin, RenderError, Res};
 use crate::node::{Node, Span, Value};
 
 /// Runs the kustomization's generators into `acc`.
@@ -214,7 +214,9 @@ fn absorb_generated(
                     }
                 }
             }
-            old.obj.origins.push(("/data".into(), k.file.to_path_buf()));
+            old.obj
+                .origins
+                .push(Origin::new("/data", k.file, g.span.line));
             old.needs_hash |= new.needs_hash;
         }
         ("replace", Some(i)) => {
@@ -226,7 +228,7 @@ fn absorb_generated(
                 }
             }
             old.obj.node = node;
-            old.obj.origins.push((String::new(), k.file.to_path_buf()));
+            old.obj.origins.push(Origin::new("", k.file, g.span.line));
             old.needs_hash |= new.needs_hash;
         }
         // kustomize reads an unknown behavior as unspecified: create.

@@ -61,9 +61,40 @@ pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
 pub struct RenderedObject {
     /// The object, as kustomize outputs it; nodes keep their source spans.
     pub node: Node,
-    /// `(JSON pointer prefix, file)` entries, in the order written; see the
-    /// module documentation.
-    pub origins: Vec<(String, PathBuf)>,
+    /// Who wrote which subtree, in the order written; see the module
+    /// documentation.
+    pub origins: Vec<Origin>,
+}
+
+/// One entry of [`RenderedObject::origins`]: the subtree at `pointer` (and
+/// everything under it, until a later entry) was written by `file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// JSON pointer of the subtree in the rendered object (`""`: all of it).
+    pub pointer: String,
+    /// The file that wrote it: the resource file, a patch, a replacement
+    /// file, or the kustomization whose transformer set it.
+    pub file: PathBuf,
+    /// The line in `file` of the entry that wrote it (the `images:` item,
+    /// the `namespace:` key, the JSON patch operation...), 0 when the
+    /// written nodes carry their own spans in `file` (a resource, a
+    /// strategic merge patch).
+    pub line: u32,
+}
+
+impl Origin {
+    fn covers(&self, pointer: &str) -> bool {
+        let p = self.pointer.as_str();
+        pointer == p || (pointer.starts_with(p) && pointer.as_bytes().get(p.len()) == Some(&b'/'))
+    }
+
+    pub(crate) fn new(pointer: impl Into<String>, file: &Path, line: u32) -> Origin {
+        Origin {
+            pointer: pointer.into(),
+            file: file.to_path_buf(),
+            line,
+        }
+    }
 }
 
 impl RenderedObject {
@@ -73,12 +104,14 @@ impl RenderedObject {
         self.origins
             .iter()
             .rev()
-            .find(|(p, _)| {
-                pointer == p
-                    || (pointer.starts_with(p.as_str())
-                        && pointer.as_bytes().get(p.len()) == Some(&b'/'))
-            })
-            .map(|(_, f)| f.as_path())
+            .find(|o| o.covers(pointer))
+            .map(|o| o.file.as_path())
+    }
+
+    /// The origin entry that wrote the node at `pointer` (see
+    /// [`RenderedObject::file_of`]).
+    pub fn origin_of(&self, pointer: &str) -> Option<&Origin> {
+        self.origins.iter().rev().find(|o| o.covers(pointer))
     }
 
     fn str_at(&self, keys: &[&str]) -> &str {
@@ -169,7 +202,7 @@ impl Res {
             ns_set: false,
             obj: RenderedObject {
                 node,
-                origins: vec![(String::new(), file.to_path_buf())],
+                origins: vec![Origin::new("", file, 0)],
             },
             prev_names: Vec::new(),
             needs_hash: false,

@@ -4,7 +4,7 @@
 //! `index` options, and `create`.
 
 use super::transform::select;
-use super::{read_docs, Kust, RenderError, Res};
+use super::{read_docs, Kust, Origin, RenderError, Res};
 use crate::node::{escape, CompactString, Entry, Node, Value};
 
 /// One segment of a field path.
@@ -213,7 +213,7 @@ pub(super) fn run(k: &Kust<'_>, acc: &mut [Res]) -> Result<(), RenderError> {
                     } else {
                         node.value = value.value.clone();
                     }
-                    res.obj.origins.push((ptr, file.clone()));
+                    res.obj.origins.push(Origin::new(ptr, &file, fp.span.line));
                 }
             }
         }

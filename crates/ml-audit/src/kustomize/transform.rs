@@ -7,7 +7,9 @@ use regex::Regex;
 
 use super::json6902::apply_op;
 use super::smp::{builtin_group, Merge};
-use super::{err, get_mut, map_node, read_docs, set, str_node, string_map, Kust, RenderError, Res};
+use super::{
+    err, get_mut, map_node, read_docs, set, str_node, string_map, Kust, Origin, RenderError, Res,
+};
 use crate::node::{escape, Node, Span, Value};
 
 pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), RenderError> {
@@ -121,7 +123,7 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
                 }
                 r.obj
                     .origins
-                    .push(("/spec/replicas".into(), k.file.to_path_buf()));
+                    .push(Origin::new("/spec/replicas", k.file, rep.span.line));
             }
         }
     }
@@ -130,7 +132,7 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
             let mut written = Vec::new();
             update_images(&mut r.obj.node, img, String::new(), &mut written);
             for w in written {
-                r.obj.origins.push((w, k.file.to_path_buf()));
+                r.obj.origins.push(Origin::new(w, k.file, img.span.line));
             }
         }
     }
@@ -266,7 +268,7 @@ fn apply_smp(acc: &mut Vec<Res>, i: usize, patch: &Node, file: &std::path::Path)
     let written = m.written;
     if keep {
         for w in written {
-            r.obj.origins.push((w, file.to_path_buf()));
+            r.obj.origins.push(Origin::new(w, file, 0));
         }
     } else {
         acc.remove(i);
@@ -338,7 +340,7 @@ fn patch_entry(
                     )
                 })?;
                 if let Some(w) = w {
-                    r.obj.origins.push((w, file.clone()));
+                    r.obj.origins.push(Origin::new(w, &file, op.span.line));
                 }
             }
         }
@@ -471,7 +473,7 @@ fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
         }
         r.obj
             .origins
-            .push(("/metadata/namespace".into(), file.clone()));
+            .push(Origin::new("/metadata/namespace", &file, span.line));
     }
     if kind == "Namespace" && r.obj.api_version() == "v1" {
         let old = r.obj.name().to_string();
@@ -480,7 +482,9 @@ fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
             if let Some(meta) = get_mut(&mut r.obj.node, "metadata") {
                 set(meta, "name", str_node(ns, span));
             }
-            r.obj.origins.push(("/metadata/name".into(), file.clone()));
+            r.obj
+                .origins
+                .push(Origin::new("/metadata/name", &file, span.line));
         }
     }
     if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
@@ -490,9 +494,11 @@ fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
             for (i, s) in subjects.iter_mut().enumerate() {
                 if s.field("name").as_str() == Some("default") {
                     set(s, "namespace", str_node(ns, span));
-                    r.obj
-                        .origins
-                        .push((format!("/subjects/{i}/namespace"), file.clone()));
+                    r.obj.origins.push(Origin::new(
+                        format!("/subjects/{i}/namespace"),
+                        &file,
+                        span.line,
+                    ));
                 }
             }
         }
@@ -521,7 +527,7 @@ fn rename(r: &mut Res, new: &str, span: Span, k: &Kust<'_>) {
     }
     r.obj
         .origins
-        .push(("/metadata/name".into(), k.file.to_path_buf()));
+        .push(Origin::new("/metadata/name", k.file, span.line));
 }
 
 #[derive(Clone, Copy)]
@@ -714,7 +720,7 @@ fn set_pairs(
         &mut written,
     );
     for w in written {
-        r.obj.origins.push((w, k.file.to_path_buf()));
+        r.obj.origins.push(Origin::new(w, k.file, span.line));
     }
 }
 
