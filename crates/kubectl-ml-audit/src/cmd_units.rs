@@ -65,7 +65,7 @@ pub fn run(args: UnitsArgs) -> u8 {
         found.units.retain(|u| config.unit_roles.contains(&u.role));
     }
     for d in &found.diagnostics {
-        eprintln!("{}", diagnostic(d));
+        say!("{}", diagnostic(d));
     }
     let code = if found.diagnostics.iter().any(|d| d.level == Level::Error) {
         2

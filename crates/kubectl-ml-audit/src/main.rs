@@ -21,6 +21,7 @@ mod cmd_completions;
 mod cmd_quota;
 mod cmd_rbac;
 mod cmd_reach;
+mod cmd_render;
 mod cmd_units;
 mod kube;
 mod output;
@@ -93,6 +94,9 @@ enum Command {
     /// What a repository deploys: kustomization roots and plain folders,
     /// their role, and what each renders from.
     Units(cmd_units::UnitsArgs),
+    /// Print what a kustomization builds, as the core renders it (like
+    /// `kubectl kustomize PATH`), before any analysis.
+    Render(cmd_render::RenderArgs),
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq)]
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
         Some(Command::Reach(args)) => cmd_reach::run(args),
         Some(Command::Quota(args)) => cmd_quota::run(args),
         Some(Command::Units(args)) => cmd_units::run(args),
+        Some(Command::Render(args)) => cmd_render::run(args),
     };
     if std::env::var_os("ML_AUDIT_STATS").is_some() {
         say!(

@@ -54,7 +54,10 @@ pub fn audit_or_errors(plugins: &[PathBuf], scanned: &[PathBuf]) -> (Audit, Vec<
         }
     };
     if let Some(why) = host.cache_problem() {
-        eprintln!("ml-audit: {why}");
+        say!(
+            "ml-audit: {}",
+            crate::output::quote::quote(&why.to_string())
+        );
     }
     let mut errors = Vec::new();
     let mut loaded = Vec::new();
@@ -62,7 +65,11 @@ pub fn audit_or_errors(plugins: &[PathBuf], scanned: &[PathBuf]) -> (Audit, Vec<
         match host.load(p) {
             Ok(plugin) => {
                 if let Some(why) = plugin.cache_problem() {
-                    eprintln!("ml-audit: plugin {}: {why}", p.display());
+                    say!(
+                        "ml-audit: plugin {}: {}",
+                        crate::output::quote::quote(&p.display().to_string()),
+                        crate::output::quote::quote(&why.to_string())
+                    );
                 }
                 loaded.push(plugin);
             }

@@ -39,6 +39,7 @@ mod error;
 mod finding;
 mod inventory;
 mod kinds;
+mod kustomize;
 mod load;
 pub mod netpol;
 mod node;
@@ -62,6 +63,10 @@ pub use error::{Error, Result};
 pub use finding::{Finding, Related, Severity};
 pub use inventory::{Inventory, NamespaceInfo};
 pub use kinds::{Count, KindSpec, KindTable, PodSource};
+pub use kustomize::{
+    content_hash as kustomize_content_hash, kustomization_file, render as render_kustomization,
+    Origin, RenderError, RenderedObject,
+};
 pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded};
 pub use node::{Entry, Node, Pointer, Span, Value};
 pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile};

@@ -1,0 +1,715 @@
+//! Kustomize rendered in the core: what `kubectl kustomize DIR` (kustomize
+//! v5.5.0, as embedded in kubectl 1.32) builds, offline, on the project's
+//! span-carrying [`Node`] trees.
+//!
+//! # Locations
+//!
+//! A rendered object is a [`Node`] tree whose nodes keep the [`Span`] they
+//! were written at (a node the renderer makes up, such as a label value from
+//! `commonLabels` or a generated ConfigMap, has the span of the kustomization
+//! line that asked for it, or the default span when there is none). A span
+//! has no file, so each [`RenderedObject`] carries a side table,
+//! [`RenderedObject::origins`]: a list of `(JSON pointer prefix, file)`
+//! entries in the order they were written. The first entry is `("", file
+//! the object was read from)`; every patch, and every transformer that
+//! writes a field, appends the pointer of the subtree it wrote and the file
+//! that wrote it (the patch file, or the kustomization). The file of a node
+//! is that of the **last** entry whose pointer is a prefix of the node's
+//! pointer ([`RenderedObject::file_of`]): later writers win, as in the
+//! rendering itself. Pointers are those of the rendered object; a list
+//! element that a later patch moves keeps its entry under the old index, a
+//! known imprecision of this model that the finding step can refine.
+//!
+//! This keeps the trees themselves unchanged (every rule and walker of the
+//! core reads them as before) and costs one short list per object.
+//!
+//! # What is not built
+//!
+//! A field that the renderer does not implement (`helmCharts`, `generators`,
+//! `transformers`, `validators`, `vars`, `configurations`,
+//! `crds`, `openapi`, a remote resource) is a [`RenderError`] at the
+//! kustomization's line, never a silently half-rendered result.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::node::{CompactString, Entry, Node, Span, Value};
+use crate::yaml::{parse_stream, Limits};
+
+mod gen;
+pub use gen::content_hash;
+mod json6902;
+mod replacements;
+mod smp;
+mod transform;
+
+/// The names kustomize looks for in a directory, in its order.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The kustomization file of `dir`, if it has one.
+pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+    KUSTOMIZATION_FILE_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// One object of a rendering, with where its parts came from.
+#[derive(Clone, Debug)]
+pub struct RenderedObject {
+    /// The object, as kustomize outputs it; nodes keep their source spans.
+    pub node: Node,
+    /// Who wrote which subtree, in the order written; see the module
+    /// documentation.
+    pub origins: Vec<Origin>,
+}
+
+/// One entry of [`RenderedObject::origins`]: the subtree at `pointer` (and
+/// everything under it, until a later entry) was written by `file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// JSON pointer of the subtree in the rendered object (`""`: all of it).
+    pub pointer: String,
+    /// The file that wrote it: the resource file, a patch, a replacement
+    /// file, or the kustomization whose transformer set it.
+    pub file: PathBuf,
+    /// The line in `file` of the entry that wrote it (the `images:` item,
+    /// the `namespace:` key, the JSON patch operation...), 0 when the
+    /// written nodes carry their own spans in `file` (a resource, a
+    /// strategic merge patch).
+    pub line: u32,
+}
+
+impl Origin {
+    fn covers(&self, pointer: &str) -> bool {
+        let p = self.pointer.as_str();
+        pointer == p || (pointer.starts_with(p) && pointer.as_bytes().get(p.len()) == Some(&b'/'))
+    }
+
+    pub(crate) fn new(pointer: impl Into<String>, file: &Path, line: u32) -> Origin {
+        Origin {
+            pointer: pointer.into(),
+            file: file.to_path_buf(),
+            line,
+        }
+    }
+}
+
+impl RenderedObject {
+    /// The file the node at `pointer` was written in: the last origin whose
+    /// pointer is a prefix of `pointer` (on a token boundary).
+    pub fn file_of(&self, pointer: &str) -> Option<&Path> {
+        self.origins
+            .iter()
+            .rev()
+            .find(|o| o.covers(pointer))
+            .map(|o| o.file.as_path())
+    }
+
+    /// The origin entry that wrote the node at `pointer` (see
+    /// [`RenderedObject::file_of`]).
+    pub fn origin_of(&self, pointer: &str) -> Option<&Origin> {
+        self.origins.iter().rev().find(|o| o.covers(pointer))
+    }
+
+    fn str_at(&self, keys: &[&str]) -> &str {
+        let mut n = &self.node;
+        for k in keys {
+            n = n.field(k);
+        }
+        n.as_str().unwrap_or("")
+    }
+
+    /// `apiVersion`.
+    pub fn api_version(&self) -> &str {
+        self.str_at(&["apiVersion"])
+    }
+    /// `kind`.
+    pub fn kind(&self) -> &str {
+        self.str_at(&["kind"])
+    }
+    /// `metadata.name`.
+    pub fn name(&self) -> &str {
+        self.str_at(&["metadata", "name"])
+    }
+    /// `metadata.namespace`, empty when unset.
+    pub fn namespace(&self) -> &str {
+        self.str_at(&["metadata", "namespace"])
+    }
+}
+
+/// Why a kustomization could not be rendered, at a file and line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderError {
+    /// The file at fault (a kustomization, a resource, a patch).
+    pub file: PathBuf,
+    /// 1-based line, 0 when the file as a whole is at fault.
+    pub line: u32,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        } else {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+fn err(file: &Path, line: u32, message: impl Into<String>) -> RenderError {
+    RenderError {
+        file: file.to_path_buf(),
+        line,
+        message: message.into(),
+    }
+}
+
+/// An object while it is built: the rendered object and what kustomize
+/// tracks beside it.
+#[derive(Clone, Debug)]
+pub(crate) struct Res {
+    pub(crate) obj: RenderedObject,
+    /// Names the object had before prefixes, suffixes and hashes, oldest
+    /// first (for name references).
+    pub(crate) prev_names: Vec<(String, String)>,
+    /// A generated object whose name takes the content hash at the end.
+    pub(crate) needs_hash: bool,
+    /// The behavior a generated object was declared with.
+    pub(crate) behavior: Option<String>,
+    /// The namespace the object was read with.
+    pub(crate) orig_ns: String,
+    /// A `namespace:` transformer set the namespace (even to the same value).
+    pub(crate) ns_set: bool,
+}
+
+impl Res {
+    pub(crate) fn new(node: Node, file: &Path) -> Res {
+        let orig_ns = node
+            .field("metadata")
+            .field("namespace")
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        Res {
+            orig_ns,
+            ns_set: false,
+            obj: RenderedObject {
+                node,
+                origins: vec![Origin::new("", file, 0)],
+            },
+            prev_names: Vec::new(),
+            needs_hash: false,
+            behavior: None,
+        }
+    }
+
+    /// Group of the apiVersion.
+    pub(crate) fn group(&self) -> &str {
+        self.obj
+            .api_version()
+            .rsplit_once('/')
+            .map_or("", |(g, _)| g)
+    }
+
+    /// Version of the apiVersion.
+    pub(crate) fn version(&self) -> &str {
+        let av = self.obj.api_version();
+        av.rsplit_once('/').map_or(av, |(_, v)| v)
+    }
+
+    /// The original (first) name and namespace.
+    pub(crate) fn orig_name(&self) -> &str {
+        self.prev_names
+            .first()
+            .map_or(self.obj.name(), |(n, _)| n.as_str())
+    }
+}
+
+/// Renders the kustomization in `dir`, as `kubectl kustomize DIR` would.
+pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
+    let mut visiting = HashSet::new();
+    let mut resources = build(dir, &mut visiting, false)?;
+    gen::add_hashes(&mut resources);
+    transform::fix_name_references(&mut resources);
+    for r in &mut resources {
+        drop_empty_annotations(&mut r.obj.node);
+    }
+    sort_legacy(&mut resources);
+    Ok(resources.into_iter().map(|r| r.obj).collect())
+}
+
+/// kustomize adds build annotations to every object and removes them at the
+/// end, and with them an `annotations` mapping left empty (or null).
+fn drop_empty_annotations(node: &mut Node) {
+    if let Some(Value::Map(meta)) = get_mut(node, "metadata").map(|n| &mut n.value) {
+        meta.retain(|e| {
+            !(e.key == "annotations"
+                && (e.value.is_null() || matches!(&e.value.value, Value::Map(m) if m.is_empty())))
+        });
+    }
+}
+
+/// Parses a YAML/JSON file into its documents (empty documents dropped).
+pub(crate) fn read_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
+    let text = std::fs::read_to_string(file).map_err(|e| err(file, 0, e.to_string()))?;
+    let (docs, error) = parse_stream(&text, Limits::default());
+    if let Some(e) = error {
+        return Err(err(file, e.line, e.message));
+    }
+    Ok(docs
+        .into_iter()
+        .map(|d| d.root)
+        .filter(|n| !n.is_null())
+        .collect())
+}
+
+/// Reads resources from a file: `kind: List` expanded.
+fn read_resources(file: &Path) -> Result<Vec<Res>, RenderError> {
+    let mut out = Vec::new();
+    for doc in read_docs(file)? {
+        if !matches!(doc.value, Value::Map(_)) {
+            return Err(err(file, doc.span.line, "a resource must be a mapping"));
+        }
+        let kind = doc.field("kind").as_str().unwrap_or("");
+        if kind.ends_with("List") && doc.get("items").is_some() {
+            for item in doc.field("items").items() {
+                out.push(Res::new(item.clone(), file));
+            }
+            continue;
+        }
+        if doc.field("metadata").field("name").as_str().is_none() && kind.is_empty() {
+            return Err(err(file, doc.span.line, "a resource has no kind"));
+        }
+        out.push(Res::new(doc, file));
+    }
+    Ok(out)
+}
+
+/// The fields this renderer does not build: each is an error if present.
+const UNSUPPORTED: [&str; 10] = [
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "helmGlobals",
+    "generators",
+    "transformers",
+    "validators",
+    "vars",
+    "configurations",
+    "crds",
+    "openapi",
+];
+
+/// Fields a kustomization may hold that this renderer builds.
+const SUPPORTED: [&str; 23] = [
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "sortOptions",
+    "buildMetadata",
+    "replacements",
+];
+
+pub(crate) struct Kust<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) file: &'a Path,
+    pub(crate) root: &'a Node,
+}
+
+impl Kust<'_> {
+    pub(crate) fn line(&self, key: &str) -> u32 {
+        self.root.entry(key).map_or(0, |e| e.key_span.line)
+    }
+
+    pub(crate) fn err(&self, key: &str, message: impl Into<String>) -> RenderError {
+        err(self.file, self.line(key), message)
+    }
+
+    pub(crate) fn err_at(&self, node: &Node, message: impl Into<String>) -> RenderError {
+        err(self.file, node.span.line, message)
+    }
+
+    /// A path named in the kustomization, resolved and confined: kustomize
+    /// refuses files outside the kustomization root only under its load
+    /// restrictor, which kubectl enables by default.
+    pub(crate) fn path(&self, node: &Node) -> Result<PathBuf, RenderError> {
+        let s = node
+            .as_str()
+            .ok_or_else(|| self.err_at(node, "expected a path"))?;
+        if s.contains("://") || s.starts_with("github.com/") || s.starts_with("git@") {
+            return Err(self.err_at(
+                node,
+                format!("remote resource `{s}` cannot be rendered offline"),
+            ));
+        }
+        Ok(self.dir.join(s))
+    }
+}
+
+impl Kust<'_> {
+    /// A file named in the kustomization, which must lie inside its
+    /// directory: kubectl's default load restrictor refuses any other file
+    /// (directories of other kustomizations may lie anywhere), and a
+    /// hostile repository could otherwise read `/etc/passwd` into a
+    /// generated Secret.
+    pub(crate) fn confined(&self, node: &Node, path: PathBuf) -> Result<PathBuf, RenderError> {
+        let root = self
+            .dir
+            .canonicalize()
+            .map_err(|e| self.err_at(node, e.to_string()))?;
+        match path.canonicalize() {
+            Ok(real) if real.starts_with(&root) => Ok(path),
+            Ok(_) => Err(self.err_at(
+                node,
+                format!(
+                    "`{}` is outside the kustomization's directory (kubectl refuses it too)",
+                    node.as_str().unwrap_or("")
+                ),
+            )),
+            Err(e) => Err(self.err_at(node, format!("`{}`: {e}", node.as_str().unwrap_or("")))),
+        }
+    }
+}
+
+/// Builds one kustomization directory (`component` when it is reached
+/// through `components:`).
+fn build(
+    dir: &Path,
+    visiting: &mut HashSet<PathBuf>,
+    component: bool,
+) -> Result<Vec<Res>, RenderError> {
+    let mut acc = Vec::new();
+    build_into(dir, visiting, component, &mut acc)?;
+    Ok(acc)
+}
+
+fn build_into(
+    dir: &Path,
+    visiting: &mut HashSet<PathBuf>,
+    component: bool,
+    acc: &mut Vec<Res>,
+) -> Result<(), RenderError> {
+    let file = kustomization_file(dir).ok_or_else(|| {
+        err(
+            dir,
+            0,
+            "no kustomization.yaml, kustomization.yml or Kustomization here",
+        )
+    })?;
+    let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    if !visiting.insert(canon.clone()) {
+        return Err(err(&file, 0, "kustomization cycle"));
+    }
+    let docs = read_docs(&file)?;
+    let empty = Node::new(Value::Map(Vec::new()));
+    let root = docs.first().unwrap_or(&empty);
+    if !matches!(root.value, Value::Map(_)) {
+        return Err(err(
+            &file,
+            root.span.line,
+            "a kustomization must be a mapping",
+        ));
+    }
+    let k = Kust {
+        dir,
+        file: &file,
+        root,
+    };
+    let kind = root.field("kind").as_str().unwrap_or("Kustomization");
+    if component && kind != "Component" {
+        return Err(k.err(
+            "kind",
+            format!("expected kind Component for a component, found {kind}"),
+        ));
+    }
+    for e in root.entries() {
+        if UNSUPPORTED.contains(&e.key.as_str()) {
+            return Err(err(
+                &file,
+                e.key_span.line,
+                format!("`{}` is not supported by the built-in renderer", e.key),
+            ));
+        }
+        if !SUPPORTED.contains(&e.key.as_str()) {
+            return Err(err(
+                &file,
+                e.key_span.line,
+                format!("unknown kustomization field `{}`", e.key),
+            ));
+        }
+    }
+    if let Some(opts) = root.get("sortOptions") {
+        if opts.field("order").as_str().is_some_and(|o| o != "legacy") {
+            return Err(k.err_at(opts, "only the legacy sortOptions order is supported"));
+        }
+    }
+
+    // resources, then bases (both accumulate in order).
+    let mut own: Vec<Res> = if component {
+        std::mem::take(acc)
+    } else {
+        Vec::new()
+    };
+    for key in ["resources", "bases"] {
+        for item in root.field(key).items() {
+            let path = k.path(item)?;
+            if path.is_dir() {
+                let sub = build(&path, visiting, false).map_err(|e| {
+                    if e.line == 0 && e.file == path {
+                        k.err_at(item, e.message)
+                    } else {
+                        e
+                    }
+                })?;
+                absorb(&mut own, sub, &k, item)?;
+            } else if path.is_file() {
+                let sub = read_resources(&k.confined(item, path)?)?;
+                absorb(&mut own, sub, &k, item)?;
+            } else {
+                return Err(k.err_at(
+                    item,
+                    format!("`{}` does not exist", item.as_str().unwrap_or("")),
+                ));
+            }
+        }
+    }
+    gen::run_generators(&k, &mut own)?;
+    for item in root.field("components").items() {
+        let path = k.path(item)?;
+        if !path.is_dir() {
+            return Err(k.err_at(item, "a component must be a directory"));
+        }
+        build_into(&path, visiting, true, &mut own)?;
+    }
+    transform::run_transformers(&k, &mut own)?;
+    visiting.remove(&canon);
+    if component {
+        *acc = own;
+    } else {
+        acc.extend(own);
+    }
+    Ok(())
+}
+
+/// Appends `sub` to `acc`, refusing an object whose id is already there.
+fn absorb(acc: &mut Vec<Res>, sub: Vec<Res>, k: &Kust<'_>, at: &Node) -> Result<(), RenderError> {
+    for r in sub {
+        if acc.iter().any(|o| same_id(o, &r)) {
+            return Err(k.err_at(
+                at,
+                format!(
+                    "may not add resource with an already registered id: {}/{} {}",
+                    r.obj.kind(),
+                    r.obj.name(),
+                    r.obj.namespace()
+                ),
+            ));
+        }
+        acc.push(r);
+    }
+    Ok(())
+}
+
+pub(crate) fn same_id(a: &Res, b: &Res) -> bool {
+    a.obj.kind() == b.obj.kind()
+        && a.group() == b.group()
+        && a.obj.name() == b.obj.name()
+        && a.obj.namespace() == b.obj.namespace()
+}
+
+/// Kustomize's default (legacy) output order.
+fn sort_legacy(res: &mut [Res]) {
+    const FIRST: [&str; 22] = [
+        "Namespace",
+        "ResourceQuota",
+        "StorageClass",
+        "CustomResourceDefinition",
+        "ServiceAccount",
+        "PodSecurityPolicy",
+        "Role",
+        "ClusterRole",
+        "RoleBinding",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "Secret",
+        "Endpoints",
+        "Service",
+        "LimitRange",
+        "PriorityClass",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Deployment",
+        "StatefulSet",
+        "CronJob",
+        "PodDisruptionBudget",
+    ];
+    const LAST: [&str; 2] = [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+    ];
+    let order = |kind: &str| -> i64 {
+        if let Some(i) = FIRST.iter().position(|k| *k == kind) {
+            i as i64 - FIRST.len() as i64
+        } else if let Some(i) = LAST.iter().position(|k| *k == kind) {
+            1 + i as i64
+        } else {
+            0
+        }
+    };
+    let gvk = |r: &Res| {
+        let or = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        format!(
+            "{}_{}_{}",
+            or(r.group(), "~G"),
+            or(r.version(), "~V"),
+            or(r.obj.kind(), "~K")
+        )
+    };
+    res.sort_by(|a, b| {
+        let (ka, kb) = (a.obj.kind(), b.obj.kind());
+        let (ga, gb) = (gvk(a), gvk(b));
+        if ga != gb {
+            let (oa, ob) = (order(ka), order(kb));
+            if oa != ob {
+                return oa.cmp(&ob);
+            }
+            if ka == "Namespace"
+                && kb == "Namespace"
+                && (a.group().is_empty() || b.group().is_empty())
+            {
+                return gb.cmp(&ga);
+            }
+            return ga.cmp(&gb);
+        }
+        let id = |r: &Res| {
+            let ns = if r.obj.namespace().is_empty() {
+                "~X"
+            } else {
+                r.obj.namespace()
+            };
+            let nm = if r.obj.name().is_empty() {
+                "~N"
+            } else {
+                r.obj.name()
+            };
+            format!("{ns}|{nm}")
+        };
+        id(a).cmp(&id(b))
+    });
+}
+
+// Helpers shared by the submodules.
+
+pub(crate) fn str_node(s: &str, span: Span) -> Node {
+    Node {
+        value: Value::Str(CompactString::from(s)),
+        span,
+    }
+}
+
+pub(crate) fn map_node(span: Span) -> Node {
+    Node {
+        value: Value::Map(Vec::new()),
+        span,
+    }
+}
+
+/// The mutable value under `key`, inserted (as `make()`) when absent or null.
+pub(crate) fn get_or_insert<'a>(
+    node: &'a mut Node,
+    key: &str,
+    make: impl FnOnce() -> Node,
+) -> Option<&'a mut Node> {
+    let Value::Map(entries) = &mut node.value else {
+        return None;
+    };
+    let i = match entries.iter().position(|e| e.key == key) {
+        Some(i) => {
+            if entries[i].value.is_null() {
+                entries[i].value = make();
+            }
+            i
+        }
+        None => {
+            let value = make();
+            entries.push(Entry {
+                key: CompactString::from(key),
+                key_span: value.span,
+                value,
+            });
+            entries.len() - 1
+        }
+    };
+    Some(&mut entries[i].value)
+}
+
+pub(crate) fn get_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.value),
+        _ => None,
+    }
+}
+
+/// Sets `key` to `value` in a mapping (replacing or appending).
+pub(crate) fn set(node: &mut Node, key: &str, value: Node) {
+    if let Value::Map(entries) = &mut node.value {
+        if let Some(e) = entries.iter_mut().find(|e| e.key == key) {
+            e.value = value;
+        } else {
+            entries.push(Entry {
+                key: CompactString::from(key),
+                key_span: value.span,
+                value,
+            });
+        }
+    }
+}
+
+/// The mutable node at a path of keys, if every step exists.
+pub(crate) fn path_mut<'a>(node: &'a mut Node, keys: &[&str]) -> Option<&'a mut Node> {
+    let mut n = node;
+    for k in keys {
+        n = get_mut(n, k)?;
+    }
+    Some(n)
+}
+
+/// A string map from a mapping node (scalar values as text).
+pub(crate) fn string_map(node: &Node) -> BTreeMap<String, String> {
+    node.entries()
+        .iter()
+        .filter_map(|e| e.value.scalar_text().map(|v| (e.key.to_string(), v)))
+        .collect()
+}

@@ -1,0 +1,220 @@
+//! The kubectl oracle: every kustomization root of
+//! `../shared/repos/kubeflow__manifests` that `kubectl kustomize` builds
+//! offline is rendered by the core too, and the objects are compared as
+//! canonical JSON (keys sorted), as a set keyed by
+//! apiVersion/kind/namespace/name and in order.
+//!
+//! A root here is a directory with a kustomization that no other
+//! kustomization names under `resources`, `bases` or `components` (a local
+//! stand-in for the core's unit discovery). Roots that kubectl cannot build
+//! offline are out of the denominator.
+
+#[path = "support/shared.rs"]
+mod shared;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ml_audit::yaml::{parse_stream, Limits};
+use ml_audit::{kustomization_file, render_kustomization};
+
+/// Roots that agree with kubectl, as measured (38 of 48 on the stored
+/// snapshot; the count may only grow).
+const AGREEING_AT_LEAST: usize = 38;
+
+/// Roots that render but differ from kubectl, each with its cause. A root
+/// that renders differently and is not listed here fails the test: nothing
+/// new may render silently wrong.
+const KNOWN_DIFFERENT: [(&str, &str); 1] = [(
+    "applications/model-registry/upstream/options/ui/overlays/standalone",
+    "a block scalar at the end of a file without a final newline: the core's YAML parser keeps a line break that go-yaml drops",
+)];
+
+fn kustomization_dirs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    if kustomization_file(dir).is_some() {
+        out.push(dir.to_path_buf());
+    }
+    for p in entries {
+        if p.is_dir() && p.file_name().is_some_and(|n| n != ".git") {
+            kustomization_dirs(&p, out);
+        }
+    }
+}
+
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn roots(repo: &Path) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    kustomization_dirs(repo, &mut dirs);
+    let mut used = BTreeSet::new();
+    for d in &dirs {
+        let text = std::fs::read_to_string(kustomization_file(d).unwrap()).unwrap_or_default();
+        let (docs, _) = parse_stream(&text, Limits::default());
+        let Some(doc) = docs.first() else { continue };
+        for key in ["resources", "bases", "components"] {
+            for item in doc.root.field(key).items() {
+                if let Some(s) = item.as_str() {
+                    used.insert(normalize(&d.join(s)));
+                }
+            }
+        }
+    }
+    dirs.into_iter()
+        .filter(|d| !used.contains(&normalize(d)))
+        .collect()
+}
+
+fn id(o: &serde_json::Value) -> String {
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    format!(
+        "{}/{} {}/{}",
+        s(&o["apiVersion"]),
+        s(&o["kind"]),
+        s(&o["metadata"]["namespace"]),
+        s(&o["metadata"]["name"])
+    )
+}
+
+/// The first path where two values differ.
+fn first_difference(a: &serde_json::Value, b: &serde_json::Value, path: String) -> Option<String> {
+    use serde_json::Value as J;
+    match (a, b) {
+        (J::Object(x), J::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().find_map(|k| match (x.get(k), y.get(k)) {
+                (Some(v), Some(w)) => first_difference(v, w, format!("{path}/{k}")),
+                _ => Some(format!("{path}/{k}")),
+            })
+        }
+        (J::Array(x), J::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .find_map(|(i, (v, w))| first_difference(v, w, format!("{path}/{i}"))),
+        _ if a == b => None,
+        _ => Some(path),
+    }
+}
+
+#[test]
+fn kubeflow_roots_render_as_kubectl_does() {
+    let Some(repo) = shared::shared("repos/kubeflow__manifests") else {
+        return;
+    };
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        println!("skipped: kubectl is not installed");
+        return;
+    }
+    let mut built = 0;
+    let mut agreeing = 0;
+    let mut unsupported = BTreeMap::new();
+    let mut different = BTreeMap::new();
+    for root in roots(&repo) {
+        let rel = root.strip_prefix(&repo).unwrap().display().to_string();
+        let out = Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&root)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            continue;
+        }
+        built += 1;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (docs, error) = parse_stream(&text, Limits::default());
+        assert!(error.is_none(), "{rel}: kubectl's output does not parse");
+        let want: Vec<serde_json::Value> = docs
+            .iter()
+            .filter(|d| !d.root.is_null())
+            .map(|d| d.root.to_json())
+            .collect();
+        let got: Vec<serde_json::Value> = match render_kustomization(&root) {
+            Ok(objects) => objects.iter().map(|o| o.node.to_json()).collect(),
+            Err(e) => {
+                unsupported.insert(rel, e.to_string());
+                continue;
+            }
+        };
+        let want_ids: Vec<String> = want.iter().map(id).collect();
+        let got_ids: Vec<String> = got.iter().map(id).collect();
+        let want_set: BTreeSet<&String> = want_ids.iter().collect();
+        let got_set: BTreeSet<&String> = got_ids.iter().collect();
+        let diff = if want_set != got_set {
+            let missing: Vec<_> = want_set.difference(&got_set).take(3).collect();
+            let extra: Vec<_> = got_set.difference(&want_set).take(3).collect();
+            Some(format!(
+                "objects differ: missing {missing:?}, extra {extra:?}"
+            ))
+        } else {
+            let by_id: BTreeMap<&String, &serde_json::Value> = want_ids.iter().zip(&want).collect();
+            got_ids
+                .iter()
+                .zip(&got)
+                .find_map(|(i, o)| {
+                    first_difference(by_id[i], o, String::new())
+                        .map(|p| format!("{i}: first difference at {p}"))
+                })
+                .or_else(|| {
+                    (want_ids != got_ids).then(|| "same objects, different order".to_string())
+                })
+        };
+        match diff {
+            None => agreeing += 1,
+            Some(d) => {
+                different.insert(rel, d);
+            }
+        }
+    }
+    println!(
+        "kubectl oracle: {agreeing} agreeing roots / {built} roots that kubectl builds offline"
+    );
+    println!(
+        "not built by the core ({}), each an error at its line:",
+        unsupported.len()
+    );
+    for (root, e) in &unsupported {
+        println!("  {root}: {e}");
+    }
+    println!("rendered differently ({}):", different.len());
+    for (root, d) in &different {
+        println!("  {root}: {d}");
+    }
+    let known: BTreeSet<&str> = KNOWN_DIFFERENT.iter().map(|(r, _)| *r).collect();
+    let new: Vec<&String> = different
+        .keys()
+        .filter(|r| !known.contains(r.as_str()))
+        .collect();
+    assert!(new.is_empty(), "roots rendered silently wrong: {new:?}");
+    assert!(
+        agreeing >= AGREEING_AT_LEAST,
+        "{agreeing} roots agree with kubectl, fewer than the {AGREEING_AT_LEAST} measured"
+    );
+    assert_eq!(
+        agreeing + unsupported.len() + different.len(),
+        built,
+        "every root kubectl builds is counted once"
+    );
+}
