@@ -68,7 +68,7 @@ pub fn audit_or_errors(plugins: &[PathBuf], scanned: &[PathBuf]) -> (Audit, Vec<
                     say!(
                         "ml-audit: plugin {}: {}",
                         crate::output::quote::quote(&p.display().to_string()),
-                        crate::output::quote::quote(&why.to_string())
+                        crate::output::quote::quote(why)
                     );
                 }
                 loaded.push(plugin);
