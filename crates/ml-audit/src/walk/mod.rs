@@ -405,13 +405,7 @@ fn visit<'s>(
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) => {
-            local.errors.push(Diagnostic {
-                level: Level::Error,
-                file: crate::load::display_path(&dir),
-                line: 0,
-                col: 0,
-                message: format!("could not walk directory: {e}"),
-            });
+            local.errors.push(walk_error(&dir, &e));
             merge(shared, local);
             return;
         }
@@ -451,13 +445,7 @@ fn visit<'s>(
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                local.errors.push(Diagnostic {
-                    level: Level::Error,
-                    file: crate::load::display_path(&dir),
-                    line: 0,
-                    col: 0,
-                    message: format!("could not walk directory: {e}"),
-                });
+                local.errors.push(walk_error(&dir, &e));
                 continue;
             }
         };
@@ -546,4 +534,16 @@ fn merge(shared: &Shared<'_>, mut local: Walked) {
     out.files.append(&mut local.files);
     out.errors.append(&mut local.errors);
     out.skipped.add(&local.skipped);
+}
+
+/// The error of a directory that cannot be listed (or an entry of it that
+/// cannot be read).
+fn walk_error(dir: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic {
+        level: Level::Error,
+        file: crate::load::display_path(dir),
+        line: 0,
+        col: 0,
+        message: format!("could not walk directory: {e}"),
+    }
 }
