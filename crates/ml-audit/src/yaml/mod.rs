@@ -4,6 +4,7 @@
 //! nesting depth is bounded, and YAML 1.1 merge keys (`<<`) are honoured as
 //! Kubernetes' own YAML reader does.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
@@ -318,12 +319,52 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
 
 /// [`parse_stream_events`], noting every scalar event's place in `scalars`
 /// when asked (keys and the values of keys written twice included).
+/// The event parser reads the end of the stream as a line break: a block
+/// scalar that runs to the end of a text without a final line break gets
+/// line breaks that are not there. YAML 1.2 (and go-yaml) keep, under clip
+/// chomping (`|`), the final line break only if the text has one, and
+/// under keep chomping (`|+`) exactly the breaks the text has: the value's
+/// trailing breaks are recounted from the text. `start` and `end` are the
+/// character indices of the scalar (from its indicator).
+fn chomp_at_end<'a>(value: Cow<'a, str>, src: &str, start: usize, end: usize) -> Cow<'a, str> {
+    if src.ends_with('\n') || !value.ends_with('\n') {
+        return value;
+    }
+    // The scalar must run to the end of the text (a comment after it ends
+    // it earlier).
+    let len = src.chars().count();
+    if end < len {
+        return value;
+    }
+    // The header is the last line before the first content line (the
+    // lines between are empty); its indicators follow the `|` or `>`.
+    let before: String = src.chars().take(start).collect();
+    let header = before
+        .trim_end_matches([' ', '\n'])
+        .rsplit('\n')
+        .next()
+        .unwrap_or("");
+    let header = header.split(" #").next().unwrap_or(header);
+    let keep = header
+        .rfind(['|', '>'])
+        .is_some_and(|i| header[i..].contains('+'));
+    let tail = src.trim_end_matches([' ', '\n']);
+    let breaks = src[tail.len()..].matches('\n').count();
+    let want = if keep { breaks } else { breaks.min(1) };
+    let content = value.trim_end_matches('\n');
+    let mut out = String::with_capacity(content.len() + want);
+    out.push_str(content);
+    out.extend(std::iter::repeat_n('\n', want));
+    Cow::Owned(out)
+}
+
 fn events(
     text: &str,
     limits: Limits,
     mut scalars: Option<&mut Vec<ScalarAt>>,
 ) -> (Vec<Document>, Option<SyntaxError>) {
     let mut docs = Vec::new();
+    let src = text;
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut seq_items: Vec<Node> = Vec::new();
@@ -396,6 +437,11 @@ fn events(
                         ),
                     });
                 }
+                let text = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
+                    chomp_at_end(text, src, ys.start.index(), ys.end.index())
+                } else {
+                    text
+                };
                 let value = if style == ScalarStyle::Plain && tag.is_none() {
                     resolve_plain(&text)
                 } else {
@@ -888,6 +934,51 @@ mod tests {
         }
         eprintln!("fast parser took {taken} of {files} corpus files");
         assert!(taken * 10 >= files * 9, "{taken} of {files}");
+    }
+
+    /// Block scalars at the end of a stream chomp as go-yaml (YAML 1.2)
+    /// does: clip (`|`) keeps the final line break only if the text has
+    /// one, strip (`|-`) never, keep (`|+`) every trailing break there is.
+    #[test]
+    fn block_scalar_chomping_at_the_end_of_the_stream() {
+        let cases = [
+            ("a: |\n  x", "x"),
+            ("a: |\n  x\n", "x\n"),
+            ("a: |\n  x\n\n", "x\n"),
+            ("a: |\n  x\n  y", "x\ny"),
+            ("a: |-\n  x", "x"),
+            ("a: |-\n  x\n", "x"),
+            ("a: |+\n  x", "x"),
+            ("a: |+\n  x\n", "x\n"),
+            ("a: |+\n  x\n\n", "x\n\n"),
+            ("a: >\n  x\n  y", "x y"),
+            ("a: >\n  x\n  y\n", "x y\n"),
+            ("a: |\n  x\n  ", "x\n"),
+            ("a: |\n  x\n\n  ", "x\n"),
+            ("a: |+\n  x\n\n  ", "x\n\n"),
+            ("- |\n  x", "x"),
+            ("a:\n  b: |\n    x\n    y", "x\ny"),
+            ("a: |\n  x\n  # y", "x\n# y"),
+            ("a: |\n  x\n# y", "x\n"),
+            ("a: |+\n  x\n\n# y", "x\n\n"),
+            ("a: |\n  \u{e9}\n  \u{e9}", "\u{e9}\n\u{e9}"),
+        ];
+        for (text, want) in cases {
+            for (name, parse) in PARSERS {
+                let (docs, err) = parse(text, Limits::default());
+                assert!(err.is_none(), "{name}: {text:?}: {err:?}");
+                fn first_str(n: &Node) -> Option<&str> {
+                    match &n.value {
+                        Value::Str(s) => Some(s.as_str()),
+                        Value::Seq(items) => items.iter().find_map(first_str),
+                        Value::Map(es) => es.iter().find_map(|e| first_str(&e.value)),
+                        _ => None,
+                    }
+                }
+                let got = first_str(&docs[0].root);
+                assert_eq!(got, Some(want), "{name}: {text:?}");
+            }
+        }
     }
 
     #[test]
