@@ -195,9 +195,11 @@ fn what_cannot_be_built_is_an_error_at_its_line() {
     assert_eq!(e.line, 3);
     assert!(e.message.contains("absent.yaml"), "{e}");
 
+    // A var that names no object (kubectl: "cannot be mapped to a field in
+    // the set of known resources"), at its item.
     let e = render_error("errors/vars");
-    assert_eq!(e.line, 2);
-    assert!(e.message.contains("vars"), "{e}");
+    assert_eq!(e.line, 3);
+    assert!(e.message.contains("var `X` cannot be mapped"), "{e}");
 }
 
 /// A file outside the kustomization's directory is refused, as kubectl's

@@ -26,9 +26,19 @@
 //! # What is not built
 //!
 //! A field that the renderer does not implement (`helmCharts`, `generators`,
-//! `transformers`, `validators`, `vars`, `configurations`,
-//! `crds`, `openapi`, a remote resource) is a [`RenderError`] at the
-//! kustomization's line, never a silently half-rendered result.
+//! `transformers`, `validators`, `crds`, `openapi`, a remote resource) is a
+//! [`RenderError`] at the kustomization's line, never a silently
+//! half-rendered result.
+//!
+//! # Configurations and vars
+//!
+//! `configurations:` (transformer configs: extra field specs for the name
+//! prefix, labels, namespace, images, replicas, var and name references)
+//! accumulate upwards as in kustomize: a base's configuration applies to
+//! the transformers of every kustomization above it (see `config`).
+//! Legacy `vars:` are resolved once the whole build is done (see `vars`);
+//! a replaced string keeps its span and gets an origin entry naming the
+//! kustomization and the line of its `vars:` item.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
@@ -37,12 +47,15 @@ use std::path::{Path, PathBuf};
 use crate::node::{CompactString, Entry, Node, Span, Value};
 use crate::yaml::{parse_stream, Limits};
 
+mod config;
 mod gen;
 pub use gen::content_hash;
 mod json6902;
+mod nameref;
 mod replacements;
 mod smp;
 mod transform;
+mod vars;
 
 /// The names kustomize looks for in a directory, in its order.
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
@@ -187,6 +200,12 @@ pub(crate) struct Res {
     pub(crate) orig_ns: String,
     /// A `namespace:` transformer set the namespace (even to the same value).
     pub(crate) ns_set: bool,
+    /// Name and namespace before each `namespace:` transformer (kustomize
+    /// stores a previous id then, even when nothing changes); with
+    /// `prev_names`, the object's previous ids.
+    pub(crate) prev_ids: Vec<(String, String)>,
+    /// The vars that name this object (see `vars`).
+    pub(crate) ref_vars: Vec<String>,
 }
 
 impl Res {
@@ -205,6 +224,8 @@ impl Res {
                 origins: vec![Origin::new("", file, 0)],
             },
             prev_names: Vec::new(),
+            prev_ids: Vec::new(),
+            ref_vars: Vec::new(),
             needs_hash: false,
             behavior: None,
         }
@@ -224,6 +245,23 @@ impl Res {
         av.rsplit_once('/').map_or(av, |(_, v)| v)
     }
 
+    /// Every (name, namespace) the object had, the current one last.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.prev_names
+            .iter()
+            .chain(&self.prev_ids)
+            .map(|(n, ns)| (n.as_str(), ns.as_str()))
+            .chain(std::iter::once((self.obj.name(), self.obj.namespace())))
+    }
+
+    /// Whether the object had a previous id named `name`.
+    pub(crate) fn had_name(&self, name: &str) -> bool {
+        self.prev_names
+            .iter()
+            .chain(&self.prev_ids)
+            .any(|(n, _)| n == name)
+    }
+
     /// The original (first) name and namespace.
     pub(crate) fn orig_name(&self) -> &str {
         self.prev_names
@@ -235,9 +273,15 @@ impl Res {
 /// Renders the kustomization in `dir`, as `kubectl kustomize DIR` would.
 pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
     let mut visiting = HashSet::new();
-    let mut resources = build(dir, &mut visiting, false)?;
+    let Acc {
+        res: mut resources,
+        cfg,
+        vars,
+    } = build(dir, &mut visiting, false)?;
     gen::add_hashes(&mut resources);
     transform::fix_name_references(&mut resources);
+    nameref::fix_custom(&mut resources, &cfg.name_reference)?;
+    vars::resolve(&vars, &mut resources, &cfg)?;
     for r in &mut resources {
         drop_empty_annotations(&mut r.obj.node);
     }
@@ -293,21 +337,19 @@ fn read_resources(file: &Path) -> Result<Vec<Res>, RenderError> {
 }
 
 /// The fields this renderer does not build: each is an error if present.
-const UNSUPPORTED: [&str; 10] = [
+const UNSUPPORTED: [&str; 8] = [
     "helmCharts",
     "helmChartInflationGenerator",
     "helmGlobals",
     "generators",
     "transformers",
     "validators",
-    "vars",
-    "configurations",
     "crds",
     "openapi",
 ];
 
 /// Fields a kustomization may hold that this renderer builds.
-const SUPPORTED: [&str; 23] = [
+const SUPPORTED: [&str; 25] = [
     "apiVersion",
     "kind",
     "metadata",
@@ -331,6 +373,8 @@ const SUPPORTED: [&str; 23] = [
     "sortOptions",
     "buildMetadata",
     "replacements",
+    "vars",
+    "configurations",
 ];
 
 pub(crate) struct Kust<'a> {
@@ -394,14 +438,20 @@ impl Kust<'_> {
     }
 }
 
+/// What a kustomization accumulates, as kustomize's `ResAccumulator`: the
+/// objects, the field specs its and its bases' `configurations:` add (see
+/// `config`), and the vars declared so far.
+#[derive(Default)]
+pub(crate) struct Acc {
+    pub(crate) res: Vec<Res>,
+    pub(crate) cfg: config::Config,
+    pub(crate) vars: Vec<vars::Var>,
+}
+
 /// Builds one kustomization directory (`component` when it is reached
 /// through `components:`).
-fn build(
-    dir: &Path,
-    visiting: &mut HashSet<PathBuf>,
-    component: bool,
-) -> Result<Vec<Res>, RenderError> {
-    let mut acc = Vec::new();
+fn build(dir: &Path, visiting: &mut HashSet<PathBuf>, component: bool) -> Result<Acc, RenderError> {
+    let mut acc = Acc::default();
     build_into(dir, visiting, component, &mut acc)?;
     Ok(acc)
 }
@@ -410,7 +460,7 @@ fn build_into(
     dir: &Path,
     visiting: &mut HashSet<PathBuf>,
     component: bool,
-    acc: &mut Vec<Res>,
+    acc: &mut Acc,
 ) -> Result<(), RenderError> {
     let file = kustomization_file(dir).ok_or_else(|| {
         err(
@@ -468,10 +518,10 @@ fn build_into(
     }
 
     // resources, then bases (both accumulate in order).
-    let mut own: Vec<Res> = if component {
+    let mut own: Acc = if component {
         std::mem::take(acc)
     } else {
-        Vec::new()
+        Acc::default()
     };
     for key in ["resources", "bases"] {
         for item in root.field(key).items() {
@@ -484,10 +534,14 @@ fn build_into(
                         e
                     }
                 })?;
-                absorb(&mut own, sub, &k, item)?;
+                absorb(&mut own.res, sub.res, &k, item)?;
+                own.cfg
+                    .merge(&sub.cfg)
+                    .map_err(|m| k.err_at(item, format!("merging its configuration: {m}")))?;
+                vars::add(&mut own.vars, &sub.vars)?;
             } else if path.is_file() {
                 let sub = read_resources(&k.confined(item, path)?)?;
-                absorb(&mut own, sub, &k, item)?;
+                absorb(&mut own.res, sub, &k, item)?;
             } else {
                 return Err(k.err_at(
                     item,
@@ -496,7 +550,11 @@ fn build_into(
             }
         }
     }
-    gen::run_generators(&k, &mut own)?;
+    let extras = config::load(&k)?;
+    own.cfg
+        .merge(&extras)
+        .map_err(|m| k.err("configurations", format!("configuration: {m}")))?;
+    gen::run_generators(&k, &mut own.res)?;
     for item in root.field("components").items() {
         let path = k.path(item)?;
         if !path.is_dir() {
@@ -504,12 +562,16 @@ fn build_into(
         }
         build_into(&path, visiting, true, &mut own)?;
     }
-    transform::run_transformers(&k, &mut own)?;
+    transform::run_transformers(&k, &mut own.res, &own.cfg)?;
+    let declared = vars::parse(&k)?;
+    vars::merge(&declared, &mut own.res, &mut own.vars)?;
     visiting.remove(&canon);
     if component {
         *acc = own;
     } else {
-        acc.extend(own);
+        acc.res.extend(own.res);
+        acc.cfg = own.cfg;
+        acc.vars = own.vars;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 use regex::Regex;
 
+use super::config::{self, Config, FieldSpec};
 use super::json6902::apply_op;
 use super::smp::{builtin_group, Merge};
 use super::{
@@ -12,7 +13,11 @@ use super::{
 };
 use crate::node::{escape, Node, Span, Value};
 
-pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), RenderError> {
+pub(super) fn run_transformers(
+    k: &Kust<'_>,
+    acc: &mut Vec<Res>,
+    cfg: &Config,
+) -> Result<(), RenderError> {
     for item in k.root.field("patchesStrategicMerge").items() {
         for (patch, file) in patch_docs(k, item)? {
             smp_by_id(k, acc, &patch, &file, item)?;
@@ -23,8 +28,24 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
     }
     if let Some(ns) = k.root.get("namespace") {
         if let Some(ns_str) = ns.as_str() {
+            let extra: Vec<FieldSpec> = cfg
+                .namespace
+                .iter()
+                .filter(|s| s.path != "metadata/namespace")
+                .cloned()
+                .collect();
             for r in acc.iter_mut() {
                 set_namespace(r, ns_str, ns.span, k);
+                let specs: Vec<FieldSpec> = extra
+                    .iter()
+                    .filter(|s| {
+                        (s.path != "metadata/name" || r.obj.api_version() == "v1")
+                            && !(matches!(r.obj.kind(), "RoleBinding" | "ClusterRoleBinding")
+                                && s.path == "subjects/namespace")
+                    })
+                    .cloned()
+                    .collect();
+                config::set_scalar(r, &specs, ns, k.file);
             }
         }
     }
@@ -48,12 +69,32 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
                 };
                 rename(r, &new, v.1, k);
             }
+            let specs: Vec<FieldSpec> = if prefix {
+                &cfg.name_prefix
+            } else {
+                &cfg.name_suffix
+            }
+            .iter()
+            .filter(|s| s.path != "metadata/name")
+            .cloned()
+            .collect();
+            for r in acc.iter_mut() {
+                config::rewrite_strings(r, &specs, k.file, v.1.line, &|old| {
+                    Some(if prefix {
+                        format!("{}{old}", v.0)
+                    } else {
+                        format!("{old}{}", v.0)
+                    })
+                });
+            }
         }
     }
     let common = string_map(k.root.field("commonLabels"));
     if !common.is_empty() {
+        let span = k.root.field("commonLabels").span;
         for r in acc.iter_mut() {
             apply_labels(r, &common, LabelScope::Selectors, k, "commonLabels");
+            config::set_pairs(r, &cfg.common_labels, &common, span, k.file);
         }
     }
     for l in k.root.field("labels").items() {
@@ -71,8 +112,16 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
                 "`labels[].fields` is not supported by the built-in renderer",
             ));
         }
+        let mut extra = cfg.labels.clone();
+        match scope {
+            LabelScope::Selectors => extra.extend(cfg.common_labels.iter().cloned()),
+            LabelScope::Templates => extra.extend(cfg.template_labels.iter().cloned()),
+            LabelScope::Metadata => {}
+        }
+        let span = k.root.field("labels").span;
         for r in acc.iter_mut() {
             apply_labels(r, &pairs, scope, k, "labels");
+            config::set_pairs(r, &extra, &pairs, span, k.file);
         }
     }
     let annotations = string_map(k.root.field("commonAnnotations"));
@@ -102,6 +151,7 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
             for p in paths {
                 set_pairs(r, p, &annotations, span, true, k);
             }
+            config::set_pairs(r, &cfg.common_annotations, &annotations, span, k.file);
         }
     }
     for item in k.root.field("patchesJson6902").items() {
@@ -125,6 +175,9 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
                     .origins
                     .push(Origin::new("/spec/replicas", k.file, rep.span.line));
             }
+            if r.obj.name() == name || r.prev_names.iter().any(|(n, _)| n == name) {
+                config::set_scalar(r, &cfg.replicas, count, k.file);
+            }
         }
     }
     for img in k.root.field("images").items() {
@@ -133,6 +186,11 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
             update_images(&mut r.obj.node, img, String::new(), &mut written);
             for w in written {
                 r.obj.origins.push(Origin::new(w, k.file, img.span.line));
+            }
+            if r.obj.kind() != "CustomResourceDefinition" {
+                config::rewrite_strings(r, &cfg.images, k.file, img.span.line, &|s| {
+                    new_image(s, img)
+                });
             }
         }
     }
@@ -221,8 +279,7 @@ fn smp_by_id(
         .filter(|(_, r)| {
             r.obj.kind() == kind
                 && r.obj.api_version() == av
-                && ((r.obj.name() == name && ns_eq(r.obj.namespace(), ns))
-                    || r.prev_names.iter().any(|(n, s)| n == name && ns_eq(s, ns)))
+                && r.ids().any(|(n, s)| n == name && ns_eq(s, ns))
         })
         .map(|(i, _)| i)
         .collect();
@@ -256,7 +313,7 @@ fn apply_smp(acc: &mut Vec<Res>, i: usize, patch: &Node, file: &std::path::Path)
         written: Vec::new(),
     };
     let keep = m.map(&mut r.obj.node, &patch, "");
-    // kyaml's merge walks the whole object: fields left null anywhere are
+    // kyaml's merge walks the whole object: fields left empty anywhere are
     // dropped, and so are empty label and annotation maps.
     drop_nulls(&mut r.obj.node);
     if let Some(Value::Map(meta)) = get_mut(&mut r.obj.node, "metadata").map(|n| &mut n.value) {
@@ -275,10 +332,17 @@ fn apply_smp(acc: &mut Vec<Res>, i: usize, patch: &Node, file: &std::path::Path)
     }
 }
 
+/// kyaml's merge drops the fields whose value is empty (`key:` with
+/// nothing after it); a null written as `null` or `~` stays (kubectl
+/// prints `creationTimestamp: null` after a patch). An empty value is the
+/// null whose span is empty.
 fn drop_nulls(n: &mut Node) {
     match &mut n.value {
         Value::Map(es) => {
-            es.retain(|e| !e.value.is_null());
+            es.retain(|e| {
+                let s = e.value.span;
+                !(e.value.is_null() && s.line == s.end_line && s.col == s.end_col)
+            });
             es.iter_mut().for_each(|e| drop_nulls(&mut e.value));
         }
         Value::Seq(items) => items.iter_mut().for_each(drop_nulls),
@@ -466,6 +530,8 @@ pub(crate) fn cluster_scoped(kind: &str) -> bool {
 fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
     let kind = r.obj.kind().to_string();
     let file = k.file.to_path_buf();
+    r.prev_ids
+        .push((r.obj.name().to_string(), r.obj.namespace().to_string()));
     if !cluster_scoped(&kind) {
         r.ns_set = true;
         if let Some(meta) = super::get_or_insert(&mut r.obj.node, "metadata", || map_node(span)) {
@@ -1095,6 +1161,36 @@ fn rename_in_pod_spec(spec: &mut Node, lookup: &Lookup<'_>) {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::drop_nulls;
+    use crate::yaml::{parse_stream, Limits};
+
+    /// Both parsers give an empty value an empty span, so that a strategic
+    /// merge drops `a:` and keeps `b: null` and `c: ~`, as kubectl does.
+    #[test]
+    fn a_merge_drops_empty_values_and_keeps_written_nulls() {
+        for text in [
+            "a:\nb: null\nc: ~\nd:\n  e:\n  f: null\n",
+            "a:\nb: null\nc: ~\nd:\n  e:\n  f: null\n&x g: 1\n",
+        ] {
+            let (docs, e) = parse_stream(text, Limits::default());
+            assert!(e.is_none());
+            let mut n = docs[0].root.clone();
+            drop_nulls(&mut n);
+            let keys: Vec<&str> = n.entries().iter().map(|e| e.key.as_str()).collect();
+            assert_eq!(&keys[..3], ["b", "c", "d"], "{text}");
+            let inner: Vec<&str> = n
+                .field("d")
+                .entries()
+                .iter()
+                .map(|e| e.key.as_str())
+                .collect();
+            assert_eq!(inner, ["f"], "{text}");
         }
     }
 }
