@@ -215,3 +215,160 @@ fn kubeflow_roots_render_as_kubectl_does() {
         "every root kubectl builds is counted once"
     );
 }
+
+// Fixtures of our own under `testdata/kustomize/`, each with the JSON that
+// `kubectl kustomize` printed for it checked in (and compared with what it
+// prints now when kubectl is installed).
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/kustomize")
+        .join(rel)
+}
+
+fn json_of(objects: &[ml_audit::RenderedObject]) -> serde_json::Value {
+    serde_json::Value::Array(objects.iter().map(|o| o.node.to_json()).collect())
+}
+
+/// Renders `rel`, checks it against `expected/<rel with - for />.json` and,
+/// when kubectl is installed, against `kubectl kustomize`.
+fn check_fixture(rel: &str) -> Vec<ml_audit::RenderedObject> {
+    let dir = fixture(rel);
+    let objects = render_kustomization(&dir).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    let got = json_of(&objects);
+    let name = rel.replace('/', "-");
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture(&format!("expected/{name}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        expected,
+        "{rel}: the rendering differs from the checked-in kubectl output:\n{}",
+        serde_json::to_string_pretty(&got).unwrap()
+    );
+    match Command::new("kubectl").arg("kustomize").arg(&dir).output() {
+        Ok(out) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout);
+            let (docs, error) = parse_stream(&text, Limits::default());
+            assert!(error.is_none(), "{rel}: kubectl's output does not parse");
+            let live = serde_json::Value::Array(
+                docs.iter()
+                    .filter(|d| !d.root.is_null())
+                    .map(|d| d.root.to_json())
+                    .collect(),
+            );
+            assert_eq!(
+                got, live,
+                "{rel}: the rendering differs from kubectl kustomize"
+            );
+        }
+        Ok(out) => panic!(
+            "{rel}: kubectl kustomize failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => println!("skipped the kubectl comparison: kubectl: {e}"),
+    }
+    objects
+}
+
+fn find<'a>(objects: &'a [ml_audit::RenderedObject], kind: &str) -> &'a ml_audit::RenderedObject {
+    objects
+        .iter()
+        .find(|o| o.kind() == kind)
+        .unwrap_or_else(|| panic!("no {kind}"))
+}
+
+/// `configurations:` in a base apply to the overlay's transformers: a
+/// CRD's conversion webhook service (a `{name, namespace}` reference) and a
+/// Certificate's issuer follow the prefix and the namespace, a custom
+/// resource's images (a field and a list of sidecars) follow `images:`,
+/// commonLabels reach a custom selector (created) and `namespace:` a custom
+/// field (created).
+#[test]
+fn configurations_match_kubectl() {
+    check_fixture("configurations/base");
+    let objects = check_fixture("configurations/overlay");
+    let ms = find(&objects, "ModelServer");
+    let p = "/spec/sidecars/0/image";
+    assert_eq!(
+        ms.node.pointer(p).unwrap().as_str(),
+        Some("mirror.example.com/proxy@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")
+    );
+    // The image keeps its line in the resource; the origin names the
+    // overlay's `images:` item that rewrote it.
+    assert_eq!(ms.node.pointer(p).unwrap().span.line, 10);
+    let o = ms.origin_of(p).unwrap();
+    assert!(o
+        .file
+        .ends_with("configurations/overlay/kustomization.yaml"));
+    assert_eq!(o.line, 10);
+    let crd = find(&objects, "CustomResourceDefinition");
+    let svc = "/spec/conversion/webhook/clientConfig/service";
+    assert_eq!(
+        crd.node.pointer(&format!("{svc}/name")).unwrap().as_str(),
+        Some("prod-webhook")
+    );
+    assert_eq!(
+        crd.node
+            .pointer(&format!("{svc}/namespace"))
+            .unwrap()
+            .as_str(),
+        Some("team-a")
+    );
+}
+
+/// Legacy vars: declared in a base and an overlay, resolved after the
+/// prefix, namespace and generator hash; in an annotation, args and env
+/// values; `$$` escapes, an unknown `$(X)` stays, a string that is only
+/// `$(PORT)` becomes the port's number.
+#[test]
+fn vars_match_kubectl() {
+    let objects = check_fixture("vars/overlay");
+    let d = find(&objects, "Deployment");
+    let p = "/spec/template/spec/containers/0/args/0";
+    assert_eq!(
+        d.node.pointer(p).unwrap().as_str(),
+        Some("--config=prod-model-config-tff59k6md6")
+    );
+    // The substituted string keeps its span; its origin is the vars: item.
+    assert_eq!(d.node.pointer(p).unwrap().span.line, 20);
+    let o = d.origin_of(p).unwrap();
+    assert!(o.file.ends_with("base/kustomization.yaml"), "{o:?}");
+    assert_eq!(o.line, 21);
+    let o = d
+        .origin_of("/spec/template/spec/containers/0/args/1")
+        .unwrap();
+    assert!(o.file.ends_with("vars/overlay/kustomization.yaml"));
+    assert_eq!(o.line, 6);
+    // Untouched strings keep the file they were read from.
+    assert!(d
+        .file_of("/spec/template/spec/containers/0/env/1/value")
+        .unwrap()
+        .ends_with("base/deploy.yaml"));
+}
+
+/// What kubectl refuses about vars and configurations is an error at the
+/// line of the entry at fault.
+#[test]
+fn var_and_configuration_errors_are_at_their_line() {
+    let e = render_kustomization(&fixture("errors/vars-duplicate/overlay")).unwrap_err();
+    assert!(
+        e.file
+            .ends_with("errors/vars-duplicate/overlay/kustomization.yaml"),
+        "{e}"
+    );
+    assert_eq!(e.line, 4, "{e}");
+    assert!(
+        e.message.contains("var `SERVICE` already encountered"),
+        "{e}"
+    );
+    let e = render_kustomization(&fixture("errors/config-unknown")).unwrap_err();
+    assert!(
+        e.file
+            .ends_with("errors/config-unknown/kustomizeconfig.yaml"),
+        "{e}"
+    );
+    assert_eq!(e.line, 4, "{e}");
+    assert!(e.message.contains("unknown field `creat`"), "{e}");
+}
