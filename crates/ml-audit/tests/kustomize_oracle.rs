@@ -7,7 +7,8 @@
 //! A root here is a directory with a kustomization that no other
 //! kustomization names under `resources`, `bases` or `components` (a local
 //! stand-in for the core's unit discovery). Roots that kubectl cannot build
-//! offline are out of the denominator.
+//! offline are out of the denominator; the core must refuse each of them
+//! with an error at a file and line.
 
 #[path = "support/shared.rs"]
 mod shared;
@@ -129,6 +130,7 @@ fn kubeflow_roots_render_as_kubectl_does() {
     let mut agreeing = 0;
     let mut unsupported = BTreeMap::new();
     let mut different = BTreeMap::new();
+    let mut offline = BTreeMap::new();
     for root in roots(&repo) {
         let rel = root.strip_prefix(&repo).unwrap().display().to_string();
         let out = Command::new("kubectl")
@@ -137,6 +139,16 @@ fn kubeflow_roots_render_as_kubectl_does() {
             .output()
             .unwrap();
         if !out.status.success() {
+            // kubectl cannot build it offline (a remote base, a missing
+            // file): the core must refuse it too, at a file and line.
+            let kubectl = String::from_utf8_lossy(&out.stderr);
+            let kubectl = kubectl
+                .lines()
+                .rev()
+                .find(|l| l.trim().len() > 1)
+                .unwrap_or("")
+                .to_string();
+            offline.insert(rel, (render_kustomization(&root).err(), kubectl));
             continue;
         }
         built += 1;
@@ -199,6 +211,25 @@ fn kubeflow_roots_render_as_kubectl_does() {
     for (root, d) in &different {
         println!("  {root}: {d}");
     }
+    println!(
+        "not built by kubectl offline ({}), each an error of the core at its line:",
+        offline.len()
+    );
+    for (root, (core, kubectl)) in &offline {
+        let core = core
+            .as_ref()
+            .map_or("rendered".to_string(), |e| e.to_string());
+        println!("  {root}:\n    core: {core}\n    kubectl: {kubectl}");
+    }
+    let unrefused: Vec<&String> = offline
+        .iter()
+        .filter(|(_, (e, _))| !e.as_ref().is_some_and(|e| e.line > 0 && e.file.is_file()))
+        .map(|(r, _)| r)
+        .collect();
+    assert!(
+        unrefused.is_empty(),
+        "kubectl cannot build these offline, and the core renders them or refuses them without a file and line: {unrefused:?}"
+    );
     let known: BTreeSet<&str> = KNOWN_DIFFERENT.iter().map(|(r, _)| *r).collect();
     let new: Vec<&String> = different
         .keys()

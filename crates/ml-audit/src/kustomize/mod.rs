@@ -409,7 +409,41 @@ impl Kust<'_> {
                 format!("remote resource `{s}` cannot be rendered offline"),
             ));
         }
-        Ok(self.dir.join(s))
+        Ok(tidy(self.dir, s))
+    }
+}
+
+/// `dir` joined with `rel`, each `..` of `rel` taking back a directory
+/// instead of being appended (`overlay/../base` as `base`), so that
+/// errors and origins name a file as a person writes it; `dir` itself is
+/// kept as the caller spelled it. When a `..` follows a symbolic link (and
+/// the two spellings are not the same file), the plain join is kept.
+fn tidy(dir: &Path, rel: &str) -> PathBuf {
+    use std::path::Component;
+    let joined = dir.join(rel);
+    let relp = Path::new(rel);
+    if !relp
+        .components()
+        .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+    {
+        return joined;
+    }
+    let mut out = dir.to_path_buf();
+    for c in relp.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            Component::RootDir | Component::Prefix(_) => out = PathBuf::from(c.as_os_str()),
+            c => out.push(c),
+        }
+    }
+    match (joined.canonicalize(), out.canonicalize()) {
+        (Ok(a), Ok(b)) if a == b => out,
+        _ => joined,
     }
 }
 
@@ -432,6 +466,10 @@ impl Kust<'_> {
                     "`{}` is outside the kustomization's directory (kubectl refuses it too)",
                     node.as_str().unwrap_or("")
                 ),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(self.err_at(
+                node,
+                format!("`{}` does not exist", node.as_str().unwrap_or("")),
             )),
             Err(e) => Err(self.err_at(node, format!("`{}`: {e}", node.as_str().unwrap_or("")))),
         }
