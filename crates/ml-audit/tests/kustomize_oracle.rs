@@ -403,3 +403,45 @@ fn var_and_configuration_errors_are_at_their_line() {
     assert_eq!(e.line, 4, "{e}");
     assert!(e.message.contains("unknown field `creat`"), "{e}");
 }
+
+/// A tool more than a test: `ML_AUDIT_KUSTOMIZE_DIR=DIR cargo test -p
+/// ml-audit --test kustomize_oracle -- --ignored one_dir` compares the
+/// core's rendering of DIR with kubectl's and prints the first difference.
+#[test]
+#[ignore]
+fn one_dir() {
+    let Some(dir) = std::env::var_os("ML_AUDIT_KUSTOMIZE_DIR") else {
+        println!("set ML_AUDIT_KUSTOMIZE_DIR");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (docs, _) = parse_stream(&text, Limits::default());
+    let want: Vec<serde_json::Value> = docs
+        .iter()
+        .filter(|d| !d.root.is_null())
+        .map(|d| d.root.to_json())
+        .collect();
+    let got = match render_kustomization(&dir) {
+        Ok(o) => o.iter().map(|o| o.node.to_json()).collect::<Vec<_>>(),
+        Err(e) => panic!(
+            "core: {e}\nkubectl: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    };
+    let want = serde_json::Value::Array(want);
+    let got = serde_json::Value::Array(got);
+    if let Some(p) = first_difference(&want, &got, String::new()) {
+        panic!(
+            "first difference at {p}:\nkubectl: {}\ncore: {}",
+            serde_json::to_string_pretty(&want).unwrap(),
+            serde_json::to_string_pretty(&got).unwrap()
+        );
+    }
+    println!("same as kubectl");
+}

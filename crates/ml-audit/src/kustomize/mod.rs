@@ -198,14 +198,16 @@ pub(crate) struct Res {
     pub(crate) behavior: Option<String>,
     /// The namespace the object was read with.
     pub(crate) orig_ns: String,
-    /// A `namespace:` transformer set the namespace (even to the same value).
-    pub(crate) ns_set: bool,
     /// Name and namespace before each `namespace:` transformer (kustomize
     /// stores a previous id then, even when nothing changes); with
     /// `prev_names`, the object's previous ids.
     pub(crate) prev_ids: Vec<(String, String)>,
     /// The vars that name this object (see `vars`).
     pub(crate) ref_vars: Vec<String>,
+    /// The name prefixes and suffixes given to the object, oldest first
+    /// (to tell apart objects a name reference may mean).
+    pub(crate) prefixes: Vec<String>,
+    pub(crate) suffixes: Vec<String>,
 }
 
 impl Res {
@@ -218,7 +220,6 @@ impl Res {
             .to_string();
         Res {
             orig_ns,
-            ns_set: false,
             obj: RenderedObject {
                 node,
                 origins: vec![Origin::new("", file, 0)],
@@ -226,6 +227,8 @@ impl Res {
             prev_names: Vec::new(),
             prev_ids: Vec::new(),
             ref_vars: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
             needs_hash: false,
             behavior: None,
         }
@@ -279,8 +282,12 @@ pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
         vars,
     } = build(dir, &mut visiting, false)?;
     gen::add_hashes(&mut resources);
-    transform::fix_name_references(&mut resources);
-    nameref::fix_custom(&mut resources, &cfg.name_reference)?;
+    let refs: Vec<&config::BackRef> = config::defaults()
+        .name_reference
+        .iter()
+        .chain(&cfg.name_reference)
+        .collect();
+    nameref::fix(&mut resources, &refs)?;
     vars::resolve(&vars, &mut resources, &cfg)?;
     for r in &mut resources {
         drop_empty_annotations(&mut r.obj.node);

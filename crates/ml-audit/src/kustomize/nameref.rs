@@ -1,62 +1,96 @@
-//! The name references that `configurations:` add (`nameReference:`
-//! entries: "objects of kind X are named at this field of kind Y"), fixed
-//! as kustomize's name reference filter fixes them once the build is done:
-//! a name (or a `{name, namespace}` mapping) that names an object by a
-//! name it had before a prefix, suffix, hash or `namespace:` changed it
-//! takes the object's current name (and namespace).
+//! Name references, fixed once the build is done as kustomize's name
+//! reference transformer fixes them, for the built-in `nameReference`
+//! specs and those `configurations:` add: a name (or a `{name, namespace}`
+//! mapping) at a referring field that names an object by a name it had
+//! before a prefix, suffix, hash or `namespace:` changed it takes the
+//! object's current name (and, for a mapping, its namespace).
 //!
-//! The built-in references are fixed by `transform::fix_name_references`.
+//! The candidates are sieved as kustomize sieves them: objects of the
+//! referred kind with a previous name equal to the reference, that the
+//! referrer can see (cluster-scoped objects, those in its namespace,
+//! service accounts anywhere, and for a RoleBinding those in its subjects'
+//! namespaces), for `roleRef/name` of the role's kind, and, among several,
+//! those whose prefixes and suffixes are the referrer's.
 
-use super::config::{visit, BackRef, FieldSpec, Leaf};
+use super::config::{BackRef, FieldSpec};
 use super::transform::cluster_scoped;
 use super::{err, RenderError, Res};
-use crate::node::{Node, Span, Value};
+use crate::node::{Node, Value};
 
 fn ns_eq(a: &str, b: &str) -> bool {
-    let d = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
+    fn d(s: &str) -> &str {
+        if s.is_empty() {
+            "default"
+        } else {
+            s
+        }
+    }
     d(a) == d(b)
 }
 
 /// A change to make in a referrer: the pointer of the node, the new name,
-/// and the new namespace (for a mapping).
+/// and the new namespace (for a mapping, when the object has one).
 struct Fix {
     ptr: String,
     name: String,
     ns: Option<String>,
 }
 
-pub(crate) fn fix_custom(res: &mut [Res], refs: &[BackRef]) -> Result<(), RenderError> {
-    if refs.is_empty() {
+/// Fixes every reference of `refs` in `res`.
+pub(crate) fn fix(res: &mut [Res], refs: &[&BackRef]) -> Result<(), RenderError> {
+    // Only objects with a previous id can be the target of a fix: without
+    // any, there is nothing to do.
+    let moved: Vec<usize> = (0..res.len())
+        .filter(|&i| !res[i].prev_names.is_empty() || !res[i].prev_ids.is_empty())
+        .collect();
+    if moved.is_empty() {
         return Ok(());
     }
     for b in refs {
+        let targets: Vec<usize> = moved
+            .iter()
+            .copied()
+            .filter(|&j| of_kind(&res[j], b))
+            .collect();
+        if targets.is_empty() {
+            continue;
+        }
         for spec in &b.specs {
             for i in 0..res.len() {
                 if !spec.applies_to(&res[i]) {
                     continue;
                 }
-                let fixes = find_fixes(res, i, b, spec)?;
-                let r = &mut res[i];
-                for f in fixes {
-                    let Some(n) = pointer_mut(&mut r.obj.node, &f.ptr) else {
-                        continue;
-                    };
-                    match f.ns {
-                        None => n.value = Value::Str(f.name.as_str().into()),
-                        Some(ns) => {
-                            let span = n.field("name").span;
-                            super::set(n, "name", super::str_node(&f.name, span));
-                            if !ns.is_empty() {
-                                let span = n.get("namespace").map_or(span, |x| x.span);
-                                super::set(n, "namespace", super::str_node(&ns, span));
-                            }
-                        }
-                    }
-                }
+                let fixes = find_fixes(res, &targets, i, b, spec)?;
+                apply(&mut res[i], fixes);
             }
         }
     }
     Ok(())
+}
+
+fn of_kind(r: &Res, b: &BackRef) -> bool {
+    (b.kind.is_empty() || r.obj.kind() == b.kind)
+        && (b.group.is_empty() || r.group() == b.group)
+        && (b.version.is_empty() || r.version() == b.version)
+}
+
+fn apply(r: &mut Res, fixes: Vec<Fix>) {
+    for f in fixes {
+        let Some(n) = pointer_mut(&mut r.obj.node, &f.ptr) else {
+            continue;
+        };
+        match f.ns {
+            None => n.value = Value::Str(f.name.as_str().into()),
+            Some(ns) => {
+                let span = n.field("name").span;
+                super::set(n, "name", super::str_node(&f.name, span));
+                if !ns.is_empty() {
+                    let span = n.get("namespace").map_or(span, |x| x.span);
+                    super::set(n, "namespace", super::str_node(&ns, span));
+                }
+            }
+        }
+    }
 }
 
 fn pointer_mut<'a>(node: &'a mut Node, ptr: &str) -> Option<&'a mut Node> {
@@ -72,48 +106,74 @@ fn pointer_mut<'a>(node: &'a mut Node, ptr: &str) -> Option<&'a mut Node> {
     Some(n)
 }
 
+/// The nodes at a field spec's path (lists walked into), with pointers.
+fn collect<'a>(node: &'a Node, path: &[&str], ptr: &mut String, out: &mut Vec<(String, &'a Node)>) {
+    let Some((first, rest)) = path.split_first() else {
+        match &node.value {
+            Value::Seq(items) => {
+                for (j, item) in items.iter().enumerate() {
+                    out.push((format!("{ptr}/{j}"), item));
+                }
+            }
+            Value::Null => {}
+            _ => out.push((ptr.clone(), node)),
+        }
+        return;
+    };
+    match &node.value {
+        Value::Seq(items) => {
+            for (j, item) in items.iter().enumerate() {
+                let len = ptr.len();
+                ptr.push('/');
+                ptr.push_str(&j.to_string());
+                collect(item, path, ptr, out);
+                ptr.truncate(len);
+            }
+        }
+        Value::Map(_) => {
+            let name = first.strip_suffix("[]").unwrap_or(first);
+            if let Some(child) = node.get(name) {
+                let len = ptr.len();
+                ptr.push('/');
+                ptr.push_str(&crate::node::escape(name));
+                collect(child, rest, ptr, out);
+                ptr.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The nodes of referrer `i` at `spec` and what each must become.
 fn find_fixes(
     res: &[Res],
+    targets: &[usize],
     i: usize,
     b: &BackRef,
     spec: &FieldSpec,
 ) -> Result<Vec<Fix>, RenderError> {
-    // The walker takes a mutable node; walk a copy of the referrer (only
-    // referrers a configuration names are copied).
-    let mut copy = res[i].obj.node.clone();
-    let mut leaves: Vec<(String, Node)> = Vec::new();
-    let mut ptr = String::new();
-    visit(
-        &mut copy,
-        &spec.segments(),
-        false,
-        Leaf::Never,
-        Span::default(),
-        &mut ptr,
-        &mut |n, p| match &n.value {
-            Value::Seq(items) => {
-                for (j, item) in items.iter().enumerate() {
-                    leaves.push((format!("{p}/{j}"), item.clone()));
-                }
-            }
-            Value::Null => {}
-            _ => leaves.push((p.to_string(), n.clone())),
-        },
-    );
     let referrer = &res[i];
-    let file = referrer
-        .obj
-        .origins
-        .first()
-        .map(|o| o.file.clone())
-        .unwrap_or_default();
+    let mut leaves = Vec::new();
+    collect(
+        &referrer.obj.node,
+        &spec.segments(),
+        &mut String::new(),
+        &mut leaves,
+    );
+    if leaves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sieve = Sieve::new(referrer, spec);
     let mut out = Vec::new();
     for (ptr, leaf) in leaves {
         match &leaf.value {
             Value::Str(old) => {
-                let c = candidates(res, referrer, b, old, None);
-                if let Some(t) = pick(&c, &file, &leaf, false)? {
+                let c: Vec<&Res> = targets
+                    .iter()
+                    .map(|&j| &res[j])
+                    .filter(|r| sieve.keeps(r, old))
+                    .collect();
+                if let Some(t) = sieve.pick(c, false, leaf, b)? {
                     if t.obj.name() != old.as_str() {
                         out.push(Fix {
                             ptr,
@@ -126,17 +186,33 @@ fn find_fixes(
             Value::Map(_) => {
                 let Some(old) = leaf.get("name").and_then(Node::as_str) else {
                     return Err(err(
-                        &file,
+                        sieve.file(),
                         leaf.span.line,
                         format!(
-                            "a name reference to {} at `{}` is a mapping without a `name`",
+                            "a reference to a {} at `{}` is a mapping without a `name`",
                             b.kind, spec.path
                         ),
                     ));
                 };
-                let ns = leaf.get("namespace").and_then(Node::as_str);
-                let c = candidates(res, referrer, b, old, ns);
-                if let Some(t) = pick(&c, &file, &leaf, true)? {
+                let mut c: Vec<&Res> = targets.iter().map(|&j| &res[j]).collect();
+                if let Some(ns) = leaf.get("namespace").and_then(Node::as_str) {
+                    // kustomize groups the candidates by their original
+                    // namespace, else by their current one.
+                    let orig: Vec<&Res> = c
+                        .iter()
+                        .copied()
+                        .filter(|r| ns_eq(&r.orig_ns, ns))
+                        .collect();
+                    c = if orig.is_empty() {
+                        c.into_iter()
+                            .filter(|r| ns_eq(r.obj.namespace(), ns))
+                            .collect()
+                    } else {
+                        orig
+                    };
+                }
+                c.retain(|r| sieve.keeps(r, old));
+                if let Some(t) = sieve.pick(c, true, leaf, b)? {
                     if t.obj.name() == old && t.obj.namespace().is_empty() {
                         continue;
                     }
@@ -153,73 +229,125 @@ fn find_fixes(
     Ok(out)
 }
 
-/// The objects `old` may name, as kustomize sieves them: of the referred
-/// kind, with a previous id of that name, that the referrer can see
-/// (cluster-scoped ones, or in the referrer's namespace; service accounts
-/// anywhere), and for a mapping with a `namespace`, in that namespace as
-/// first written (or else as now).
-fn candidates<'a>(
-    res: &'a [Res],
-    referrer: &Res,
-    b: &BackRef,
-    old: &str,
-    ns: Option<&str>,
-) -> Vec<&'a Res> {
-    let referrer_cluster = cluster_scoped(referrer.obj.kind());
-    let visible = |r: &Res| {
-        referrer_cluster
-            || cluster_scoped(r.obj.kind())
-            || r.obj.kind() == "ServiceAccount"
-            || ns_eq(r.obj.namespace(), referrer.obj.namespace())
-    };
-    let kind_ok = |r: &Res| {
-        (b.kind.is_empty() || r.obj.kind() == b.kind)
-            && (b.group.is_empty() || r.group() == b.group)
-            && (b.version.is_empty() || r.version() == b.version)
-    };
-    let mut c: Vec<&Res> = res
-        .iter()
-        .filter(|r| kind_ok(r) && r.had_name(old) && visible(r))
-        .collect();
-    if let Some(ns) = ns {
-        let orig: Vec<&Res> = c
-            .iter()
-            .copied()
-            .filter(|r| ns_eq(&r.orig_ns, ns))
-            .collect();
-        c = if orig.is_empty() {
-            c.into_iter()
-                .filter(|r| ns_eq(r.obj.namespace(), ns))
-                .collect()
-        } else {
-            orig
-        };
-    }
-    c
+/// What a referrer can refer to.
+struct Sieve<'a> {
+    referrer: &'a Res,
+    cluster: bool,
+    /// For a RoleBinding: the namespaces of its ServiceAccount subjects.
+    subject_ns: Vec<&'a str>,
+    /// For `roleRef/name`: the role's group and kind.
+    role: Option<(&'a str, &'a str)>,
 }
 
-fn pick<'a>(
-    c: &[&'a Res],
-    file: &std::path::Path,
-    at: &Node,
-    with_ns: bool,
-) -> Result<Option<&'a Res>, RenderError> {
-    let Some(first) = c.first() else {
-        return Ok(None);
-    };
-    let same = c.iter().all(|r| {
-        r.obj.name() == first.obj.name() && (!with_ns || r.obj.namespace() == first.obj.namespace())
-    });
-    if same {
-        return Ok(Some(first));
+impl<'a> Sieve<'a> {
+    fn new(referrer: &'a Res, spec: &FieldSpec) -> Sieve<'a> {
+        let node = &referrer.obj.node;
+        let subject_ns = if referrer.obj.kind() == "RoleBinding" {
+            node.field("subjects")
+                .items()
+                .iter()
+                .filter(|s| s.field("kind").as_str() == Some("ServiceAccount"))
+                .filter_map(|s| s.field("namespace").as_str())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let role = if spec.path.ends_with("roleRef/name") {
+            let rr = node.field("roleRef");
+            rr.field("apiGroup").as_str().zip(rr.field("kind").as_str())
+        } else {
+            None
+        };
+        Sieve {
+            referrer,
+            cluster: cluster_scoped(referrer.obj.kind()),
+            subject_ns,
+            role,
+        }
     }
-    let ids: Vec<String> = c
-        .iter()
-        .map(|r| format!("{} {}/{}", r.obj.kind(), r.obj.namespace(), r.obj.name()))
-        .collect();
-    Err(err(
-        file,
-        at.span.line,
-        format!("found multiple possible referrals: {}", ids.join(", ")),
-    ))
+
+    fn file(&self) -> &'a std::path::Path {
+        self.referrer
+            .obj
+            .origins
+            .first()
+            .map_or(std::path::Path::new(""), |o| o.file.as_path())
+    }
+
+    /// Whether `r` may be what `old` names.
+    fn keeps(&self, r: &Res, old: &str) -> bool {
+        if !r.had_name(old) {
+            return false;
+        }
+        if let Some((group, kind)) = self.role {
+            if r.obj.kind() != kind || (!group.is_empty() && r.group() != group) {
+                return false;
+            }
+        }
+        if self.cluster || cluster_scoped(r.obj.kind()) {
+            return true;
+        }
+        let same_ns = ns_eq(r.obj.namespace(), self.referrer.obj.namespace());
+        let visible = same_ns || self.subject_ns.contains(&r.obj.namespace());
+        visible && (same_ns || r.obj.kind() == "ServiceAccount")
+    }
+
+    /// The one candidate, narrowed by prefixes and suffixes when several;
+    /// several that differ are an error, as in kustomize.
+    fn pick<'r>(
+        &self,
+        mut c: Vec<&'r Res>,
+        with_ns: bool,
+        at: &Node,
+        b: &BackRef,
+    ) -> Result<Option<&'r Res>, RenderError> {
+        if c.len() > 1 {
+            c.retain(|r| affixes_equal(r, self.referrer, true));
+            if c.len() > 1 {
+                c.retain(|r| affixes_equal(r, self.referrer, false));
+            }
+        }
+        let Some(first) = c.first().copied() else {
+            return Ok(None);
+        };
+        let same = c.iter().all(|r| {
+            r.obj.name() == first.obj.name()
+                && (!with_ns || r.obj.namespace() == first.obj.namespace())
+        });
+        if same {
+            return Ok(Some(first));
+        }
+        let ids: Vec<String> = c
+            .iter()
+            .map(|r| format!("{}/{}", r.obj.namespace(), r.obj.name()))
+            .collect();
+        Err(err(
+            self.file(),
+            at.span.line,
+            format!(
+                "{} {} names one of several {} objects: {}",
+                self.referrer.obj.kind(),
+                self.referrer.obj.name(),
+                b.kind,
+                ids.join(", ")
+            ),
+        ))
+    }
+}
+
+/// kustomize's `PrefixesSuffixesEquals`.
+fn affixes_equal(a: &Res, b: &Res, allow_empty: bool) -> bool {
+    let same = |x: &[String], y: &[String]| {
+        (allow_empty && (x.is_empty() || y.is_empty())) || same_ending(x, y)
+    };
+    same(&a.prefixes, &b.prefixes) && same(&a.suffixes, &b.suffixes)
+}
+
+/// kustomize's `SameEndingSubSlice`.
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() > b.len() { (b, a) } else { (a, b) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long.ends_with(short)
 }

@@ -1,7 +1,7 @@
 //! The built-in transformers, in kustomize's order: patches (strategic
 //! merge, then `patches`), namespace, name prefix and suffix, labels,
-//! annotations, JSON 6902 patches, replicas, images; and, once the root is
-//! built, the renaming of references to renamed objects.
+//! annotations, JSON 6902 patches, replicas, images. (References to
+//! renamed objects are fixed once the root is built: `nameref`.)
 
 use regex::Regex;
 
@@ -68,6 +68,11 @@ pub(super) fn run_transformers(
                     format!("{old}{}", v.0)
                 };
                 rename(r, &new, v.1, k);
+                if prefix {
+                    r.prefixes.push(v.0.to_string());
+                } else {
+                    r.suffixes.push(v.0.to_string());
+                }
             }
             let specs: Vec<FieldSpec> = if prefix {
                 &cfg.name_prefix
@@ -533,7 +538,6 @@ fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
     r.prev_ids
         .push((r.obj.name().to_string(), r.obj.namespace().to_string()));
     if !cluster_scoped(&kind) {
-        r.ns_set = true;
         if let Some(meta) = super::get_or_insert(&mut r.obj.node, "metadata", || map_node(span)) {
             set(meta, "namespace", str_node(ns, span));
         }
@@ -916,253 +920,6 @@ fn new_image(image: &str, img: &Node) -> Option<String> {
         out.push_str(d);
     }
     Some(out)
-}
-
-/// Renames references to objects whose names changed (prefix, suffix,
-/// generator hash): in pod templates, bindings, Ingresses, StatefulSets.
-pub(super) fn fix_name_references(res: &mut [Res]) {
-    // (kind, namespace, old name, new name)
-    let renames: Vec<(String, String, String, String)> = res
-        .iter()
-        .flat_map(|r| {
-            let ns = r.obj.namespace().to_string();
-            let new = r.obj.name().to_string();
-            let kind = r.obj.kind().to_string();
-            r.prev_names
-                .iter()
-                .map(move |(old, _)| (kind.clone(), ns.clone(), old.clone(), new.clone()))
-                .collect::<Vec<_>>()
-        })
-        .filter(|(_, _, o, n)| o != n)
-        .collect();
-    // ServiceAccounts: original name and namespace, current ones.
-    let accounts: Vec<Account> = res
-        .iter()
-        .filter(|r| r.obj.kind() == "ServiceAccount")
-        .map(|r| Account {
-            orig_name: r.orig_name().to_string(),
-            orig_ns: r.orig_ns.clone(),
-            ns: r.obj.namespace().to_string(),
-            name: r.obj.name().to_string(),
-            ns_set: r.ns_set,
-        })
-        .collect();
-    let lookup = |kind: &str, ns: &str, old: &str| -> Option<String> {
-        renames
-            .iter()
-            .find(|(k, n, o, _)| k == kind && o == old && (cluster_scoped(kind) || n == ns))
-            .map(|(_, _, _, new)| new.clone())
-    };
-    for r in res.iter_mut() {
-        let ns = r.obj.namespace().to_string();
-        let kind = r.obj.kind().to_string();
-        let pod_spec: Option<&[&str]> = match kind.as_str() {
-            "Pod" => Some(&["spec"]),
-            "PodTemplate" => Some(&["template", "spec"]),
-            "Deployment"
-            | "ReplicaSet"
-            | "DaemonSet"
-            | "StatefulSet"
-            | "Job"
-            | "ReplicationController" => Some(&["spec", "template", "spec"]),
-            "CronJob" => Some(&["spec", "jobTemplate", "spec", "template", "spec"]),
-            _ => None,
-        };
-        if let Some(path) = pod_spec {
-            if let Some(spec) = super::path_mut(&mut r.obj.node, path) {
-                rename_in_pod_spec(spec, &|kind, old| lookup(kind, &ns, old));
-            }
-        }
-        let l = |kind: &str, old: &str| lookup(kind, &ns, old);
-        match kind.as_str() {
-            "StatefulSet" => rename_at(&mut r.obj.node, &["spec", "serviceName"], "Service", &l),
-            "HorizontalPodAutoscaler" => {
-                let target = r
-                    .obj
-                    .node
-                    .field("spec")
-                    .field("scaleTargetRef")
-                    .field("kind")
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-                rename_at(
-                    &mut r.obj.node,
-                    &["spec", "scaleTargetRef", "name"],
-                    &target,
-                    &l,
-                );
-            }
-            "Ingress" => {
-                rename_at(
-                    &mut r.obj.node,
-                    &["spec", "defaultBackend", "service", "name"],
-                    "Service",
-                    &l,
-                );
-                if let Some(Value::Seq(rules)) =
-                    super::path_mut(&mut r.obj.node, &["spec", "rules"]).map(|n| &mut n.value)
-                {
-                    for rule in rules {
-                        if let Some(Value::Seq(paths)) =
-                            super::path_mut(rule, &["http", "paths"]).map(|n| &mut n.value)
-                        {
-                            for p in paths {
-                                rename_at(p, &["backend", "service", "name"], "Service", &l);
-                                rename_at(p, &["backend", "serviceName"], "Service", &l);
-                            }
-                        }
-                    }
-                }
-                if let Some(Value::Seq(tls)) =
-                    super::path_mut(&mut r.obj.node, &["spec", "tls"]).map(|n| &mut n.value)
-                {
-                    for t in tls {
-                        rename_at(t, &["secretName"], "Secret", &l);
-                    }
-                }
-            }
-            "RoleBinding" | "ClusterRoleBinding" => {
-                let rk = r
-                    .obj
-                    .node
-                    .field("roleRef")
-                    .field("kind")
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-                rename_at(&mut r.obj.node, &["roleRef", "name"], &rk, &l);
-                let binding_ns = r.orig_ns.clone();
-                if let Some(Value::Seq(subjects)) =
-                    get_mut(&mut r.obj.node, "subjects").map(|n| &mut n.value)
-                {
-                    for s in subjects {
-                        if s.field("kind").as_str() == Some("ServiceAccount") {
-                            fix_subject(s, &accounts, &binding_ns);
-                        }
-                    }
-                }
-            }
-            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration" => {
-                if let Some(Value::Seq(hooks)) =
-                    get_mut(&mut r.obj.node, "webhooks").map(|n| &mut n.value)
-                {
-                    for h in hooks {
-                        let sns = h
-                            .field("clientConfig")
-                            .field("service")
-                            .field("namespace")
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string();
-                        let ls = |kind: &str, old: &str| lookup(kind, &sns, old);
-                        rename_at(h, &["clientConfig", "service", "name"], "Service", &ls);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-struct Account {
-    orig_name: String,
-    orig_ns: String,
-    ns: String,
-    name: String,
-    ns_set: bool,
-}
-
-/// A ServiceAccount subject that names an account of the rendering by its
-/// original name and namespace (the binding's original namespace when the
-/// subject has none; an empty namespace reads as `default`) follows that
-/// account's renaming and namespace, as kustomize's name reference for
-/// subjects does; an account that no transformer renamed or moved leaves
-/// the subject as written.
-fn fix_subject(s: &mut Node, accounts: &[Account], binding_ns: &str) {
-    let name = s.field("name").as_str().unwrap_or("").to_string();
-    let sns = s
-        .field("namespace")
-        .as_str()
-        .unwrap_or(binding_ns)
-        .to_string();
-    let found: Vec<&Account> = accounts
-        .iter()
-        .filter(|a| a.orig_name == name && ns_eq(&a.orig_ns, &sns))
-        .collect();
-    if let [a] = found.as_slice() {
-        if a.name == a.orig_name && !a.ns_set {
-            return;
-        }
-        let span = s.field("name").span;
-        set(s, "name", str_node(&a.name, span));
-        if !a.ns.is_empty() {
-            set(s, "namespace", str_node(&a.ns, span));
-        }
-    }
-}
-
-type Lookup<'a> = dyn Fn(&str, &str) -> Option<String> + 'a;
-
-fn rename_at(node: &mut Node, path: &[&str], kind: &str, lookup: &Lookup<'_>) {
-    if let Some(n) = super::path_mut(node, path) {
-        if let Some(new) = n.as_str().and_then(|old| lookup(kind, old)) {
-            n.value = Value::Str(new.as_str().into());
-        }
-    }
-}
-
-fn rename_in_pod_spec(spec: &mut Node, lookup: &Lookup<'_>) {
-    rename_at(spec, &["serviceAccountName"], "ServiceAccount", lookup);
-    rename_at(spec, &["serviceAccount"], "ServiceAccount", lookup);
-    if let Some(Value::Seq(items)) = get_mut(spec, "imagePullSecrets").map(|n| &mut n.value) {
-        for s in items {
-            rename_at(s, &["name"], "Secret", lookup);
-        }
-    }
-    if let Some(Value::Seq(vols)) = get_mut(spec, "volumes").map(|n| &mut n.value) {
-        for v in vols {
-            rename_at(v, &["configMap", "name"], "ConfigMap", lookup);
-            rename_at(v, &["secret", "secretName"], "Secret", lookup);
-            rename_at(
-                v,
-                &["persistentVolumeClaim", "claimName"],
-                "PersistentVolumeClaim",
-                lookup,
-            );
-            if let Some(Value::Seq(srcs)) =
-                super::path_mut(v, &["projected", "sources"]).map(|n| &mut n.value)
-            {
-                for s in srcs {
-                    rename_at(s, &["configMap", "name"], "ConfigMap", lookup);
-                    rename_at(s, &["secret", "name"], "Secret", lookup);
-                }
-            }
-        }
-    }
-    for key in ["containers", "initContainers"] {
-        if let Some(Value::Seq(cs)) = get_mut(spec, key).map(|n| &mut n.value) {
-            for c in cs {
-                if let Some(Value::Seq(env)) = get_mut(c, "env").map(|n| &mut n.value) {
-                    for e in env {
-                        rename_at(
-                            e,
-                            &["valueFrom", "configMapKeyRef", "name"],
-                            "ConfigMap",
-                            lookup,
-                        );
-                        rename_at(e, &["valueFrom", "secretKeyRef", "name"], "Secret", lookup);
-                    }
-                }
-                if let Some(Value::Seq(env)) = get_mut(c, "envFrom").map(|n| &mut n.value) {
-                    for e in env {
-                        rename_at(e, &["configMapRef", "name"], "ConfigMap", lookup);
-                        rename_at(e, &["secretRef", "name"], "Secret", lookup);
-                    }
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
