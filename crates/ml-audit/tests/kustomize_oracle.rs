@@ -445,3 +445,33 @@ fn one_dir() {
     }
     println!("same as kubectl");
 }
+
+/// Name references after prefixes and namespaces, with one base used by
+/// two tenants: the webhook of each tenant names its own tenant's Service
+/// (name and namespace, told apart by prefix), a RoleBinding's roleRef
+/// names the Role and a ClusterRoleBinding's the ClusterRole of the same
+/// name, ServiceAccount subjects follow their account (a User does not),
+/// the pod template follows the account and the hashed ConfigMap.
+#[test]
+fn name_references_match_kubectl() {
+    let objects = check_fixture("namerefs/all");
+    let hooks: Vec<_> = objects
+        .iter()
+        .filter(|o| o.kind() == "MutatingWebhookConfiguration")
+        .map(|o| {
+            let s = o.node.pointer("/webhooks/0/clientConfig/service").unwrap();
+            (
+                o.name(),
+                s.field("name").as_str().unwrap(),
+                s.field("namespace").as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            ("a-defaulter", "a-api", "team-a"),
+            ("b-defaulter", "b-api", "team-b")
+        ]
+    );
+}
