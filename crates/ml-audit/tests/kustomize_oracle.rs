@@ -475,3 +475,27 @@ fn name_references_match_kubectl() {
         ]
     );
 }
+
+/// A tool more than a test: renders every kubeflow root with the core
+/// alone and prints how long it took (`-- --ignored render_all`).
+#[test]
+#[ignore]
+fn render_all() {
+    let Some(repo) = shared::shared("repos/kubeflow__manifests") else {
+        return;
+    };
+    let roots = roots(&repo);
+    let start = std::time::Instant::now();
+    let (mut ok, mut objects) = (0, 0);
+    for root in &roots {
+        if let Ok(o) = render_kustomization(root) {
+            ok += 1;
+            objects += o.len();
+        }
+    }
+    println!(
+        "rendered {ok} of {} roots ({objects} objects) in {:?}",
+        roots.len(),
+        start.elapsed()
+    );
+}

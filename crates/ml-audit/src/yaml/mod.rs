@@ -325,14 +325,21 @@ pub fn parse_stream_events(text: &str, limits: Limits) -> (Vec<Document>, Option
 /// chomping (`|`), the final line break only if the text has one, and
 /// under keep chomping (`|+`) exactly the breaks the text has: the value's
 /// trailing breaks are recounted from the text. `start` and `end` are the
-/// character indices of the scalar (from its indicator).
-fn chomp_at_end<'a>(value: Cow<'a, str>, src: &str, start: usize, end: usize) -> Cow<'a, str> {
+/// character indices of the scalar's content; `chars` caches the number of
+/// characters of the text (counted once per stream, not per scalar).
+fn chomp_at_end<'a>(
+    value: Cow<'a, str>,
+    src: &str,
+    start: usize,
+    end: usize,
+    chars: &mut Option<usize>,
+) -> Cow<'a, str> {
     if src.ends_with('\n') || !value.ends_with('\n') {
         return value;
     }
     // The scalar must run to the end of the text (a comment after it ends
     // it earlier).
-    let len = src.chars().count();
+    let len = *chars.get_or_insert_with(|| src.chars().count());
     if end < len {
         return value;
     }
@@ -365,6 +372,7 @@ fn events(
 ) -> (Vec<Document>, Option<SyntaxError>) {
     let mut docs = Vec::new();
     let src = text;
+    let mut src_chars = None;
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut seq_items: Vec<Node> = Vec::new();
@@ -438,7 +446,7 @@ fn events(
                     });
                 }
                 let text = if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded) {
-                    chomp_at_end(text, src, ys.start.index(), ys.end.index())
+                    chomp_at_end(text, src, ys.start.index(), ys.end.index(), &mut src_chars)
                 } else {
                     text
                 };
