@@ -402,6 +402,16 @@ fn var_and_configuration_errors_are_at_their_line() {
     );
     assert_eq!(e.line, 4, "{e}");
     assert!(e.message.contains("unknown field `creat`"), "{e}");
+    // A configuration outside the kustomization's directory is refused, as
+    // kubectl's load restrictor refuses it.
+    let e = render_kustomization(&fixture("errors/config-escape/inner")).unwrap_err();
+    assert!(
+        e.file
+            .ends_with("errors/config-escape/inner/kustomization.yaml"),
+        "{e}"
+    );
+    assert_eq!(e.line, 4, "{e}");
+    assert!(e.message.contains("outside the kustomization"), "{e}");
 }
 
 /// A tool more than a test: `ML_AUDIT_KUSTOMIZE_DIR=DIR cargo test -p
