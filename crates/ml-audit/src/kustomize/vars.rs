@@ -257,9 +257,10 @@ pub(crate) fn resolve(vars: &[Var], res: &mut [Res], cfg: &Config) -> Result<(),
     }
     let mut specs = defaults().var_reference.clone();
     specs.extend(cfg.var_reference.iter().cloned());
+    let mut budget = EXPANSION_BUDGET;
     for r in res.iter_mut() {
         let mut used: Vec<(String, usize)> = Vec::new();
-        let mut failure: Option<u32> = None;
+        let mut failure: Option<Fail> = None;
         let chosen: Vec<&FieldSpec> = specs.iter().filter(|s| s.applies_to(r)).collect();
         for s in chosen {
             let mut ptr = String::new();
@@ -271,22 +272,38 @@ pub(crate) fn resolve(vars: &[Var], res: &mut [Res], cfg: &Config) -> Result<(),
                 Span::default(),
                 &mut ptr,
                 &mut |n, p| {
-                    if let Err(line) = substitute_node(n, p, &values, &mut used) {
-                        failure.get_or_insert(line);
+                    if failure.is_none() {
+                        if let Err(f) = substitute_node(n, p, &values, &mut used, &mut budget) {
+                            failure = Some(f);
+                        }
                     }
                 },
             );
         }
-        if let Some(line) = failure {
-            return Err(err(
-                r.obj.origins.first().map_or(Path::new(""), |o| &o.file),
-                line,
-                format!(
+        let file = r.obj.origins.first().map_or(Path::new(""), |o| &o.file);
+        match failure {
+            Some(Fail::NotString(line)) => {
+                return Err(err(
+                    file,
+                    line,
+                    format!(
                     "a list at a var reference field of {} {} holds a value that is not a string",
                     r.obj.kind(),
                     r.obj.name()
                 ),
-            ));
+                ))
+            }
+            Some(Fail::TooLarge(line)) => {
+                return Err(err(
+                    file,
+                    line,
+                    format!(
+                        "vars expand to more than {} MiB in all; refusing to render further",
+                        EXPANSION_BUDGET >> 20
+                    ),
+                ))
+            }
+            None => {}
         }
         for (p, i) in used {
             let v = values[i].0;
@@ -294,6 +311,17 @@ pub(crate) fn resolve(vars: &[Var], res: &mut [Res], cfg: &Config) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// How many bytes var substitution may add to a rendering in all: a file
+/// of `$(X)` references to a large value could otherwise ask for
+/// gigabytes.
+const EXPANSION_BUDGET: usize = 64 << 20;
+
+/// Why a var reference field could not be substituted (at a line).
+enum Fail {
+    NotString(u32),
+    TooLarge(u32),
 }
 
 /// Replaces vars in the node at a var reference field: a string, the
@@ -304,23 +332,24 @@ fn substitute_node(
     ptr: &str,
     values: &[(&Var, Option<Value>)],
     used: &mut Vec<(String, usize)>,
-) -> Result<(), u32> {
+    budget: &mut usize,
+) -> Result<(), Fail> {
     match &mut n.value {
-        Value::Str(_) => substitute(n, ptr.to_string(), values, used),
+        Value::Str(_) => substitute(n, ptr.to_string(), values, used, budget)?,
         Value::Map(es) => {
             for e in es.iter_mut() {
                 if matches!(e.value.value, Value::Str(_)) {
                     let p = format!("{ptr}/{}", crate::node::escape(&e.key));
-                    substitute(&mut e.value, p, values, used);
+                    substitute(&mut e.value, p, values, used, budget)?;
                 }
             }
         }
         Value::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 if !matches!(item.value, Value::Str(_)) {
-                    return Err(item.span.line);
+                    return Err(Fail::NotString(item.span.line));
                 }
-                substitute(item, format!("{ptr}/{i}"), values, used);
+                substitute(item, format!("{ptr}/{i}"), values, used, budget)?;
             }
         }
         _ => {}
@@ -333,11 +362,15 @@ fn substitute(
     ptr: String,
     values: &[(&Var, Option<Value>)],
     used: &mut Vec<(String, usize)>,
-) {
-    let Value::Str(s) = &n.value else { return };
+    budget: &mut usize,
+) -> Result<(), Fail> {
+    let Value::Str(s) = &n.value else {
+        return Ok(());
+    };
     if !s.contains('$') {
-        return;
+        return Ok(());
     }
+    let line = n.span.line;
     let input = s.to_string();
     let lookup = |name: &str| {
         values
@@ -364,11 +397,17 @@ fn substitute(
                                 let value = values[i].1.as_ref().expect("a scalar");
                                 if input.len() == name.len() + 3 {
                                     // Exactly `$(NAME)`: the value, typed.
+                                    let grow = scalar(value).len();
+                                    *budget =
+                                        budget.checked_sub(grow).ok_or(Fail::TooLarge(line))?;
                                     n.value = value.clone();
                                     used.push((ptr, i));
-                                    return;
+                                    return Ok(());
                                 }
-                                out.push_str(&scalar(value));
+                                let text = scalar(value);
+                                *budget =
+                                    budget.checked_sub(text.len()).ok_or(Fail::TooLarge(line))?;
+                                out.push_str(&text);
                                 hits.push(i);
                             }
                             None => {
@@ -400,6 +439,7 @@ fn substitute(
     for i in hits {
         used.push((ptr.clone(), i));
     }
+    Ok(())
 }
 
 fn scalar(v: &Value) -> String {
@@ -438,7 +478,8 @@ mod tests {
         ];
         let mut n = Node::new(Value::Str(s.into()));
         let mut used = Vec::new();
-        substitute(&mut n, "/x".into(), &values, &mut used);
+        let mut budget = 1 << 20;
+        assert!(substitute(&mut n, "/x".into(), &values, &mut used, &mut budget).is_ok());
         (n.value, used.len())
     }
 
@@ -449,6 +490,33 @@ mod tests {
         assert_eq!(run("$(PORT)"), (Value::Int(80), 1));
         assert_eq!(run("$(NOPE) $$(SVC) $x $("), (s("$(NOPE) $(SVC) $x $("), 0));
         assert_eq!(run("a$"), (s("a$"), 0));
+    }
+
+    /// Substitution is budgeted: a hostile file of references to a large
+    /// value is an error, not gigabytes.
+    #[test]
+    fn substitution_has_a_budget() {
+        let var = Var {
+            name: "BIG".into(),
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            obj_name: "c".into(),
+            obj_ns: String::new(),
+            field_path: "data.x".into(),
+            file: PathBuf::from("k.yaml"),
+            line: 3,
+        };
+        let values = vec![(&var, Some(Value::Str("x".repeat(1000).into())))];
+        let mut budget = 2500;
+        let mut used = Vec::new();
+        let mut n = Node::new(Value::Str("$(BIG)$(BIG)".into()));
+        assert!(substitute(&mut n, "/a".into(), &values, &mut used, &mut budget).is_ok());
+        let mut n = Node::new(Value::Str("$(BIG)$(BIG)".into()));
+        assert!(matches!(
+            substitute(&mut n, "/b".into(), &values, &mut used, &mut budget),
+            Err(Fail::TooLarge(_))
+        ));
     }
 
     #[test]
