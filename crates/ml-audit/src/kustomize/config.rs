@@ -183,10 +183,28 @@ pub(crate) fn defaults() -> &'static Config {
     })
 }
 
+/// Field specs one configuration may hold (kustomize's built-in ones are
+/// about 400): merging is quadratic, and a hostile file of a million specs
+/// must not stall a scan.
+const MAX_SPECS: usize = 10_000;
+
 /// Reads one transformer configuration (strictly: an unknown key is an
 /// error at its line, as kustomize's strict unmarshalling refuses it).
 pub(crate) fn parse(root: &Node, file: &Path) -> Result<Config, RenderError> {
     let mut c = Config::default();
+    let mut count = 0usize;
+    let mut counted = |n: &Node| {
+        count += 1;
+        if count > MAX_SPECS {
+            Err(err(
+                file,
+                n.span.line,
+                format!("more than {MAX_SPECS} field specs in a transformer configuration"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
     if root.is_null() {
         return Ok(c);
     }
@@ -213,6 +231,7 @@ pub(crate) fn parse(root: &Node, file: &Path) -> Result<Config, RenderError> {
                         "kind" => b.kind = text(&f.value, file)?,
                         "fieldSpecs" => {
                             for s in seq(&f.value, file)? {
+                                counted(s)?;
                                 b.specs.push(spec(s, file)?);
                             }
                         }
@@ -227,6 +246,7 @@ pub(crate) fn parse(root: &Node, file: &Path) -> Result<Config, RenderError> {
             return Err(unknown(file, e.key_span.line, &e.key));
         };
         for item in seq(&e.value, file)? {
+            counted(item)?;
             into.push(spec(item, file)?);
         }
     }
@@ -536,6 +556,15 @@ mod tests {
         assert!(d.var_reference.len() > 60);
         assert!(d.name_reference.iter().any(|b| b.kind == "ConfigMap"));
         assert!(d.images.iter().all(|s| s.create));
+    }
+
+    #[test]
+    fn a_configuration_of_too_many_specs_is_refused() {
+        let text = "varReference:\n".to_string() + &"- path: a\n".repeat(MAX_SPECS + 1);
+        let (docs, _) = crate::yaml::parse_stream(&text, crate::yaml::Limits::default());
+        let e = parse(&docs[0].root, Path::new("c.yaml")).unwrap_err();
+        assert_eq!(e.line, MAX_SPECS as u32 + 2);
+        assert!(e.message.contains("more than"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! namespaces), for `roleRef/name` of the role's kind, and, among several,
 //! those whose prefixes and suffixes are the referrer's.
 
+use std::collections::HashMap;
+
 use super::config::{BackRef, FieldSpec};
 use super::transform::cluster_scoped;
 use super::{err, RenderError, Res};
@@ -47,11 +49,19 @@ pub(crate) fn fix(res: &mut [Res], refs: &[&BackRef]) -> Result<(), RenderError>
         return Ok(());
     }
     for b in refs {
-        let targets: Vec<usize> = moved
-            .iter()
-            .copied()
-            .filter(|&j| of_kind(&res[j], b))
-            .collect();
+        // The objects of the referred kind by each name they had: a lookup
+        // per reference, not a scan (a file of many references to many
+        // renamed objects stays linear).
+        let mut targets: HashMap<String, Vec<usize>> = HashMap::new();
+        for &j in moved.iter().filter(|&&j| of_kind(&res[j], b)) {
+            let r = &res[j];
+            for (n, _) in r.prev_names.iter().chain(&r.prev_ids) {
+                let list = targets.entry(n.clone()).or_default();
+                if list.last() != Some(&j) {
+                    list.push(j);
+                }
+            }
+        }
         if targets.is_empty() {
             continue;
         }
@@ -147,7 +157,7 @@ fn collect<'a>(node: &'a Node, path: &[&str], ptr: &mut String, out: &mut Vec<(S
 /// The nodes of referrer `i` at `spec` and what each must become.
 fn find_fixes(
     res: &[Res],
-    targets: &[usize],
+    targets: &HashMap<String, Vec<usize>>,
     i: usize,
     b: &BackRef,
     spec: &FieldSpec,
@@ -164,15 +174,17 @@ fn find_fixes(
         return Ok(Vec::new());
     }
     let sieve = Sieve::new(referrer, spec);
+    let named = |old: &str| -> Vec<&Res> {
+        targets
+            .get(old)
+            .map_or(Vec::new(), |js| js.iter().map(|&j| &res[j]).collect())
+    };
     let mut out = Vec::new();
     for (ptr, leaf) in leaves {
         match &leaf.value {
             Value::Str(old) => {
-                let c: Vec<&Res> = targets
-                    .iter()
-                    .map(|&j| &res[j])
-                    .filter(|r| sieve.keeps(r, old))
-                    .collect();
+                let mut c = named(old);
+                c.retain(|r| sieve.keeps(r, old));
                 if let Some(t) = sieve.pick(c, false, leaf, b)? {
                     if t.obj.name() != old.as_str() {
                         out.push(Fix {
@@ -194,7 +206,7 @@ fn find_fixes(
                         ),
                     ));
                 };
-                let mut c: Vec<&Res> = targets.iter().map(|&j| &res[j]).collect();
+                let mut c = named(old);
                 if let Some(ns) = leaf.get("namespace").and_then(Node::as_str) {
                     // kustomize groups the candidates by their original
                     // namespace, else by their current one.
