@@ -56,9 +56,7 @@ pub(super) fn run_transformers(
             .and_then(|n| n.as_str().map(|s| (s, n.span)))
         {
             for r in acc.iter_mut() {
-                if matches!(r.obj.kind(), "CustomResourceDefinition" | "Namespace")
-                    || (r.obj.kind() == "APIService" && r.group() == "apiregistration.k8s.io")
-                {
+                if skips_affixes(r) {
                     continue;
                 }
                 let old = r.obj.name().to_string();
@@ -83,7 +81,7 @@ pub(super) fn run_transformers(
             .filter(|s| s.path != "metadata/name")
             .cloned()
             .collect();
-            for r in acc.iter_mut() {
+            for r in acc.iter_mut().filter(|r| !skips_affixes(r)) {
                 config::rewrite_strings(r, &specs, k.file, v.1.line, &|old| {
                     Some(if prefix {
                         format!("{}{old}", v.0)
@@ -201,6 +199,13 @@ pub(super) fn run_transformers(
     }
     super::replacements::run(k, acc)?;
     Ok(())
+}
+
+/// kustomize gives no name prefix or suffix (at any field) to CRDs,
+/// Namespaces and APIServices.
+fn skips_affixes(r: &Res) -> bool {
+    matches!(r.obj.kind(), "CustomResourceDefinition" | "Namespace")
+        || (r.obj.kind() == "APIService" && r.group() == "apiregistration.k8s.io")
 }
 
 /// The documents of a patch given as a path or inline, with the file they
