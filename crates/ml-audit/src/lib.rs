@@ -46,6 +46,7 @@ mod node;
 mod object;
 pub mod quota;
 pub mod rbac;
+mod repo;
 mod report;
 mod rule;
 mod rules;
@@ -61,15 +62,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::{Error, Result};
 pub use finding::{Finding, Related, Severity};
-pub use inventory::{Inventory, NamespaceInfo};
+pub use inventory::{Inventory, NamespaceInfo, Place};
 pub use kinds::{Count, KindSpec, KindTable, PodSource};
 pub use kustomize::{
     content_hash as kustomize_content_hash, kustomization_file, render as render_kustomization,
     Origin, RenderError, RenderedObject,
 };
-pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded};
+pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded, Render};
 pub use node::{Entry, Node, Pointer, Span, Value};
-pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile};
+pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile, Written};
 pub use report::{write_json_pretty, FindingJson, Report, Summary, JSON_SCHEMA_VERSION};
 pub use rule::{profile, set_profiling, Context, OptionType, Rule, RuleMeta, RuleOption, Settings};
 pub use rules::secrets::{secret_sites, secret_spans};
@@ -89,6 +90,46 @@ pub mod __internals {
     pub use crate::rule::run_rules;
     pub use crate::rules::pss::{level_of, PssLevel};
     pub use crate::walk::read_index;
+}
+
+/// One finding per rule and place across units: a line of a base that
+/// several kustomization units render is reported once, on the object as
+/// the first unit (in path order) renders it, naming every unit. The
+/// order of the findings is kept.
+fn merge_units(findings: &mut Vec<Finding>) {
+    if findings.iter().all(|f| f.units.is_empty()) {
+        return;
+    }
+    let mut first: std::collections::HashMap<(String, String, Span), usize> =
+        std::collections::HashMap::new();
+    let mut keep = vec![true; findings.len()];
+    for i in 0..findings.len() {
+        if findings[i].units.is_empty() {
+            continue;
+        }
+        let key = (
+            findings[i].rule.clone(),
+            findings[i].file.clone(),
+            findings[i].span,
+        );
+        match first.get(&key) {
+            Some(&j) => {
+                if findings[i].units < findings[j].units {
+                    findings.swap(i, j);
+                }
+                let units = std::mem::take(&mut findings[i].units);
+                findings[j].units.extend(units);
+                findings[j].units.sort();
+                findings[j].units.dedup();
+                keep[i] = false;
+            }
+            None => {
+                first.insert(key, i);
+            }
+        }
+    }
+    let mut k = keep.into_iter();
+    findings.retain(|_| k.next().unwrap_or(true));
 }
 
 /// An audit: a set of rules and their settings, run over inventories.
@@ -250,6 +291,7 @@ impl Audit {
         if findings.len() + suppressed != before {
             rule::sort_findings(&mut findings);
         }
+        merge_units(&mut findings);
         let mut diagnostics = inventory.diagnostics.clone();
         diagnostics.extend(option_errors.into_iter().map(|message| Diagnostic {
             level: Level::Error,

@@ -630,6 +630,15 @@ fn write_with(
                     );
                 }
             }
+            if !f.units.is_empty() {
+                let units: Vec<String> = f.units.iter().map(|u| quote(u).into_owned()).collect();
+                let what = if units.len() == 1 { "unit" } else { "units" };
+                let _ = writeln!(
+                    extra,
+                    "  = rendered by the kustomization {what} {}",
+                    units.join(", ")
+                );
+            }
             let (src, labels, left_out) = if lines.count() == 0 {
                 let src = Excerpt {
                     text: String::new(),

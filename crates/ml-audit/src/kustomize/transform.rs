@@ -132,7 +132,9 @@ pub(super) fn run_transformers(k: &Kust<'_>, acc: &mut Vec<Res>) -> Result<(), R
             let mut written = Vec::new();
             update_images(&mut r.obj.node, img, String::new(), &mut written);
             for w in written {
-                r.obj.origins.push(Origin::new(w, k.file, img.span.line));
+                r.obj
+                    .origins
+                    .push(Origin::rewrite(w, k.file, img.span.line));
             }
         }
     }
