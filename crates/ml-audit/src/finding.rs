@@ -241,6 +241,7 @@ mod tests {
             message: "m".into(),
             help: None,
             related: Vec::new(),
+            units: Vec::new(),
         }
     }
 

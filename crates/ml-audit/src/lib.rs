@@ -92,6 +92,28 @@ pub mod __internals {
     pub use crate::walk::read_index;
 }
 
+/// Keeps the findings in the files `keep` accepts, and those on rendered
+/// objects that an accepted file helps write (each finding names one unit
+/// until [`merge_units`]).
+fn report_only(inventory: &Inventory, keep: &ReportOnly, findings: &mut Vec<Finding>) {
+    let accepted: Vec<bool> = inventory.files.iter().map(|f| keep(&f.path)).collect();
+    let mut touched: std::collections::HashSet<(&str, ObjectRef)> = Default::default();
+    for o in &inventory.objects {
+        let Some(unit) = o.unit.and_then(|u| inventory.units.get(u as usize)) else {
+            continue;
+        };
+        if accepted[o.file] || o.origins.iter().any(|w| accepted[w.file]) {
+            touched.insert((unit.path.as_str(), o.reference()));
+        }
+    }
+    findings.retain(|f| {
+        keep(&f.file)
+            || f.units
+                .first()
+                .is_some_and(|u| touched.contains(&(u.as_str(), f.object.clone())))
+    });
+}
+
 /// One finding per rule and place across units: a line of a base that
 /// several kustomization units render is reported once, on the object as
 /// the first unit (in path order) renders it, naming every unit. The
@@ -143,7 +165,15 @@ pub struct Audit {
     pub suppression: SuppressionOptions,
     select: Option<BTreeSet<String>>,
     ignore: BTreeSet<String>,
+    /// Report only findings in the files this accepts, and findings on a
+    /// rendered object that an accepted file helps write (a patch): what
+    /// a pre-commit hook does with the staged files. `None`: every finding.
+    pub report_only: Option<ReportOnly>,
 }
+
+/// A filter of the files whose findings are reported: see
+/// [`Audit::report_only`].
+pub type ReportOnly = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl Default for Audit {
     fn default() -> Self {
@@ -161,6 +191,7 @@ impl Audit {
             suppression: SuppressionOptions::default(),
             select: None,
             ignore: BTreeSet::new(),
+            report_only: None,
         }
     }
 
@@ -290,6 +321,9 @@ impl Audit {
         // key); only the suppression rules' own findings need placing.
         if findings.len() + suppressed != before {
             rule::sort_findings(&mut findings);
+        }
+        if let Some(keep) = &self.report_only {
+            report_only(inventory, keep, &mut findings);
         }
         merge_units(&mut findings);
         let mut diagnostics = inventory.diagnostics.clone();

@@ -461,6 +461,7 @@ mod tests {
                 pointer: "/x".into(),
                 message: "why".into(),
             }],
+            units: vec!["overlays/a b".into(), "overlays/\"c\"".into()],
         };
         for _ in 0..2 {
             let value = serde_json::to_value(&f).unwrap();

@@ -838,6 +838,7 @@ mod tests {
                                 message: format!("m{}", next(2)),
                                 help: (next(2) == 0).then(|| "h".into()),
                                 related: Vec::new(),
+                                units: Vec::new(),
                             }
                         })
                         .collect()
