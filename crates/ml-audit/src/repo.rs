@@ -139,6 +139,7 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
     let mut plain: Vec<Input> = Vec::new();
+    let mut failed: BTreeMap<(String, u32, String), Vec<String>> = BTreeMap::new();
     let mut fallback_texts: Vec<(usize, String)> = Vec::new();
     for (&i, r) in roots.iter().zip(&rendered) {
         let Err(e) = r else { continue };
@@ -163,16 +164,10 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
                     Some(Err(k)) => format!("; kubectl could not render it either: {k}"),
                     _ => String::new(),
                 };
-                loaded.diagnostics.push(Diagnostic {
-                    level: Level::Error,
-                    file: at,
-                    line: e.line,
-                    col: u32::from(e.line > 0),
-                    message: format!(
-                        "cannot build the kustomization {}: {}{why}; its files are audited as plain files (render it with kubectl: --render kubectl)",
-                        unit.path, e.message
-                    ),
-                });
+                failed
+                    .entry((at, e.line, format!("{}{why}", e.message)))
+                    .or_default()
+                    .push(unit.path.clone());
                 for f in &unit.files {
                     let readable = matches!(f.used_as, Use::Resource | Use::Patch | Use::Crd);
                     if readable
@@ -185,6 +180,28 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
                 }
             }
         }
+    }
+    // One error per cause: a base that cannot be built fails every root
+    // that uses it, and is named once with all of them.
+    for ((file, line, cause), roots) in failed {
+        let which = match roots.as_slice() {
+            [one] => format!("the kustomization {one}"),
+            [first, rest @ ..] => format!(
+                "{} kustomizations ({first}, and {} more)",
+                roots.len(),
+                rest.len()
+            ),
+            [] => continue,
+        };
+        loaded.diagnostics.push(Diagnostic {
+            level: Level::Error,
+            file,
+            line,
+            col: u32::from(line > 0),
+            message: format!(
+                "cannot build {which}: {cause}; the files it uses are audited as plain files (to render it with kubectl instead: --render kubectl)"
+            ),
+        });
     }
     plain.sort_by(|a, b| match (a, b) {
         (Input::Path(a), Input::Path(b)) => a.cmp(b),
