@@ -314,3 +314,17 @@ fn render_none_reads_every_file_as_written() {
         .any(|f| f["file"] == format!("{PROD}/privileged-head.yaml")
             && f["object"]["namespace"] == "default"));
 }
+
+#[test]
+fn a_staged_kustomization_is_audited_as_everything_its_units_render() {
+    let (code, report) = scan_json(&[
+        "--with-context",
+        "testdata/repo-model",
+        "testdata/repo-model/app/overlays/dev/kustomization.yaml",
+    ]);
+    assert_eq!(code, 1, "{report:#}");
+    let fs = findings(&report);
+    assert!(fs.iter().all(|f| units(f) == [DEV]), "{fs:#?}");
+    assert_eq!(find(&report, "image-latest-tag", "model-server").len(), 1);
+    assert!(find(&report, "pss-privileged", "trainer").is_empty());
+}

@@ -97,12 +97,26 @@ pub mod __internals {
 /// until [`merge_units`]).
 fn report_only(inventory: &Inventory, keep: &ReportOnly, findings: &mut Vec<Finding>) {
     let accepted: Vec<bool> = inventory.files.iter().map(|f| keep(&f.path)).collect();
+    // A unit one of whose kustomization files is accepted is touched as a
+    // whole: any object it renders may change with it.
+    let whole: Vec<bool> = inventory
+        .units
+        .iter()
+        .map(|u| {
+            u.files
+                .iter()
+                .any(|f| f.used_as == Use::Kustomization && keep(&f.path))
+        })
+        .collect();
     let mut touched: std::collections::HashSet<(&str, ObjectRef)> = Default::default();
     for o in &inventory.objects {
-        let Some(unit) = o.unit.and_then(|u| inventory.units.get(u as usize)) else {
+        let Some(u) = o.unit else {
             continue;
         };
-        if accepted[o.file] || o.origins.iter().any(|w| accepted[w.file]) {
+        let Some(unit) = inventory.units.get(u as usize) else {
+            continue;
+        };
+        if whole[u as usize] || accepted[o.file] || o.origins.iter().any(|w| accepted[w.file]) {
             touched.insert((unit.path.as_str(), o.reference()));
         }
     }

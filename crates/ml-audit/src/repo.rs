@@ -61,12 +61,17 @@ pub(crate) fn plan(
     if !any && named_dirs.is_empty() {
         return None;
     }
-    let mut listed: BTreeMap<PathBuf, (usize, bool)> = BTreeMap::new();
-    for (input, hidden) in files.iter() {
-        if let Input::Path(p) = input {
-            listed.insert(normalize(p), (0, *hidden));
-        }
-    }
+    // Built from the walk's order (already path order): a bulk build, not
+    // one search per file.
+    let mut listed: BTreeMap<PathBuf, (usize, bool)> = files
+        .par_iter()
+        .filter_map(|(input, hidden)| match input {
+            Input::Path(p) => Some((normalize(p), (0, *hidden))),
+            Input::Text { .. } => None,
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .collect();
     for d in &named_dirs {
         if let Some(k) = crate::kustomize::kustomization_file(d) {
             listed.entry(normalize(&k)).or_insert((0, false));

@@ -579,14 +579,14 @@ pub(crate) fn units_of(
     opts: &LoadOptions,
     mut out: Units,
 ) -> Units {
-    // Kustomizations of the input, by directory.
-    let mut kusts: BTreeMap<PathBuf, Kust> = BTreeMap::new();
+    // Kustomizations of the input, by directory, read in parallel.
+    let mut todo: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for f in files.keys() {
         if !is_kustomization_file(f) {
             continue;
         }
         let dir = parent_dir(f);
-        if kusts.contains_key(&dir) {
+        if todo.contains_key(&dir) {
             continue;
         }
         // The file kustomize would read (in its order of names), among
@@ -597,8 +597,17 @@ pub(crate) fn units_of(
             .map(|n| normalize(&dir.join(n)))
             .find(|p| files.contains_key(p))
             .unwrap_or_else(|| f.clone());
-        kusts.insert(dir.clone(), read_kust(&dir, &file, opts));
+        todo.insert(dir, file);
     }
+    let kusts: BTreeMap<PathBuf, Kust> = {
+        use rayon::prelude::*;
+        todo.into_par_iter()
+            .map(|(dir, file)| {
+                let k = read_kust(&dir, &file, opts);
+                (dir, k)
+            })
+            .collect()
+    };
     for k in kusts.values() {
         if k.unreadable {
             out.diagnostics.extend(k.errors.iter().cloned());

@@ -631,7 +631,22 @@ fn write_with(
                 }
             }
             if !f.units.is_empty() {
-                let units: Vec<String> = f.units.iter().map(|u| quote(u).into_owned()).collect();
+                // Each unit with its role when it is not a deployed one.
+                let units: Vec<String> = f
+                    .units
+                    .iter()
+                    .map(|u| {
+                        let role = inv
+                            .units
+                            .iter()
+                            .find(|x| &x.path == u)
+                            .map_or(ml_audit::Role::Deploy, |x| x.role);
+                        match role {
+                            ml_audit::Role::Deploy => quote(u).into_owned(),
+                            r => format!("{} ({})", quote(u), r.as_str()),
+                        }
+                    })
+                    .collect();
                 let what = if units.len() == 1 { "unit" } else { "units" };
                 let _ = writeln!(
                     extra,
