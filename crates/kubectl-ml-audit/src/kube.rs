@@ -49,13 +49,10 @@ fn kube_flags(args: &ClusterArgs) -> Vec<String> {
     v
 }
 
-/// `kubectl kustomize DIR`, as a text input named `kustomize:DIR`.
-pub fn kustomize(dir: &Path) -> Result<Input, String> {
-    let text = kubectl(&["kustomize".into(), dir.display().to_string()])?;
-    Ok(Input::Text {
-        name: format!("kustomize:{}", dir.display()),
-        text,
-    })
+/// `kubectl kustomize DIR`: the rendered stream (`--render kubectl`, for a
+/// root the built-in renderer cannot build).
+pub fn kustomize_text(dir: &Path) -> Result<String, String> {
+    kubectl(&["kustomize".into(), dir.display().to_string()])
 }
 
 /// The API resources an audit reads from a cluster: every kind of the kinds

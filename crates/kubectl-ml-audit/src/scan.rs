@@ -9,7 +9,7 @@ use ml_audit::baseline;
 use ml_audit::config::Config;
 use ml_audit::{Audit, Input, Inventory, LoadOptions, Report, Severity};
 
-use crate::kube::{cluster, kustomize, ClusterArgs};
+use crate::kube::{cluster, kustomize_text, ClusterArgs};
 use crate::output;
 use crate::{emit, usage_error};
 
@@ -26,6 +26,18 @@ pub enum Format {
     Junit,
     /// GitHub Actions workflow commands (`::error file=...`).
     Github,
+}
+
+/// How kustomizations are read (`--render`).
+#[derive(Copy, Clone, Debug, ValueEnum, PartialEq, Eq, Default)]
+pub enum RenderChoice {
+    /// The built-in renderer; a root it cannot build is an error.
+    #[default]
+    Core,
+    /// The built-in renderer, and `kubectl kustomize` for a root it cannot build.
+    Kubectl,
+    /// No rendering: every file as written.
+    None,
 }
 
 /// When to colour text output.
@@ -49,9 +61,12 @@ pub struct ScanArgs {
     /// A file to audit; `-` reads standard input. Repeatable.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     pub files: Vec<String>,
-    /// Render a kustomization directory with `kubectl kustomize` and audit the result. Repeatable.
+    /// Render the kustomization in DIR (as `kubectl kustomize DIR` would, with the built-in renderer) and audit the result, each finding at its base, patch or kustomization line. Repeatable.
     #[arg(short = 'k', long = "kustomize", value_name = "DIR")]
     pub kustomize: Vec<PathBuf>,
+    /// How kustomizations are read: `core` renders each kustomization root with the built-in renderer (a root it cannot build is an error, and its files are audited as plain files); `kubectl` does the same, but renders such a root with `kubectl kustomize` (which may fetch remote bases); `none` reads every file as written.
+    #[arg(long, value_enum, value_name = "HOW", default_value = "core")]
+    pub render: Option<RenderChoice>,
     /// Audit the live objects of the current cluster (read with `kubectl get -o json`).
     #[arg(long)]
     pub cluster: bool,
@@ -272,17 +287,13 @@ pub fn run(args: ScanArgs) -> u8 {
         Err(e) => return usage_error(&e),
     }
     for dir in &args.kustomize {
-        progress(
-            show_progress,
-            &format!("kubectl kustomize {}", dir.display()),
-        );
-        match kustomize(dir) {
-            Ok(i) => inputs.push(i),
-            Err(e) => {
-                progress(show_progress, "");
-                return usage_error(&e);
-            }
+        if ml_audit::kustomization_file(dir).is_none() {
+            return usage_error(&format!(
+                "-k {}: no kustomization.yaml, kustomization.yml or Kustomization in this directory",
+                output::quote::quote(&dir.to_string_lossy())
+            ));
         }
+        inputs.push(Input::Path(dir.clone()));
     }
     if args.cluster {
         progress(show_progress, "reading the cluster with kubectl get");
@@ -319,9 +330,17 @@ pub fn run(args: ScanArgs) -> u8 {
     };
     inputs.extend(args.with_context.iter().cloned().map(Input::Path));
     progress(show_progress, &format!("reading {} inputs", inputs.len()));
+    let render = args.render.unwrap_or_default();
     let opts = LoadOptions {
         exclude: config.exclude.clone(),
         no_ignore: args.no_ignore,
+        render: if render == RenderChoice::None {
+            ml_audit::Render::Off
+        } else {
+            ml_audit::Render::Units
+        },
+        fallback: (render == RenderChoice::Kubectl).then_some(kustomize_text as fn(&Path) -> _),
+        roles: config.unit_roles.clone(),
         ..LoadOptions::default()
     };
     let stats = std::env::var_os("ML_AUDIT_STATS").is_some();
@@ -339,20 +358,25 @@ pub fn run(args: ScanArgs) -> u8 {
             inventory.files.len()
         ),
     );
+    let keep = move |file: &str| {
+        file == "-"
+            || file.starts_with("kustomize:")
+            || std::fs::canonicalize(file).is_ok_and(|c| reported.iter().any(|r| c.starts_with(r)))
+    };
+    let with_context = !args.with_context.is_empty();
+    let mut audit = audit;
+    if with_context {
+        // Context files inform cross-object rules; only named inputs are
+        // reported, and the rendered objects a named file helps write (a
+        // staged patch, in every unit that uses it).
+        audit.report_only = Some(Box::new(keep.clone()));
+    }
     let mut report = audit.run(&inventory);
     phase.mark("audit");
     if show_progress {
         crate::to_stderr(format_args!("\r\x1b[2K"));
     }
-    if !args.with_context.is_empty() {
-        // Context files inform cross-object rules; only named inputs are reported.
-        let keep = |file: &str| {
-            file == "-"
-                || file.starts_with("kustomize:")
-                || std::fs::canonicalize(file)
-                    .is_ok_and(|c| reported.iter().any(|r| c.starts_with(r)))
-        };
-        report.findings.retain(|f| keep(&f.file));
+    if with_context {
         report.diagnostics.retain(|d| keep(&d.file));
         report.summary.errors = report
             .diagnostics

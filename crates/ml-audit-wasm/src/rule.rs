@@ -609,6 +609,7 @@ impl PluginRule {
                 .into(),
             ),
             related: Vec::new(),
+            units: Vec::new(),
         }
     }
 

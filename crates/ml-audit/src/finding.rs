@@ -107,6 +107,12 @@ pub struct Finding {
     /// Other places that explain it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub related: Vec<Related>,
+    /// The kustomization units whose rendering holds it, in path order
+    /// (empty for an object read as written). A line of a base that
+    /// several units render is one finding, on the object as the first
+    /// unit renders it, naming every unit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
 }
 
 impl Finding {
@@ -129,6 +135,7 @@ impl Finding {
             message: String::new(),
             help: None,
             related: Vec::new(),
+            units: Vec::new(),
         }
     }
 
@@ -234,6 +241,7 @@ mod tests {
             message: "m".into(),
             help: None,
             related: Vec::new(),
+            units: Vec::new(),
         }
     }
 

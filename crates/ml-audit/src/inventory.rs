@@ -9,6 +9,7 @@ use rustc_hash::{FxHashMap as HashMap, FxHasher};
 
 use crate::kinds::KindTable;
 use crate::load::{Diagnostic, Loaded};
+use crate::node::Span;
 use crate::object::{Object, ObjectId, SourceFile};
 use crate::workload::{extract, Workload};
 
@@ -34,6 +35,9 @@ pub struct Inventory {
     pub diagnostics: Vec<Diagnostic>,
     /// What the walks of directories left out, by reason.
     pub skipped: crate::walk::Skipped,
+    /// The units of the input (see [`crate::find_units`]), when it holds
+    /// a kustomization: [`Object::unit`] indexes them.
+    pub units: Vec<crate::Unit>,
     /// Namespaces (declared or referenced), by name.
     pub namespaces: BTreeMap<String, NamespaceInfo>,
     by_kind: HashMap<String, Vec<ObjectId>>,
@@ -45,6 +49,18 @@ pub struct Inventory {
     /// built-in one). Every analysis reads it, so that kinds a config
     /// teaches are known everywhere.
     kinds: Option<Arc<KindTable>>,
+}
+
+/// Where a node is written: see [`Inventory::place`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place<'a> {
+    /// The file.
+    pub file: &'a str,
+    /// Where in it.
+    pub span: Span,
+    /// The file and line of the kustomization entry that rewrote the value
+    /// in place, if one did.
+    pub rewritten_by: Option<(&'a str, u32)>,
 }
 
 /// The lookup tables of an [`Inventory`].
@@ -123,6 +139,7 @@ impl Inventory {
             objects,
             mut diagnostics,
             skipped,
+            units,
         } = loaded;
         // The pod templates are extracted in parallel while the indexes,
         // which do not need them, are built on another thread.
@@ -153,6 +170,7 @@ impl Inventory {
             workloads,
             diagnostics,
             skipped,
+            units,
             namespaces: indexes.namespaces,
             by_kind: indexes.by_kind,
             by_ns: indexes.by_ns,
@@ -166,9 +184,50 @@ impl Inventory {
         &self.objects[id]
     }
 
-    /// The path of the file an object came from.
+    /// The path of the file an object came from (for a rendered object,
+    /// the resource file it was read from; see [`Inventory::place`]).
     pub fn file_of(&self, obj: &Object) -> &str {
         &self.files[obj.file].path
+    }
+
+    /// Where the node at `pointer` of `obj` is written: the file and span
+    /// to change. For an object read as written, that is its file and
+    /// [`Object::locate`]. For a rendered object, it is the file of the
+    /// last writer of the deepest node that exists on the way (a patch, the
+    /// base, the kustomization that made the node up); a value only
+    /// rewritten by the kustomization (`images:`, a replacement) keeps the
+    /// place it is written at, and `rewritten_by` names the kustomization
+    /// line that changed it.
+    pub fn place(&self, obj: &Object, pointer: &str) -> Place<'_> {
+        if obj.origins.is_empty() {
+            return Place {
+                file: &self.files[obj.file].path,
+                span: obj.locate(pointer),
+                rewritten_by: None,
+            };
+        }
+        let (mut span, len) = obj.root.locate_prefix(pointer);
+        let found = &pointer[..len];
+        let mut file = obj.file;
+        let mut rewritten_by = None;
+        for w in obj.origins.iter().rev().filter(|w| w.covers(found)) {
+            if w.keeps_span {
+                if rewritten_by.is_none() && w.line > 0 {
+                    rewritten_by = Some((self.files[w.file].path.as_str(), w.line));
+                }
+                continue;
+            }
+            file = w.file;
+            if span.line == 0 && w.line > 0 {
+                span = Span::point(w.line, 1);
+            }
+            break;
+        }
+        Place {
+            file: &self.files[file].path,
+            span,
+            rewritten_by,
+        }
     }
 
     /// Objects of a kind (any group), in load order.

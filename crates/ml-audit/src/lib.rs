@@ -46,6 +46,7 @@ mod node;
 mod object;
 pub mod quota;
 pub mod rbac;
+mod repo;
 mod report;
 mod rule;
 mod rules;
@@ -61,16 +62,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use error::{Error, Result};
 pub use finding::{Finding, Related, Severity};
-pub use inventory::{Inventory, NamespaceInfo};
+pub use inventory::{Inventory, NamespaceInfo, Place};
 pub use kinds::{Count, KindSpec, KindTable, PodSource};
 pub use kustomize::{
     content_hash as kustomize_content_hash, kustomization_file, render as render_kustomization,
     Origin, RenderError, RenderedObject,
 };
 pub use kustomize::{render_with as render_kustomization_with, RenderCache};
-pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded};
+pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded, Render};
 pub use node::{Entry, Node, Pointer, Span, Value};
-pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile};
+pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile, Written};
 pub use report::{write_json_pretty, FindingJson, Report, Summary, JSON_SCHEMA_VERSION};
 pub use rule::{profile, set_profiling, Context, OptionType, Rule, RuleMeta, RuleOption, Settings};
 pub use rules::secrets::{secret_sites, secret_spans};
@@ -92,6 +93,82 @@ pub mod __internals {
     pub use crate::walk::read_index;
 }
 
+/// Keeps the findings in the files `keep` accepts, and those on rendered
+/// objects that an accepted file helps write (each finding names one unit
+/// until [`merge_units`]).
+fn report_only(inventory: &Inventory, keep: &ReportOnly, findings: &mut Vec<Finding>) {
+    let accepted: Vec<bool> = inventory.files.iter().map(|f| keep(&f.path)).collect();
+    // A unit one of whose kustomization files is accepted is touched as a
+    // whole: any object it renders may change with it.
+    let whole: Vec<bool> = inventory
+        .units
+        .iter()
+        .map(|u| {
+            u.files
+                .iter()
+                .any(|f| f.used_as == Use::Kustomization && keep(&f.path))
+        })
+        .collect();
+    let mut touched: std::collections::HashSet<(&str, ObjectRef)> = Default::default();
+    for o in &inventory.objects {
+        let Some(u) = o.unit else {
+            continue;
+        };
+        let Some(unit) = inventory.units.get(u as usize) else {
+            continue;
+        };
+        if whole[u as usize] || accepted[o.file] || o.origins.iter().any(|w| accepted[w.file]) {
+            touched.insert((unit.path.as_str(), o.reference()));
+        }
+    }
+    findings.retain(|f| {
+        keep(&f.file)
+            || f.units
+                .first()
+                .is_some_and(|u| touched.contains(&(u.as_str(), f.object.clone())))
+    });
+}
+
+/// One finding per rule and place across units: a line of a base that
+/// several kustomization units render is reported once, on the object as
+/// the first unit (in path order) renders it, naming every unit. The
+/// order of the findings is kept.
+fn merge_units(findings: &mut Vec<Finding>) {
+    if findings.iter().all(|f| f.units.is_empty()) {
+        return;
+    }
+    let mut first: std::collections::HashMap<(String, String, Span), usize> =
+        std::collections::HashMap::new();
+    let mut keep = vec![true; findings.len()];
+    for i in 0..findings.len() {
+        if findings[i].units.is_empty() {
+            continue;
+        }
+        let key = (
+            findings[i].rule.clone(),
+            findings[i].file.clone(),
+            findings[i].span,
+        );
+        match first.get(&key) {
+            Some(&j) => {
+                if findings[i].units < findings[j].units {
+                    findings.swap(i, j);
+                }
+                let units = std::mem::take(&mut findings[i].units);
+                findings[j].units.extend(units);
+                findings[j].units.sort();
+                findings[j].units.dedup();
+                keep[i] = false;
+            }
+            None => {
+                first.insert(key, i);
+            }
+        }
+    }
+    let mut k = keep.into_iter();
+    findings.retain(|_| k.next().unwrap_or(true));
+}
+
 /// An audit: a set of rules and their settings, run over inventories.
 pub struct Audit {
     rules: Vec<Box<dyn Rule>>,
@@ -103,7 +180,15 @@ pub struct Audit {
     pub suppression: SuppressionOptions,
     select: Option<BTreeSet<String>>,
     ignore: BTreeSet<String>,
+    /// Report only findings in the files this accepts, and findings on a
+    /// rendered object that an accepted file helps write (a patch): what
+    /// a pre-commit hook does with the staged files. `None`: every finding.
+    pub report_only: Option<ReportOnly>,
 }
+
+/// A filter of the files whose findings are reported: see
+/// [`Audit::report_only`].
+pub type ReportOnly = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
 impl Default for Audit {
     fn default() -> Self {
@@ -121,6 +206,7 @@ impl Audit {
             suppression: SuppressionOptions::default(),
             select: None,
             ignore: BTreeSet::new(),
+            report_only: None,
         }
     }
 
@@ -251,6 +337,10 @@ impl Audit {
         if findings.len() + suppressed != before {
             rule::sort_findings(&mut findings);
         }
+        if let Some(keep) = &self.report_only {
+            report_only(inventory, keep, &mut findings);
+        }
+        merge_units(&mut findings);
         let mut diagnostics = inventory.diagnostics.clone();
         diagnostics.extend(option_errors.into_iter().map(|message| Diagnostic {
             level: Level::Error,

@@ -41,6 +41,31 @@ pub struct LoadOptions {
     pub hidden: bool,
     /// Audit every file under a directory, whatever git tracks or ignores.
     pub no_ignore: bool,
+    /// How kustomizations are read (default: rendered by the core, each
+    /// root a unit; see [`Render`]).
+    pub render: Render,
+    /// Renders a kustomization root that the core cannot build (a remote
+    /// base, `helmCharts`, a KRM function): given its directory, returns
+    /// the rendered YAML stream or why not. `None`: such a root is an error
+    /// and its files are read as plain files.
+    pub fallback: Option<fn(&Path) -> Result<String, String>>,
+    /// The unit roles to audit (empty: every role). Files of units of
+    /// other roles are not read.
+    pub roles: Vec<crate::Role>,
+}
+
+/// How kustomizations under the inputs are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Render {
+    /// Each kustomization root (one no other kustomization uses) is
+    /// rendered by the core, as `kubectl kustomize` would, and its objects
+    /// are audited as rendered, every node at the line it is written on (a
+    /// base, a patch, the kustomization); the files it uses are never read
+    /// on their own. Other files are read as they are.
+    #[default]
+    Units,
+    /// Every file is read as it is written, kustomizations are skipped.
+    Off,
 }
 
 impl Default for LoadOptions {
@@ -51,6 +76,9 @@ impl Default for LoadOptions {
             exclude: Vec::new(),
             hidden: false,
             no_ignore: false,
+            render: Render::default(),
+            fallback: None,
+            roles: Vec::new(),
         }
     }
 }
@@ -93,6 +121,9 @@ pub struct Loaded {
     pub diagnostics: Vec<Diagnostic>,
     /// What the walks of directories left out, by reason.
     pub skipped: crate::walk::Skipped,
+    /// The units the inputs hold (kustomization roots and plain folders),
+    /// when a directory holds a kustomization; [`Object::unit`] indexes it.
+    pub units: Vec<crate::Unit>,
 }
 
 fn is_manifest(path: &Path) -> bool {
@@ -292,7 +323,7 @@ pub fn display_path(p: &Path) -> String {
     }
 }
 
-fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnostic> {
+pub(crate) fn read(input: &Input, opts: &LoadOptions) -> Result<(String, String), Diagnostic> {
     match input {
         Input::Text { name, text } => Ok((name.clone(), normalize_newlines(text.clone()))),
         Input::Path(p) => {
@@ -518,14 +549,14 @@ struct Count {
 
 /// One file's diagnostics, aggregated by kind as they are made, so that
 /// memory stays bounded whatever the input repeats.
-struct FileDiags<'a> {
+pub(crate) struct FileDiags<'a> {
     name: &'a str,
     out: Vec<Diagnostic>,
     counts: Vec<Count>,
 }
 
 impl<'a> FileDiags<'a> {
-    fn new(name: &'a str) -> Self {
+    pub(crate) fn new(name: &'a str) -> Self {
         FileDiags {
             name,
             out: Vec::new(),
@@ -593,7 +624,7 @@ impl<'a> FileDiags<'a> {
         self.out.is_empty()
     }
 
-    fn finish(mut self) -> Vec<Diagnostic> {
+    pub(crate) fn finish(mut self) -> Vec<Diagnostic> {
         for c in std::mem::take(&mut self.counts) {
             if c.total <= c.listed {
                 continue;
@@ -630,13 +661,13 @@ pub fn thousands(n: usize) -> String {
 }
 
 /// Whether a file is JSON by its name: it has no comments.
-fn is_json(name: &str) -> bool {
+pub(crate) fn is_json(name: &str) -> bool {
     name.len() >= 5 && name[name.len() - 5..].eq_ignore_ascii_case(".json")
 }
 
 /// Objects and diagnostics of one text, and the places of its comments when it holds a
 /// suppression marker (`want_comments`, and not JSON).
-fn parse_source(
+pub(crate) fn parse_source(
     file: FileId,
     name: &str,
     text: &str,
@@ -693,7 +724,7 @@ fn parse_source(
     (objects, diags.finish(), comments)
 }
 
-fn to_objects(
+pub(crate) fn to_objects(
     file: FileId,
     doc: usize,
     root: Node,
@@ -803,6 +834,8 @@ fn to_objects(
         labels,
         annotations,
         root,
+        origins: Vec::new(),
+        unit: None,
     });
 }
 
@@ -812,7 +845,27 @@ fn to_objects(
 pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut skipped = crate::walk::Skipped::default();
-    let files = collect(inputs, opts, &mut diagnostics, &mut skipped);
+    let mut files = collect(inputs, opts, &mut diagnostics, &mut skipped);
+    let repo = if opts.render == Render::Units {
+        crate::repo::plan(inputs, &mut files, opts)
+    } else {
+        files.retain(|(i, _)| !matches!(i, Input::Path(p) if crate::repo::is_kustomization(p)));
+        None
+    };
+    let mut loaded = read_plain(&files, opts, diagnostics, skipped);
+    if let Some(repo) = repo {
+        crate::repo::add_rendered(&mut loaded, repo, opts);
+    }
+    loaded
+}
+
+/// Reads files as they are written, in parallel, in order.
+fn read_plain(
+    files: &[(Input, bool)],
+    opts: &LoadOptions,
+    diagnostics: Vec<Diagnostic>,
+    skipped: crate::walk::Skipped,
+) -> Loaded {
     let results: Vec<_> = files
         .par_iter()
         .enumerate()
@@ -840,6 +893,7 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
         files: Vec::with_capacity(results.len()),
         objects: Vec::with_capacity(results.iter().map(|r| r.1.len()).sum()),
         skipped,
+        units: Vec::new(),
     };
     for (source, objs, diags) in results {
         if source.is_none() && diags.is_empty() {

@@ -146,13 +146,21 @@ impl Node {
     /// a mapping entry when the value spans several lines, else the value; for
     /// a pointer that does not resolve, the deepest existing ancestor.
     pub fn locate(&self, pointer: &str) -> Span {
+        self.locate_prefix(pointer).0
+    }
+
+    /// [`Node::locate`], and the length of the prefix of `pointer` that was
+    /// found (the whole pointer when every step exists): the node whose
+    /// span is returned is the one at `&pointer[..len]`.
+    pub fn locate_prefix(&self, pointer: &str) -> (Span, usize) {
         let mut node = self;
         let mut best = self.span;
         let Some(rest) = pointer.strip_prefix('/') else {
-            return best;
+            return (best, 0);
         };
-        for token in rest.split('/') {
-            let token = unescape(token);
+        let mut len = 0;
+        for raw in rest.split('/') {
+            let token = unescape(raw);
             match &node.value {
                 Value::Map(entries) => match entries.iter().find(|e| e.key == token) {
                     Some(e) => {
@@ -167,9 +175,9 @@ impl Node {
                             }
                         };
                     }
-                    None => return best,
+                    None => return (best, len),
                 },
-                Value::Seq(items) => match token.parse::<usize>().ok().and_then(|i| items.get(i)) {
+                Value::Seq(items) => match raw.parse::<usize>().ok().and_then(|i| items.get(i)) {
                     Some(item) => {
                         node = item;
                         best = if is_block(item) {
@@ -178,12 +186,13 @@ impl Node {
                             item.span
                         };
                     }
-                    None => return best,
+                    None => return (best, len),
                 },
-                _ => return best,
+                _ => return (best, len),
             }
+            len += 1 + raw.len();
         }
-        best
+        (best, len)
     }
 
     /// The string, if this is a string.

@@ -46,6 +46,40 @@ pub struct Object {
     pub annotations: BTreeMap<String, String>,
     /// The whole object.
     pub root: Node,
+    /// For an object rendered from a kustomization: who wrote which subtree,
+    /// in the order written (the first entry is the resource file,
+    /// [`Object::file`]). Empty for an object read as it is written: every
+    /// node is then in [`Object::file`]. See [`crate::Inventory::place`].
+    pub origins: Vec<Written>,
+    /// The unit that rendered it (an index into
+    /// [`crate::Inventory::units`]); `None` for an object read from a
+    /// plain file.
+    pub unit: Option<u32>,
+}
+
+/// One entry of [`Object::origins`]: the subtree at `pointer` (until a
+/// later entry) was written by `file`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// JSON pointer of the subtree in the rendered object.
+    pub pointer: Box<str>,
+    /// The file that wrote it.
+    pub file: FileId,
+    /// The line in `file` of the kustomization entry that wrote it, 0 when
+    /// the nodes carry their own spans in `file` (a resource, a patch).
+    pub line: u32,
+    /// Only values were rewritten (`images:`, a replacement, a var): the
+    /// nodes keep the spans they had, in the file of an earlier entry.
+    pub keeps_span: bool,
+}
+
+impl Written {
+    /// Whether this entry covers the node at `pointer` (a prefix of it, on a
+    /// token boundary).
+    pub fn covers(&self, pointer: &str) -> bool {
+        let p: &str = &self.pointer;
+        pointer == p || (pointer.starts_with(p) && pointer.as_bytes().get(p.len()) == Some(&b'/'))
+    }
 }
 
 impl Object {

@@ -112,6 +112,9 @@ impl Serialize for FindingJson<'_> {
             m.serialize_entry("source", src)?;
         }
         m.serialize_entry("span", &SortedSpan(&f.span))?;
+        if !f.units.is_empty() {
+            m.serialize_entry("units", &f.units)?;
+        }
         m.end()
     }
 }
@@ -165,6 +168,19 @@ impl FindingJson<'_> {
             m.str("source", src);
         }
         write_span(m.map("span"), &f.span);
+        if !f.units.is_empty() {
+            m.key("units");
+            let inner = m.level + 1;
+            m.out.push(b'[');
+            for (i, u) in f.units.iter().enumerate() {
+                m.out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+                indent(m.out, inner + 1);
+                write_json_str(m.out, u);
+            }
+            m.out.push(b'\n');
+            indent(m.out, inner);
+            m.out.push(b']');
+        }
         m.close();
     }
 }
@@ -445,6 +461,7 @@ mod tests {
                 pointer: "/x".into(),
                 message: "why".into(),
             }],
+            units: vec!["overlays/a b".into(), "overlays/\"c\"".into()],
         };
         for _ in 0..2 {
             let value = serde_json::to_value(&f).unwrap();

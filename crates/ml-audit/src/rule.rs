@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::finding::{Finding, Related, Severity};
 use crate::inventory::Inventory;
-use crate::node::Pointer;
+use crate::node::{Pointer, Span};
 use crate::object::Object;
 use crate::workload::Workload;
 
@@ -442,7 +442,8 @@ impl<'a> Context<'a> {
         map.drain().map(|(_, cell)| cell).collect()
     }
 
-    /// A finding of `meta`'s rule on `obj`, at `pointer`.
+    /// A finding of `meta`'s rule on `obj`, at `pointer`: in the file and
+    /// at the line the node is written (see [`Inventory::place`]).
     pub fn finding(
         &self,
         meta: &RuleMeta,
@@ -450,25 +451,42 @@ impl<'a> Context<'a> {
         pointer: &Pointer,
         message: impl Into<String>,
     ) -> Finding {
+        let place = self.inventory.place(obj, pointer.as_str());
+        let related = match place.rewritten_by {
+            Some((file, line)) => vec![Related {
+                file: file.to_string(),
+                span: Span::point(line, 1),
+                object: None,
+                pointer: String::new(),
+                message: "the value is rewritten here, by the kustomization".into(),
+            }],
+            None => Vec::new(),
+        };
         Finding {
             rule: meta.id.to_string(),
             severity: meta.severity,
             object: obj.reference(),
-            file: self.inventory.file_of(obj).to_string(),
-            span: obj.locate(pointer.as_str()),
+            file: place.file.to_string(),
+            span: place.span,
             pointer: pointer.as_str().to_owned(),
             context: None,
             message: message.into(),
             help: None,
-            related: Vec::new(),
+            related,
+            units: obj
+                .unit
+                .and_then(|u| self.inventory.units.get(u as usize))
+                .map(|u| vec![u.path.clone()])
+                .unwrap_or_default(),
         }
     }
 
     /// A related location on another (or the same) object.
     pub fn related(&self, obj: &Object, pointer: &Pointer, message: impl Into<String>) -> Related {
+        let place = self.inventory.place(obj, pointer.as_str());
         Related {
-            file: self.inventory.file_of(obj).to_string(),
-            span: obj.locate(pointer.as_str()),
+            file: place.file.to_string(),
+            span: place.span,
             object: Some(obj.reference()),
             pointer: pointer.as_str().to_owned(),
             message: message.into(),
@@ -820,6 +838,7 @@ mod tests {
                                 message: format!("m{}", next(2)),
                                 help: (next(2) == 0).then(|| "h".into()),
                                 related: Vec::new(),
+                                units: Vec::new(),
                             }
                         })
                         .collect()

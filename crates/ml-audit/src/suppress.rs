@@ -126,6 +126,9 @@ enum Scope {
 #[derive(Clone, Debug)]
 pub struct Suppression {
     file: String,
+    /// For an annotation: every file its object is written in (a rendered
+    /// object's base and patches); a finding in any of them is covered.
+    files: Vec<String>,
     scope: Scope,
     /// The object it is written on (or next to), for reporting.
     object: usize,
@@ -153,11 +156,13 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
                 None => (None, Some(s.clone())),
             },
         };
+        let at = inv.place(o, ptr.as_str());
         out.push(Suppression {
-            file: inv.file_of(o).to_string(),
+            file: at.file.to_string(),
+            files: object_files(inv, o),
             scope: Scope::Object(o.reference()),
             object: o.id,
-            span: o.locate(ptr.as_str()),
+            span: at.span,
             pointer: ptr.to_string(),
             ids: split_ids(list),
             reason: o
@@ -191,11 +196,13 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
                 None => (None, Some(s.clone())),
             },
         };
+        let at = inv.place(o, ptr.as_str());
         out.push(Suppression {
-            file: inv.file_of(o).to_string(),
+            file: at.file.to_string(),
+            files: object_files(inv, o),
             scope: Scope::Template(o.reference(), prefix.to_string()),
             object: o.id,
-            span: o.locate(ptr.as_str()),
+            span: at.span,
             pointer: ptr.to_string(),
             ids: split_ids(list),
             reason: w
@@ -240,7 +247,13 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
             let t = lines[j].trim_start_matches([' ', '\t']);
             t.is_empty() || is_comment(starts[j] + (lines[j].len() - t.len()))
         };
-        let objs: Vec<&Object> = inv.objects.iter().filter(|o| o.file == fid).collect();
+        // The objects written in this file: read from it, or rendered with
+        // a part of them from it (a patch).
+        let objs: Vec<&Object> = inv
+            .objects
+            .iter()
+            .filter(|o| o.file == fid || o.origins.iter().any(|w| w.file == fid))
+            .collect();
         for &c in &f.comments {
             if !f.text[c..].starts_with(COMMENT_MARKER) {
                 continue;
@@ -295,6 +308,7 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
             let col = line[..at].chars().count() as u32 + 1;
             out.push(Suppression {
                 file: f.path.clone(),
+                files: Vec::new(),
                 scope: Scope::Line(target),
                 object: object.id,
                 span: Span {
@@ -314,6 +328,16 @@ pub fn collect(inv: &Inventory) -> Vec<Suppression> {
     out
 }
 
+/// Every file an object is written in.
+fn object_files(inv: &Inventory, o: &Object) -> Vec<String> {
+    let mut ids: Vec<usize> = std::iter::once(o.file)
+        .chain(o.origins.iter().map(|w| w.file))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().map(|i| inv.files[i].path.clone()).collect()
+}
+
 fn split_ids(s: &str) -> Vec<String> {
     s.split([',', ' '])
         .map(str::trim)
@@ -324,7 +348,11 @@ fn split_ids(s: &str) -> Vec<String> {
 
 impl Suppression {
     fn covers(&self, f: &Finding) -> bool {
-        f.file == self.file
+        let in_file = match self.scope {
+            Scope::Line(_) => f.file == self.file,
+            _ => self.files.contains(&f.file),
+        };
+        in_file
             && self.ids.contains(&f.rule)
             && match &self.scope {
                 Scope::Object(r) => f.object == *r,
@@ -405,8 +433,19 @@ pub fn apply(
                 message: format!("{}: {msg}", o.display_name()),
                 help: Some(help),
                 related: Vec::new(),
+                units: o
+                    .unit
+                    .and_then(|u| inv.units.get(u as usize))
+                    .map(|u| vec![u.path.clone()])
+                    .unwrap_or_default(),
             }
         };
+    // A suppression written once and rendered in several units is used
+    // when any of its copies is.
+    let used_at: BTreeSet<(&str, Span, &str)> = used
+        .iter()
+        .map(|(i, id)| (sups[*i].file.as_str(), sups[*i].span, id.as_str()))
+        .collect();
     for (i, s) in sups.iter().enumerate() {
         if !s.has_reason(opts) && active(&WITHOUT_REASON.id) {
             let how = match s.scope {
@@ -454,7 +493,10 @@ pub fn apply(
                         format!("{} names no rule `{id}`", s.what()),
                         "use the id of a built-in or plugin rule".into(),
                     ));
-                } else if active(id) && !used.contains(&(i, id.clone())) {
+                } else if active(id)
+                    && !used.contains(&(i, id.clone()))
+                    && !used_at.contains(&(s.file.as_str(), s.span, id.as_str()))
+                {
                     extra.push(report(
                         &UNUSED,
                         s,

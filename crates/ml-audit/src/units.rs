@@ -223,6 +223,9 @@ pub struct Unit {
     /// What cannot be built: missing paths, unreadable kustomizations,
     /// cycles (each at its file and line).
     pub errors: Vec<Diagnostic>,
+    /// Its directory as a path (what [`Unit::path`] shows).
+    #[serde(skip)]
+    pub dir: PathBuf,
 }
 
 /// What [`find_units`] found.
@@ -532,6 +535,17 @@ fn read_kust(dir: &Path, file: &Path, opts: &LoadOptions) -> Kust {
 /// its directory).
 pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
     let mut out = Units::default();
+    let files = listed(paths, opts, &mut out);
+    units_of(files, paths, opts, out)
+}
+
+/// Every file the walks of `paths` list (normalised), with the input it was
+/// found under and whether it is hidden.
+fn listed(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    out: &mut Units,
+) -> BTreeMap<PathBuf, (usize, bool)> {
     let walk_opts = crate::walk::WalkOptions {
         no_ignore: opts.no_ignore,
         exclude: &opts.exclude,
@@ -555,14 +569,24 @@ pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
                 .push(error(p, 0, 0, "no such file or directory".into()));
         }
     }
-    // Kustomizations of the input, by directory.
-    let mut kusts: BTreeMap<PathBuf, Kust> = BTreeMap::new();
+    files
+}
+
+/// The units of files already listed (a scan's walk): see [`find_units`].
+pub(crate) fn units_of(
+    files: BTreeMap<PathBuf, (usize, bool)>,
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    mut out: Units,
+) -> Units {
+    // Kustomizations of the input, by directory, read in parallel.
+    let mut todo: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for f in files.keys() {
         if !is_kustomization_file(f) {
             continue;
         }
         let dir = parent_dir(f);
-        if kusts.contains_key(&dir) {
+        if todo.contains_key(&dir) {
             continue;
         }
         // The file kustomize would read (in its order of names), among
@@ -573,8 +597,17 @@ pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
             .map(|n| normalize(&dir.join(n)))
             .find(|p| files.contains_key(p))
             .unwrap_or_else(|| f.clone());
-        kusts.insert(dir.clone(), read_kust(&dir, &file, opts));
+        todo.insert(dir, file);
     }
+    let kusts: BTreeMap<PathBuf, Kust> = {
+        use rayon::prelude::*;
+        todo.into_par_iter()
+            .map(|(dir, file)| {
+                let k = read_kust(&dir, &file, opts);
+                (dir, k)
+            })
+            .collect()
+    };
     for k in kusts.values() {
         if k.unreadable {
             out.diagnostics.extend(k.errors.iter().cloned());
@@ -668,6 +701,7 @@ pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
                 .collect(),
             remote_bases: Vec::new(),
             errors: Vec::new(),
+            dir,
         });
     }
     out.units
@@ -730,6 +764,7 @@ fn root_unit(root: &Path, kusts: &BTreeMap<PathBuf, Kust>, inputs: &[PathBuf]) -
         files: Vec::new(),
         remote_bases: Vec::new(),
         errors: Vec::new(),
+        dir: root.to_path_buf(),
     };
     let mut seen = BTreeSet::new();
     let mut stack: Vec<PathBuf> = Vec::new();

@@ -169,7 +169,14 @@ fn workload_rules_on_the_corpus() {
     let Some(corpus) = shared::shared("corpus") else {
         return;
     };
-    let loaded = ml_audit::load(&[Input::Path(corpus)], &LoadOptions::default());
+    // File by file: the corpus lacks the non-YAML files its kustomizations
+    // use, so they cannot all be built (the judged findings are those of the
+    // files as written).
+    let opts = LoadOptions {
+        render: ml_audit::Render::Off,
+        ..LoadOptions::default()
+    };
+    let loaded = ml_audit::load(&[Input::Path(corpus)], &opts);
     let inv = Inventory::new(loaded);
     let mut audit = Audit::new();
     audit.select(&RULES).unwrap();

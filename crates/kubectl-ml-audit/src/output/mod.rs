@@ -185,6 +185,16 @@ pub fn json_to(ctx: &Ctx<'_>, w: &mut impl std::io::Write) -> std::io::Result<()
         "diagnostics": ctx.report.diagnostics,
     });
     v["summary"]["baselined"] = ctx.baselined.into();
+    // What the input deploys, when it holds kustomizations: each unit's
+    // path, kind and role (findings name their units by path).
+    if !ctx.inventory.units.is_empty() {
+        v["units"] = ctx
+            .inventory
+            .units
+            .iter()
+            .map(|u| serde_json::json!({"path": u.path, "kind": u.kind, "role": u.role}))
+            .collect();
+    }
     stream_items_into(
         &v,
         "\n  \"findings\": []",

@@ -630,6 +630,30 @@ fn write_with(
                     );
                 }
             }
+            if !f.units.is_empty() {
+                // Each unit with its role when it is not a deployed one.
+                let units: Vec<String> = f
+                    .units
+                    .iter()
+                    .map(|u| {
+                        let role = inv
+                            .units
+                            .iter()
+                            .find(|x| &x.path == u)
+                            .map_or(ml_audit::Role::Deploy, |x| x.role);
+                        match role {
+                            ml_audit::Role::Deploy => quote(u).into_owned(),
+                            r => format!("{} ({})", quote(u), r.as_str()),
+                        }
+                    })
+                    .collect();
+                let what = if units.len() == 1 { "unit" } else { "units" };
+                let _ = writeln!(
+                    extra,
+                    "  = rendered by the kustomization {what} {}",
+                    units.join(", ")
+                );
+            }
             let (src, labels, left_out) = if lines.count() == 0 {
                 let src = Excerpt {
                     text: String::new(),

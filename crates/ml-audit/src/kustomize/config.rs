@@ -504,10 +504,9 @@ pub(crate) fn set_scalar(r: &mut Res, specs: &[FieldSpec], value: &Node, file: &
         if matches!(n.value, Value::Map(_) | Value::Seq(_)) {
             return;
         }
-        let keep = if n.is_null() { span } else { n.span };
         *n = Node {
             value: value.value.clone(),
-            span: keep,
+            span,
         };
         written.push(p.to_string());
     });
@@ -541,7 +540,7 @@ pub(crate) fn rewrite_strings(
         },
     );
     for w in written {
-        r.obj.origins.push(Origin::new(w, file, line));
+        r.obj.origins.push(Origin::rewrite(w, file, line));
     }
 }
 

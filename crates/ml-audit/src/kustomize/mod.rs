@@ -94,6 +94,10 @@ pub struct Origin {
     /// written nodes carry their own spans in `file` (a resource, a
     /// strategic merge patch).
     pub line: u32,
+    /// Only the value was rewritten (an `images:` entry, a replacement, a
+    /// var): the nodes keep the spans they had, in the file of the origin
+    /// before this one, and this entry says who rewrote them.
+    pub keeps_span: bool,
 }
 
 impl Origin {
@@ -107,6 +111,15 @@ impl Origin {
             pointer: pointer.into(),
             file: file.to_path_buf(),
             line,
+            keeps_span: false,
+        }
+    }
+
+    /// An entry for a value rewritten in place: the node keeps its span.
+    pub(crate) fn rewrite(pointer: impl Into<String>, file: &Path, line: u32) -> Origin {
+        Origin {
+            keeps_span: true,
+            ..Origin::new(pointer, file, line)
         }
     }
 }

@@ -213,7 +213,9 @@ pub(super) fn run(k: &Kust<'_>, acc: &mut [Res]) -> Result<(), RenderError> {
                     } else {
                         node.value = value.value.clone();
                     }
-                    res.obj.origins.push(Origin::new(ptr, &file, fp.span.line));
+                    res.obj
+                        .origins
+                        .push(Origin::rewrite(ptr, &file, fp.span.line));
                 }
             }
         }

@@ -188,7 +188,9 @@ pub(super) fn run_transformers(
             let mut written = Vec::new();
             update_images(&mut r.obj.node, img, String::new(), &mut written);
             for w in written {
-                r.obj.origins.push(Origin::new(w, k.file, img.span.line));
+                r.obj
+                    .origins
+                    .push(Origin::rewrite(w, k.file, img.span.line));
             }
             if r.obj.kind() != "CustomResourceDefinition" {
                 config::rewrite_strings(r, &cfg.images, k.file, img.span.line, &|s| {

@@ -11,7 +11,8 @@
 //! `$`; an unknown `$(X)` stays as written). A string that is exactly
 //! `$(NAME)` takes the value's type (a port stays a number).
 //!
-//! A replaced string keeps its span; an [`Origin`] entry names the
+//! A replaced string keeps its span; a rewrite [`Origin`] entry (its
+//! `keeps_span` set) names the
 //! kustomization and the line of the `vars:` item that wrote it.
 
 use std::path::{Path, PathBuf};
@@ -307,7 +308,7 @@ pub(crate) fn resolve(vars: &[Var], res: &mut [Res], cfg: &Config) -> Result<(),
         }
         for (p, i) in used {
             let v = values[i].0;
-            r.obj.origins.push(Origin::new(p, &v.file, v.line));
+            r.obj.origins.push(Origin::rewrite(p, &v.file, v.line));
         }
     }
     Ok(())

@@ -32,8 +32,8 @@ pub fn cite(g: &RbacGraph, inv: &Inventory, c: &Cause) -> [Citation; 2] {
     let (subject, sp) = &b.subjects[c.subject];
     let (file, line) = match b.object {
         Some(o) => {
-            let obj = inv.object(o);
-            (inv.file_of(obj).to_string(), obj.locate(sp.as_str()).line)
+            let at = inv.place(inv.object(o), sp.as_str());
+            (at.file.to_string(), at.span.line)
         }
         None => ("<built-in>".to_string(), 0),
     };
@@ -48,11 +48,8 @@ pub fn cite(g: &RbacGraph, inv: &Inventory, c: &Cause) -> [Citation; 2] {
     let r = &g.rules[c.rule];
     let (file, line) = match r.object {
         Some(o) => {
-            let obj = inv.object(o);
-            (
-                inv.file_of(obj).to_string(),
-                obj.locate(r.pointer.as_str()).line,
-            )
+            let at = inv.place(inv.object(o), r.pointer.as_str());
+            (at.file.to_string(), at.span.line)
         }
         None => ("<built-in>".to_string(), 0),
     };
@@ -75,8 +72,8 @@ pub fn citations(g: &RbacGraph, inv: &Inventory, e: &Edge) -> Vec<Citation> {
         v.push(Citation {
             what: "workload",
             object: obj.display_name(),
-            file: inv.file_of(obj).to_string(),
-            line: obj.locate("").line,
+            file: inv.place(obj, "").file.to_string(),
+            line: inv.place(obj, "").span.line,
             pointer: String::new(),
             text: "runs as this ServiceAccount".into(),
         });

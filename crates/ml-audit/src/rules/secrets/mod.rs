@@ -232,7 +232,10 @@ pub fn secret_spans(inv: &Inventory) -> Vec<(String, Span)> {
         let obj = inv.object(w.object);
         for h in site_hits(w) {
             if let Some(n) = obj.root.pointer(h.pointer.as_str()) {
-                out.push((inv.file_of(obj).to_string(), n.span));
+                // The file the value is written in (a rendered object's
+                // patch, base or kustomization).
+                let file = inv.place(obj, h.pointer.as_str()).file;
+                out.push((file.to_string(), n.span));
             }
         }
     }
@@ -262,7 +265,8 @@ pub fn secret_sites(inv: &Inventory) -> (Vec<(String, Span)>, Vec<String>) {
                 let Some(n) = obj.root.pointer(h.pointer.as_str()) else {
                     continue;
                 };
-                spans.push((inv.file_of(obj).to_string(), n.span));
+                let file = inv.place(obj, h.pointer.as_str()).file;
+                spans.push((file.to_string(), n.span));
                 if let Some(v) = n.as_str() {
                     values_of(v, &mut values);
                 }
