@@ -68,7 +68,6 @@ pub use kustomize::{
     content_hash as kustomize_content_hash, kustomization_file, render as render_kustomization,
     Origin, RenderError, RenderedObject,
 };
-pub use kustomize::{render_with as render_kustomization_with, RenderCache};
 pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded, Render};
 pub use node::{Entry, Node, Pointer, Span, Value};
 pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile, Written};

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ml_audit::yaml::{parse_stream, Limits};
-use ml_audit::{kustomization_file, render_kustomization, render_kustomization_with, RenderCache};
+use ml_audit::{kustomization_file, render_kustomization};
 
 /// Roots that agree with kubectl, as measured (48 of 48 on the stored
 /// snapshot; the count may only grow).
@@ -131,10 +131,6 @@ fn kubeflow_roots_render_as_kubectl_does() {
     let mut unsupported = BTreeMap::new();
     let mut different = BTreeMap::new();
     let mut offline = BTreeMap::new();
-    // One cache for every root, as a scan of the repository uses it: files
-    // shared by several roots are parsed once, and each root still renders
-    // as kubectl renders it.
-    let cache = RenderCache::default();
     for root in roots(&repo) {
         let rel = root.strip_prefix(&repo).unwrap().display().to_string();
         let out = Command::new("kubectl")
@@ -152,10 +148,7 @@ fn kubeflow_roots_render_as_kubectl_does() {
                 .find(|l| l.trim().len() > 1)
                 .unwrap_or("")
                 .to_string();
-            offline.insert(
-                rel,
-                (render_kustomization_with(&root, &cache).err(), kubectl),
-            );
+            offline.insert(rel, (render_kustomization(&root).err(), kubectl));
             continue;
         }
         built += 1;
@@ -167,7 +160,7 @@ fn kubeflow_roots_render_as_kubectl_does() {
             .filter(|d| !d.root.is_null())
             .map(|d| d.root.to_json())
             .collect();
-        let got: Vec<serde_json::Value> = match render_kustomization_with(&root, &cache) {
+        let got: Vec<serde_json::Value> = match render_kustomization(&root) {
             Ok(objects) => objects.iter().map(|o| o.node.to_json()).collect(),
             Err(e) => {
                 unsupported.insert(rel, e.to_string());
@@ -504,15 +497,8 @@ fn render_all() {
     let roots = roots(&repo);
     let start = std::time::Instant::now();
     let (mut ok, mut objects) = (0, 0);
-    let cache = RenderCache::default();
-    let shared = std::env::var_os("ML_AUDIT_NO_CACHE").is_none();
     for root in &roots {
-        let rendered = if shared {
-            render_kustomization_with(root, &cache)
-        } else {
-            render_kustomization(root)
-        };
-        if let Ok(o) = rendered {
+        if let Ok(o) = render_kustomization(root) {
             ok += 1;
             objects += o.len();
         }

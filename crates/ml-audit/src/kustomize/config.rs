@@ -328,7 +328,7 @@ pub(crate) fn load(k: &Kust<'_>) -> Result<Config, RenderError> {
             ));
         }
         let path = k.confined(item, path)?;
-        let docs = super::read_docs(k.cache, &path)?;
+        let docs = super::read_docs(&path)?;
         let empty = Node::new(Value::Null);
         let c = parse(docs.first().unwrap_or(&empty), &path)?;
         loaded

@@ -40,10 +40,9 @@
 //! a replaced string keeps its span and gets an origin entry naming the
 //! kustomization and the line of its `vars:` item.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::node::{CompactString, Entry, Node, Span, Value};
 use crate::yaml::{parse_stream, Limits};
@@ -287,41 +286,14 @@ impl Res {
     }
 }
 
-/// Files parsed by renderings, kept for the next ones: the units of one
-/// repository share their bases, and each file is then read and parsed once
-/// per scan rather than once per unit. Meant for one scan (files are not
-/// read again if they change); safe to share between threads.
-#[derive(Debug, Default)]
-pub struct RenderCache {
-    docs: Mutex<HashMap<PathBuf, Arc<Vec<Node>>>>,
-}
-
-impl RenderCache {
-    /// The non-empty documents of a YAML/JSON file, parsed once.
-    fn docs(&self, file: &Path) -> Result<Arc<Vec<Node>>, RenderError> {
-        let lock = || self.docs.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(d) = lock().get(file) {
-            return Ok(Arc::clone(d));
-        }
-        let d = Arc::new(parse_docs(file)?);
-        lock().insert(file.to_path_buf(), Arc::clone(&d));
-        Ok(d)
-    }
-}
-
 /// Renders the kustomization in `dir`, as `kubectl kustomize DIR` would.
 pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
-    render_with(dir, &RenderCache::default())
-}
-
-/// [`render`], reading files through `cache` (see [`RenderCache`]).
-pub fn render_with(dir: &Path, cache: &RenderCache) -> Result<Vec<RenderedObject>, RenderError> {
     let mut visiting = HashSet::new();
     let Acc {
         res: mut resources,
         cfg,
         vars,
-    } = build(dir, &mut visiting, false, cache)?;
+    } = build(dir, &mut visiting, false)?;
     gen::add_hashes(&mut resources);
     let refs: Vec<&config::BackRef> = config::defaults()
         .name_reference
@@ -348,13 +320,8 @@ fn drop_empty_annotations(node: &mut Node) {
     }
 }
 
-/// Parses a YAML/JSON file into its documents (empty documents dropped),
-/// through the rendering's cache.
-pub(crate) fn read_docs(cache: &RenderCache, file: &Path) -> Result<Arc<Vec<Node>>, RenderError> {
-    cache.docs(file)
-}
-
-fn parse_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
+/// Parses a YAML/JSON file into its documents (empty documents dropped).
+pub(crate) fn read_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
     let text = std::fs::read_to_string(file).map_err(|e| err(file, 0, e.to_string()))?;
     let (docs, error) = parse_stream(&text, Limits::default());
     if let Some(e) = error {
@@ -368,9 +335,9 @@ fn parse_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
 }
 
 /// Reads resources from a file: `kind: List` expanded.
-fn read_resources(cache: &RenderCache, file: &Path) -> Result<Vec<Res>, RenderError> {
+fn read_resources(file: &Path) -> Result<Vec<Res>, RenderError> {
     let mut out = Vec::new();
-    for doc in read_docs(cache, file)?.iter() {
+    for doc in read_docs(file)? {
         if !matches!(doc.value, Value::Map(_)) {
             return Err(err(file, doc.span.line, "a resource must be a mapping"));
         }
@@ -384,7 +351,7 @@ fn read_resources(cache: &RenderCache, file: &Path) -> Result<Vec<Res>, RenderEr
         if doc.field("metadata").field("name").as_str().is_none() && kind.is_empty() {
             return Err(err(file, doc.span.line, "a resource has no kind"));
         }
-        out.push(Res::new(doc.clone(), file));
+        out.push(Res::new(doc, file));
     }
     Ok(out)
 }
@@ -431,7 +398,6 @@ const SUPPORTED: [&str; 25] = [
 ];
 
 pub(crate) struct Kust<'a> {
-    pub(crate) cache: &'a RenderCache,
     pub(crate) dir: &'a Path,
     pub(crate) file: &'a Path,
     pub(crate) root: &'a Node,
@@ -542,14 +508,9 @@ pub(crate) struct Acc {
 
 /// Builds one kustomization directory (`component` when it is reached
 /// through `components:`).
-fn build(
-    dir: &Path,
-    visiting: &mut HashSet<PathBuf>,
-    component: bool,
-    cache: &RenderCache,
-) -> Result<Acc, RenderError> {
+fn build(dir: &Path, visiting: &mut HashSet<PathBuf>, component: bool) -> Result<Acc, RenderError> {
     let mut acc = Acc::default();
-    build_into(dir, visiting, component, &mut acc, cache)?;
+    build_into(dir, visiting, component, &mut acc)?;
     Ok(acc)
 }
 
@@ -558,7 +519,6 @@ fn build_into(
     visiting: &mut HashSet<PathBuf>,
     component: bool,
     acc: &mut Acc,
-    cache: &RenderCache,
 ) -> Result<(), RenderError> {
     let file = kustomization_file(dir).ok_or_else(|| {
         err(
@@ -571,7 +531,7 @@ fn build_into(
     if !visiting.insert(canon.clone()) {
         return Err(err(&file, 0, "kustomization cycle"));
     }
-    let docs = read_docs(cache, &file)?;
+    let docs = read_docs(&file)?;
     let empty = Node::new(Value::Map(Vec::new()));
     let root = docs.first().unwrap_or(&empty);
     if !matches!(root.value, Value::Map(_)) {
@@ -582,7 +542,6 @@ fn build_into(
         ));
     }
     let k = Kust {
-        cache,
         dir,
         file: &file,
         root,
@@ -626,7 +585,7 @@ fn build_into(
         for item in root.field(key).items() {
             let path = k.path(item)?;
             if path.is_dir() {
-                let sub = build(&path, visiting, false, cache).map_err(|e| {
+                let sub = build(&path, visiting, false).map_err(|e| {
                     if e.line == 0 && e.file == path {
                         k.err_at(item, e.message)
                     } else {
@@ -639,7 +598,7 @@ fn build_into(
                     .map_err(|m| k.err_at(item, format!("merging its configuration: {m}")))?;
                 vars::add(&mut own.vars, &sub.vars)?;
             } else if path.is_file() {
-                let sub = read_resources(cache, &k.confined(item, path)?)?;
+                let sub = read_resources(&k.confined(item, path)?)?;
                 absorb(&mut own.res, sub, &k, item)?;
             } else {
                 return Err(k.err_at(
@@ -659,7 +618,7 @@ fn build_into(
         if !path.is_dir() {
             return Err(k.err_at(item, "a component must be a directory"));
         }
-        build_into(&path, visiting, true, &mut own, cache)?;
+        build_into(&path, visiting, true, &mut own)?;
     }
     transform::run_transformers(&k, &mut own.res, &own.cfg)?;
     let declared = vars::parse(&k)?;

@@ -134,12 +134,12 @@ pub(super) fn run(k: &Kust<'_>, acc: &mut [Res]) -> Result<(), RenderError> {
                 return Err(k.err_at(p, "replacement file does not exist"));
             }
             let file = k.confined(p, file)?;
-            for doc in read_docs(k.cache, &file)?.iter() {
+            for doc in read_docs(&file)? {
                 match &doc.value {
                     Value::Seq(items) => {
                         entries.extend(items.iter().map(|i| (i.clone(), file.clone())))
                     }
-                    _ => entries.push((doc.clone(), file.clone())),
+                    _ => entries.push((doc, file.clone())),
                 }
             }
         } else {

@@ -232,9 +232,8 @@ fn patch_docs(k: &Kust<'_>, item: &Node) -> Result<Vec<(Node, std::path::PathBuf
         return Err(k.err_at(item, format!("patch `{s}` does not exist")));
     }
     let path = k.confined(item, path)?;
-    Ok(read_docs(k.cache, &path)?
-        .iter()
-        .cloned()
+    Ok(read_docs(&path)?
+        .into_iter()
         .map(|d| (d, path.clone()))
         .collect())
 }
@@ -376,7 +375,7 @@ fn patch_entry(
             return Err(k.err_at(path, "patch file does not exist"));
         }
         let file = k.confined(path, file)?;
-        (read_docs(k.cache, &file)?.to_vec(), file)
+        (read_docs(&file)?, file)
     } else if let Some(text) = p.get("patch") {
         let s = text.as_str().unwrap_or("");
         let (docs, e) = crate::yaml::parse_stream(s, crate::yaml::Limits::default());
