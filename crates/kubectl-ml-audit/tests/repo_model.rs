@@ -140,7 +140,7 @@ fn units_list_the_overlays_and_the_folder_not_the_base() {
     let (code, out) = run(&["units", "testdata/repo-model", "--format", "json"]);
     assert_eq!(code, 0, "{out}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    let paths: Vec<&str> = v["units"]
+    let paths: Vec<&str> = v
         .as_array()
         .unwrap()
         .iter()
