@@ -328,3 +328,37 @@ fn a_staged_kustomization_is_audited_as_everything_its_units_render() {
     assert_eq!(find(&report, "image-latest-tag", "model-server").len(), 1);
     assert!(find(&report, "pss-privileged", "trainer").is_empty());
 }
+
+#[test]
+fn the_config_chooses_the_roles_audited() {
+    let dir = std::env::temp_dir().join(format!("ml-audit-roles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, name) in [("deploy/app", "served"), ("examples/demo", "demo")] {
+        std::fs::create_dir_all(dir.join(path)).unwrap();
+        std::fs::write(
+            dir.join(path).join("pod.yaml"),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ml}}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n    securityContext: {{privileged: true}}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join(".ml-audit.yaml"), "units:\n  roles: [deploy]\n").unwrap();
+    let out = Command::new(bin())
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--select",
+            "pss-privileged",
+            ".",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = findings(&v)
+        .iter()
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["served"], "{v:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -59,7 +59,9 @@ pub(crate) fn plan(
     let any = files
         .iter()
         .any(|(i, _)| matches!(i, Input::Path(p) if is_kustomization(p)));
-    if !any && named_dirs.is_empty() {
+    // Without kustomizations nothing is rendered; the units are still
+    // needed when the config selects roles.
+    if !any && named_dirs.is_empty() && opts.roles.is_empty() {
         return None;
     }
     // Built from the walk's order (already path order): a bulk build, not
