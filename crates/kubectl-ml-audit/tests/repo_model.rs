@@ -140,7 +140,7 @@ fn units_list_the_overlays_and_the_folder_not_the_base() {
     let (code, out) = run(&["units", "testdata/repo-model", "--format", "json"]);
     assert_eq!(code, 0, "{out}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    let paths: Vec<&str> = v["units"]
+    let paths: Vec<&str> = v
         .as_array()
         .unwrap()
         .iter()
@@ -327,4 +327,38 @@ fn a_staged_kustomization_is_audited_as_everything_its_units_render() {
     assert!(fs.iter().all(|f| units(f) == [DEV]), "{fs:#?}");
     assert_eq!(find(&report, "image-latest-tag", "model-server").len(), 1);
     assert!(find(&report, "pss-privileged", "trainer").is_empty());
+}
+
+#[test]
+fn the_config_chooses_the_roles_audited() {
+    let dir = std::env::temp_dir().join(format!("ml-audit-roles-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, name) in [("deploy/app", "served"), ("examples/demo", "demo")] {
+        std::fs::create_dir_all(dir.join(path)).unwrap();
+        std::fs::write(
+            dir.join(path).join("pod.yaml"),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ml}}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n    securityContext: {{privileged: true}}\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.join(".ml-audit.yaml"), "units:\n  roles: [deploy]\n").unwrap();
+    let out = Command::new(bin())
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--select",
+            "pss-privileged",
+            ".",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = findings(&v)
+        .iter()
+        .map(|f| f["object"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["served"], "{v:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -114,8 +114,8 @@ pub struct Config {
     pub annotation_exemptions: Option<bool>,
     /// Extra entries for the kinds table (the `kinds.yaml` shape).
     pub kinds: Vec<KindSpec>,
-    /// `units: {roles: [...]}`: the roles of the units to list (every
-    /// role when empty).
+    /// `units: {roles: [...]}`: the roles of the units to audit and list
+    /// (every role when empty).
     pub unit_roles: Vec<crate::Role>,
 }
 

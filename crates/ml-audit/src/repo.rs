@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::kustomize::cache::{self, Cache};
 use crate::kustomize::{render, RenderError, RenderedObject};
 use crate::load::{display_path, Diagnostic, Input, Level, LoadOptions, Loaded};
 use crate::object::{SourceFile, Written};
@@ -58,7 +59,9 @@ pub(crate) fn plan(
     let any = files
         .iter()
         .any(|(i, _)| matches!(i, Input::Path(p) if is_kustomization(p)));
-    if !any && named_dirs.is_empty() {
+    // Without kustomizations nothing is rendered; the units are still
+    // needed when the config selects roles.
+    if !any && named_dirs.is_empty() && opts.roles.is_empty() {
         return None;
     }
     // Built from the walk's order (already path order): a bulk build, not
@@ -124,10 +127,12 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
     let roots: Vec<usize> = (0..units.len())
         .filter(|&i| units[i].kind == UnitKind::Kustomization)
         .collect();
+    // Roots share their bases: each file is read and parsed once.
+    let cache = std::sync::Arc::new(Cache::default());
     let rendered: Vec<Rendered> = roots
         .par_iter()
         .with_max_len(1)
-        .map(|&i| render(&units[i].dir))
+        .map(|&i| cache::with(&cache, || render(&units[i].dir)))
         .collect();
     // Files of roots that rendered: a failed root's files that no rendered
     // root uses are read as plain files.
@@ -269,7 +274,7 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
     }
     let sources: Vec<SourceFile> = wanted
         .par_iter()
-        .map(|(shown, p)| source_file(shown, p, opts))
+        .map(|(shown, p)| source_file(shown, p, opts, &cache))
         .collect();
     for s in sources {
         by_name.insert(s.path.clone(), loaded.files.len());
@@ -312,12 +317,15 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
 /// A file a rendered object comes from, as the report shows it: its text
 /// (for snippets) and its comments (for suppressions). The renderer has
 /// read it already; a file that cannot be read now is kept empty.
-fn source_file(shown: &str, p: &Path, opts: &LoadOptions) -> SourceFile {
-    let text = crate::load::read_bounded(p, opts.max_file_bytes)
-        .ok()
-        .and_then(|b| crate::load::decode(shown, b).ok())
-        .map(crate::load::normalize_newlines)
-        .unwrap_or_default();
+fn source_file(shown: &str, p: &Path, opts: &LoadOptions, cache: &Cache) -> SourceFile {
+    let text = match cache::text_of(cache, p) {
+        Some(e) => e.text.clone().unwrap_or_default(),
+        None => crate::load::read_bounded(p, opts.max_file_bytes)
+            .ok()
+            .and_then(|b| crate::load::decode(shown, b).ok())
+            .map(crate::load::normalize_newlines)
+            .unwrap_or_default(),
+    };
     let comments = if !crate::load::is_json(shown) && text.contains(crate::suppress::COMMENT_MARKER)
     {
         crate::yaml::parse_stream_with_comments(&text, opts.limits).comments

@@ -591,12 +591,18 @@ pub(crate) fn units_of(
         }
         // The file kustomize would read (in its order of names), among
         // those the walk listed: a `kustomization.yaml` that is a symbolic
-        // link (the walk does not follow them) is never read.
-        let file = KUSTOMIZATION_FILES
-            .iter()
-            .map(|n| normalize(&dir.join(n)))
-            .find(|p| files.contains_key(p))
-            .unwrap_or_else(|| f.clone());
+        // link (the walk does not follow them) is never read. The first
+        // name needs no search.
+        let first = f.file_name().is_some_and(|n| n == KUSTOMIZATION_FILES[0]);
+        let file = if first {
+            f.clone()
+        } else {
+            KUSTOMIZATION_FILES
+                .iter()
+                .map(|n| normalize(&dir.join(n)))
+                .find(|p| files.contains_key(p))
+                .unwrap_or_else(|| f.clone())
+        };
         todo.insert(dir, file);
     }
     let kusts: BTreeMap<PathBuf, Kust> = {
@@ -618,44 +624,69 @@ pub(crate) fn units_of(
     // the same role: a deployed base that only an example uses (Kubeflow's
     // `example/` installs every component) is a root of its own, so that
     // selecting the `deploy` role still audits it.
-    let role_of: BTreeMap<&PathBuf, Role> = kusts.keys().map(|d| (d, role_in(d, paths))).collect();
-    let used: BTreeSet<&PathBuf> = kusts
+    // By index, not by path: comparing paths component by component was
+    // most of the time of finding the units of a large repository.
+    let inputs = Inputs::new(paths);
+    let dirs: Vec<&PathBuf> = kusts.keys().collect();
+    let index: std::collections::HashMap<&Path, usize> = dirs
         .iter()
-        .flat_map(|(d, k)| k.children.iter().map(move |c| (d, &c.0)))
-        .filter(|(user, c)| {
-            c != user
-                && role_of.get(c).is_some_and(|cr| {
-                    let ur = role_of[user];
-                    ur == Role::Deploy || ur == *cr
-                })
+        .enumerate()
+        .map(|(i, d)| (d.as_path(), i))
+        .collect();
+    let children: Vec<Vec<usize>> = kusts
+        .values()
+        .map(|k| {
+            k.children
+                .iter()
+                .filter_map(|c| index.get(c.0.as_path()).copied())
+                .collect()
         })
-        .map(|(_, c)| c)
         .collect();
-    let mut roots: Vec<PathBuf> = kusts
-        .keys()
-        .filter(|d| !used.contains(d))
-        .cloned()
-        .collect();
-    // Kustomizations only reachable through a cycle have no root: the first
-    // of each (by path) stands as one.
-    let mut reached: BTreeSet<PathBuf> = BTreeSet::new();
-    for r in &roots {
-        reach(r, &kusts, &mut reached);
-    }
-    for d in kusts.keys() {
-        if !reached.contains(d) {
-            roots.push(d.clone());
-            reach(d, &kusts, &mut reached);
+    let role: Vec<Role> = dirs.iter().map(|d| role_in(d, &inputs)).collect();
+    let mut used = vec![false; dirs.len()];
+    for (user, cs) in children.iter().enumerate() {
+        for &c in cs {
+            if c != user && (role[user] == Role::Deploy || role[user] == role[c]) {
+                used[c] = true;
+            }
         }
     }
+    let mut root_ids: Vec<usize> = (0..dirs.len()).filter(|&i| !used[i]).collect();
+    // Kustomizations only reachable through a cycle have no root: the first
+    // of each (by path) stands as one.
+    let mut reached = vec![false; dirs.len()];
+    let reach = |from: usize, reached: &mut Vec<bool>| {
+        let mut stack = vec![from];
+        while let Some(i) = stack.pop() {
+            if !std::mem::replace(&mut reached[i], true) {
+                stack.extend(children[i].iter().copied());
+            }
+        }
+    };
+    for &r in &root_ids {
+        reach(r, &mut reached);
+    }
+    for d in 0..dirs.len() {
+        if !reached[d] {
+            root_ids.push(d);
+            reach(d, &mut reached);
+        }
+    }
+    let roots: Vec<PathBuf> = root_ids.iter().map(|&i| dirs[i].clone()).collect();
     let mut users: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut claimed: BTreeSet<String> = BTreeSet::new();
     for k in kusts.values() {
         claimed.insert(display_path(&k.file));
         claimed.extend(k.files.iter().map(|f| f.path.clone()));
     }
-    for r in &roots {
-        let unit = root_unit(r, &kusts, paths);
+    let root_units: Vec<Unit> = {
+        use rayon::prelude::*;
+        roots
+            .par_iter()
+            .map(|r| root_unit(r, &kusts, &inputs))
+            .collect()
+    };
+    for unit in root_units {
         for d in &unit.kustomizations {
             users.entry(d.clone()).or_default().push(unit.path.clone());
         }
@@ -688,7 +719,7 @@ pub(crate) fn units_of(
         out.units.push(Unit {
             kind: UnitKind::Folder,
             path: display_path(&dir),
-            role: role_in(&dir, paths),
+            role: role_in(&dir, &inputs),
             kustomizations: Vec::new(),
             outside: Vec::new(),
             files: fs
@@ -719,29 +750,37 @@ fn parent_dir(f: &Path) -> PathBuf {
     }
 }
 
-fn reach(d: &Path, kusts: &BTreeMap<PathBuf, Kust>, seen: &mut BTreeSet<PathBuf>) {
-    if !seen.insert(d.to_path_buf()) {
-        return;
-    }
-    if let Some(k) = kusts.get(d) {
-        for (c, _, _) in &k.children {
-            reach(c, kusts, seen);
-        }
+/// The inputs, as [`role_in`] compares directories with them: each
+/// input's directory (a file's parent), and whether it was given relative.
+/// Computed once: a `stat` per input and directory was a tenth of finding
+/// the units of a large repository.
+pub(crate) struct Inputs(Vec<(PathBuf, bool)>);
+
+impl Inputs {
+    pub(crate) fn new(inputs: &[PathBuf]) -> Inputs {
+        Inputs(
+            inputs
+                .iter()
+                .map(|input| {
+                    let base = normalize(input);
+                    let base_dir = if base.is_file() {
+                        base.parent().map(Path::to_path_buf).unwrap_or_default()
+                    } else {
+                        base.clone()
+                    };
+                    (base_dir, base.is_relative())
+                })
+                .collect(),
+        )
     }
 }
 
 /// The role of a directory: from its path below the input it is under,
 /// and from the input's own path when that was given relative.
-fn role_in(dir: &Path, inputs: &[PathBuf]) -> Role {
-    for input in inputs {
-        let base = normalize(input);
-        let base_dir = if base.is_file() {
-            base.parent().map(Path::to_path_buf).unwrap_or_default()
-        } else {
-            base.clone()
-        };
-        if let Ok(below) = dir.strip_prefix(&base_dir) {
-            if base.is_relative() {
+fn role_in(dir: &Path, inputs: &Inputs) -> Role {
+    for (base_dir, relative) in &inputs.0 {
+        if let Ok(below) = dir.strip_prefix(base_dir) {
+            if *relative {
                 return Role::of_path(dir);
             }
             return Role::of_path(below);
@@ -754,7 +793,7 @@ fn role_in(dir: &Path, inputs: &[PathBuf]) -> Role {
     }
 }
 
-fn root_unit(root: &Path, kusts: &BTreeMap<PathBuf, Kust>, inputs: &[PathBuf]) -> Unit {
+fn root_unit(root: &Path, kusts: &BTreeMap<PathBuf, Kust>, inputs: &Inputs) -> Unit {
     let mut unit = Unit {
         kind: UnitKind::Kustomization,
         path: display_path(root),

@@ -45,8 +45,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::node::{CompactString, Entry, Node, Span, Value};
-use crate::yaml::{parse_stream, Limits};
 
+pub(crate) mod cache;
 mod config;
 mod gen;
 pub use gen::content_hash;
@@ -322,16 +322,12 @@ fn drop_empty_annotations(node: &mut Node) {
 
 /// Parses a YAML/JSON file into its documents (empty documents dropped).
 pub(crate) fn read_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
-    let text = std::fs::read_to_string(file).map_err(|e| err(file, 0, e.to_string()))?;
-    let (docs, error) = parse_stream(&text, Limits::default());
-    if let Some(e) = error {
-        return Err(err(file, e.line, e.message));
+    // Read once per load (see `cache`), bounded as every file the loader
+    // reads: a FIFO or a device named by a hostile kustomization is refused.
+    match &cache::get(file).docs {
+        Ok(docs) => Ok(docs.clone()),
+        Err((line, message)) => Err(err(file, *line, message.clone())),
     }
-    Ok(docs
-        .into_iter()
-        .map(|d| d.root)
-        .filter(|n| !n.is_null())
-        .collect())
 }
 
 /// Reads resources from a file: `kind: List` expanded.

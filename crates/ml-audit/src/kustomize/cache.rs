@@ -1,0 +1,108 @@
+//! The files a rendering reads, read and parsed once per load: a scan
+//! renders every kustomization root of a repository, and roots share their
+//! bases. A file is known by its device and inode, so `overlay/../base/x`
+//! and `base/x` are one file, and a symbolic link is the file it names.
+//!
+//! The cache is installed for the duration of a closure ([`with`]) on the
+//! calling thread; [`super::read_docs`] consults it, and reads and parses
+//! uncached when none is installed (a single `render` call).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use crate::node::Node;
+use crate::yaml::{parse_stream, Limits};
+
+/// One file as read: its text (newlines normalised, as the loader keeps
+/// them) and its non-null documents, or why not.
+pub(crate) struct Entry {
+    /// The text, or why it could not be read.
+    pub(crate) text: Result<String, String>,
+    /// The documents, or the line and message of the parse error.
+    pub(crate) docs: Result<Vec<Node>, (u32, String)>,
+}
+
+/// Files read during one load, by (device, inode).
+#[derive(Default)]
+pub(crate) struct Cache {
+    files: Mutex<HashMap<(u64, u64), Arc<Entry>>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<Cache>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `cache` installed on this thread.
+pub(crate) fn with<R>(cache: &Arc<Cache>, f: impl FnOnce() -> R) -> R {
+    let old = CURRENT.with(|c| c.replace(Some(cache.clone())));
+    let out = f();
+    CURRENT.with(|c| *c.borrow_mut() = old);
+    out
+}
+
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+fn read(path: &Path) -> Entry {
+    let text = crate::load::read_bounded(path, crate::load::MAX_FILE_BYTES)
+        .and_then(|b| crate::load::decode(&path.to_string_lossy(), b).map_err(|d| d.message))
+        .map(crate::load::normalize_newlines);
+    let docs = match &text {
+        Err(e) => Err((0, e.clone())),
+        Ok(t) => {
+            let (docs, error) = parse_stream(t, Limits::default());
+            match error {
+                Some(e) => Err((e.line, e.message)),
+                None => Ok(docs
+                    .into_iter()
+                    .map(|d| d.root)
+                    .filter(|n| !n.is_null())
+                    .collect()),
+            }
+        }
+    };
+    Entry { text, docs }
+}
+
+/// The file at `path`: from the installed cache (read into it on first
+/// use), or read now when no cache is installed.
+pub(crate) fn get(path: &Path) -> Arc<Entry> {
+    let cache = CURRENT.with(|c| c.borrow().clone());
+    let (Some(cache), Some(id)) = (cache, identity(path)) else {
+        return Arc::new(read(path));
+    };
+    if let Some(e) = cache
+        .files
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)
+    {
+        return e.clone();
+    }
+    // Parsed outside the lock: two threads may parse one file at once, and
+    // the first to finish is kept.
+    let entry = Arc::new(read(path));
+    let mut files = cache.files.lock().unwrap_or_else(|e| e.into_inner());
+    let kept = files.entry(id).or_insert(entry).clone();
+    kept
+}
+
+/// The text of a file the installed cache (or `cache`) has read, if any.
+pub(crate) fn text_of(cache: &Cache, path: &Path) -> Option<Arc<Entry>> {
+    let id = identity(path)?;
+    let files = cache.files.lock().unwrap_or_else(|e| e.into_inner());
+    let found = files.get(&id).cloned();
+    found
+}
