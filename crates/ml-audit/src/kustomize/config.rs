@@ -10,8 +10,9 @@
 //! the built-in specs by hand; a [`Config`] holds only the specs a
 //! configuration adds to them (the *extras*), which the transformers apply
 //! through the generic field spec walker [`visit`]. The built-in specs
-//! themselves are read once, from `defaults.yaml`, to tell extras from
-//! repetitions of a built-in spec and for `varReference`.
+//! themselves are read once per process, from `defaults.yaml`, to tell
+//! extras from repetitions of a built-in spec, and are used whole for
+//! `varReference` (`vars`) and `nameReference` (`nameref`).
 
 use std::path::Path;
 use std::sync::OnceLock;
