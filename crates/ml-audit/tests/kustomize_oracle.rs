@@ -509,3 +509,11 @@ fn render_all() {
         start.elapsed()
     );
 }
+
+/// `labels:` entries with their own `fields:` (a custom resource's
+/// template, created; a selector that is not there, left alone; with
+/// `includeSelectors`, the built-in selector specs as well).
+#[test]
+fn label_fields_match_kubectl() {
+    check_fixture("labels-fields");
+}

@@ -285,7 +285,8 @@ fn text(n: &Node, file: &Path) -> Result<String, RenderError> {
         .ok_or_else(|| err(file, n.span.line, "expected a string"))
 }
 
-fn spec(n: &Node, file: &Path) -> Result<FieldSpec, RenderError> {
+/// One field spec (`group`, `version`, `kind`, `path`, `create`), strictly.
+pub(crate) fn spec(n: &Node, file: &Path) -> Result<FieldSpec, RenderError> {
     let mut s = FieldSpec {
         group: String::new(),
         version: String::new(),

@@ -109,13 +109,12 @@ pub(super) fn run_transformers(
         } else {
             LabelScope::Metadata
         };
-        if l.get("fields").is_some() {
-            return Err(k.err_at(
-                l,
-                "`labels[].fields` is not supported by the built-in renderer",
-            ));
+        // The entry's own field specs, then those of configurations.
+        let mut extra = Vec::new();
+        for f in l.field("fields").items() {
+            extra.push(config::spec(f, k.file)?);
         }
-        let mut extra = cfg.labels.clone();
+        extra.extend(cfg.labels.iter().cloned());
         match scope {
             LabelScope::Selectors => extra.extend(cfg.common_labels.iter().cloned()),
             LabelScope::Templates => extra.extend(cfg.template_labels.iter().cloned()),
