@@ -484,6 +484,15 @@ fn name_references_match_kubectl() {
             ("b-defaulter", "b-api", "team-b")
         ]
     );
+    // The fixed reference keeps its span in the base file; a rewrite
+    // origin names the kustomization line that renamed the Service.
+    let hook = find(&objects, "MutatingWebhookConfiguration");
+    let p = "/webhooks/0/clientConfig/service/name";
+    assert_eq!(hook.node.pointer(p).unwrap().span.line, 11);
+    let o = hook.origin_of(p).unwrap();
+    assert!(o.keeps_span, "{o:?}");
+    assert!(o.file.ends_with("tenant-a/kustomization.yaml"), "{o:?}");
+    assert_eq!(o.line, 4, "{o:?}");
 }
 
 /// A tool more than a test: renders every kubeflow root with the core

@@ -221,6 +221,9 @@ pub(crate) struct Res {
     /// (to tell apart objects a name reference may mean).
     pub(crate) prefixes: Vec<String>,
     pub(crate) suffixes: Vec<String>,
+    /// The kustomization line that last changed the name or namespace (a
+    /// reference fixed to follow it names that line as its rewriter).
+    pub(crate) renamed_by: Option<(PathBuf, u32)>,
 }
 
 impl Res {
@@ -242,6 +245,7 @@ impl Res {
             ref_vars: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            renamed_by: None,
             needs_hash: false,
             behavior: None,
         }

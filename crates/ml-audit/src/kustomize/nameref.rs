@@ -36,6 +36,8 @@ struct Fix {
     ptr: String,
     name: String,
     ns: Option<String>,
+    /// The kustomization line that renamed (or moved) the object.
+    by: Option<(std::path::PathBuf, u32)>,
 }
 
 /// Fixes every reference of `refs` in `res`.
@@ -86,6 +88,11 @@ fn of_kind(r: &Res, b: &BackRef) -> bool {
 
 fn apply(r: &mut Res, fixes: Vec<Fix>) {
     for f in fixes {
+        if let Some((file, line)) = &f.by {
+            r.obj
+                .origins
+                .push(super::Origin::rewrite(f.ptr.clone(), file, *line));
+        }
         let Some(n) = pointer_mut(&mut r.obj.node, &f.ptr) else {
             continue;
         };
@@ -191,6 +198,7 @@ fn find_fixes(
                             ptr,
                             name: t.obj.name().to_string(),
                             ns: None,
+                            by: t.renamed_by.clone(),
                         });
                     }
                 }
@@ -232,6 +240,7 @@ fn find_fixes(
                         ptr,
                         name: t.obj.name().to_string(),
                         ns: Some(t.obj.namespace().to_string()),
+                        by: t.renamed_by.clone(),
                     });
                 }
             }

@@ -544,6 +544,9 @@ fn set_namespace(r: &mut Res, ns: &str, span: Span, k: &Kust<'_>) {
     r.prev_ids
         .push((r.obj.name().to_string(), r.obj.namespace().to_string()));
     if !cluster_scoped(&kind) {
+        if r.obj.namespace() != ns {
+            r.renamed_by = Some((file.clone(), span.line));
+        }
         if let Some(meta) = super::get_or_insert(&mut r.obj.node, "metadata", || map_node(span)) {
             set(meta, "namespace", str_node(ns, span));
         }
@@ -604,6 +607,7 @@ fn rename(r: &mut Res, new: &str, span: Span, k: &Kust<'_>) {
     r.obj
         .origins
         .push(Origin::new("/metadata/name", k.file, span.line));
+    r.renamed_by = Some((k.file.to_path_buf(), span.line));
 }
 
 #[derive(Clone, Copy)]
