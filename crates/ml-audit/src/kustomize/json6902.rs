@@ -22,10 +22,18 @@ pub(crate) fn apply_op(doc: &mut Node, op: &Node) -> Result<Option<String>, Stri
         "remove" => remove(doc, path).map(|_| None),
         "replace" => {
             let v = op.get("value").ok_or("`replace` needs a value")?.clone();
-            let target =
-                get_mut(doc, path).ok_or_else(|| format!("path `{path}` does not exist"))?;
-            *target = v;
-            Ok(Some(path.to_string()))
+            if let Some(target) = get_mut(doc, path) {
+                *target = v;
+                return Ok(Some(path.to_string()));
+            }
+            // kustomize's JSON patch library (evanphx/json-patch v4)
+            // replaces a missing key of an existing mapping as `add` would;
+            // a missing list index or parent is an error.
+            let (parent, _) = split(path)?;
+            match get_mut(doc, parent).map(|p| &p.value) {
+                Some(Value::Map(_)) => add(doc, path, v).map(Some),
+                _ => Err(format!("path `{path}` does not exist")),
+            }
         }
         "copy" | "move" => {
             let from = op
@@ -136,5 +144,29 @@ fn remove(doc: &mut Node, path: &str) -> Result<Node, String> {
             Ok(items.remove(i))
         }
         _ => Err(format!("path `{path}` does not exist")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apply_op;
+    use crate::yaml::{parse_stream, Limits};
+
+    fn node(text: &str) -> crate::node::Node {
+        parse_stream(text, Limits::default()).0.remove(0).root
+    }
+
+    /// `replace` of a missing key of an existing mapping adds it (kubectl
+    /// does); a missing parent or list index is an error.
+    #[test]
+    fn replace_follows_kustomizes_json_patch() {
+        let mut doc = node("a:\n  b: 1\nl: [x]\n");
+        let op = node("op: replace\npath: /a/c\nvalue: 2\n");
+        assert_eq!(apply_op(&mut doc, &op), Ok(Some("/a/c".to_string())));
+        assert_eq!(doc.field("a").field("c").as_i64(), Some(2));
+        for path in ["/z/c", "/l/3"] {
+            let op = node(&format!("op: replace\npath: {path}\nvalue: 2\n"));
+            assert!(apply_op(&mut doc, &op).is_err(), "{path}");
+        }
     }
 }
