@@ -526,3 +526,68 @@ fn render_all() {
 fn label_fields_match_kubectl() {
     check_fixture("labels-fields");
 }
+
+/// Every kustomization of the corpus (`../shared/corpus`: Kubeflow and
+/// KubeRay manifests, roots and bases alike): what kubectl builds offline
+/// the core renders field for field the same, and what kubectl refuses
+/// the core refuses too, at a file and line.
+#[test]
+fn corpus_kustomizations_render_as_kubectl_does() {
+    let Some(corpus) = shared::shared("corpus") else {
+        return;
+    };
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        println!("skipped: kubectl is not installed");
+        return;
+    }
+    let mut dirs = Vec::new();
+    kustomization_dirs(&corpus, &mut dirs);
+    let (mut same, mut refused) = (0, 0);
+    let mut wrong = Vec::new();
+    for dir in &dirs {
+        let rel = dir.strip_prefix(&corpus).unwrap().display().to_string();
+        let out = Command::new("kubectl")
+            .arg("kustomize")
+            .arg(dir)
+            .output()
+            .unwrap();
+        let core = render_kustomization(dir);
+        if !out.status.success() {
+            match core {
+                Err(e) if e.line > 0 && e.file.is_file() => refused += 1,
+                Err(e) => wrong.push(format!("{rel}: refused without a line: {e}")),
+                Ok(_) => wrong.push(format!("{rel}: kubectl refuses it, the core renders it")),
+            }
+            continue;
+        }
+        let objects = match core {
+            Ok(o) => o,
+            Err(e) => {
+                wrong.push(format!("{rel}: not built by the core: {e}"));
+                continue;
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (docs, _) = parse_stream(&text, Limits::default());
+        let want = serde_json::Value::Array(
+            docs.iter()
+                .filter(|d| !d.root.is_null())
+                .map(|d| d.root.to_json())
+                .collect(),
+        );
+        match first_difference(&want, &json_of(&objects), String::new()) {
+            None => same += 1,
+            Some(p) => wrong.push(format!("{rel}: first difference at {p}")),
+        }
+    }
+    println!(
+        "corpus: {} kustomizations, {same} rendered as kubectl renders them, {refused} refused by both",
+        dirs.len()
+    );
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
