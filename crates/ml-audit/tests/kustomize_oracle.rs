@@ -591,3 +591,13 @@ fn corpus_kustomizations_render_as_kubectl_does() {
     );
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
+
+/// Generators with `behavior: replace` and `merge` over a base's generated
+/// ConfigMaps (prefixed, labelled, annotated): the base's name, namespace,
+/// labels and annotations stay under the new ones, and the name hash
+/// follows the overlay's options (a global `disableNameSuffixHash: true`
+/// wins over a generator's own `false`).
+#[test]
+fn generator_behaviors_match_kubectl() {
+    check_fixture("generator-behavior/overlay");
+}

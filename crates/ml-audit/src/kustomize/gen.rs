@@ -139,18 +139,19 @@ fn generate(k: &Kust<'_>, g: &Node, kind: &str, opts: &Node) -> Result<Res, Rend
         let t = g.field("type").as_str().unwrap_or("Opaque");
         set(&mut node, "type", str_node(t, g.field("type").span));
     }
+    // kustomize's MergeGlobalOptionsIntoLocal: a global `true` wins over
+    // a generator's own `false`.
     for key in ["immutable"] {
-        if let Some(b) = own.get(key).or_else(|| opts.get(key)) {
-            if b.as_bool() == Some(true) {
-                set(&mut node, key, b.clone());
-            }
+        if let Some(b) = [own.get(key), opts.get(key)]
+            .into_iter()
+            .flatten()
+            .find(|b| b.as_bool() == Some(true))
+        {
+            set(&mut node, key, b.clone());
         }
     }
-    let disable = own
-        .field("disableNameSuffixHash")
-        .as_bool()
-        .or_else(|| opts.field("disableNameSuffixHash").as_bool())
-        .unwrap_or(false);
+    let disable = own.field("disableNameSuffixHash").as_bool() == Some(true)
+        || opts.field("disableNameSuffixHash").as_bool() == Some(true);
     let mut res = Res::new(node, k.file);
     res.needs_hash = !disable;
     res.behavior = Some(g.field("behavior").as_str().unwrap_or("create").to_string());
@@ -217,19 +218,39 @@ fn absorb_generated(
             old.obj
                 .origins
                 .push(Origin::new("/data", k.file, g.span.line));
-            old.needs_hash |= new.needs_hash;
+            // kustomize's CopyMergeMetaDataFieldsFrom: the hash follows the
+            // new generator's options.
+            old.needs_hash = new.needs_hash;
         }
         ("replace", Some(i)) => {
+            // kustomize's CopyMergeMetaDataFieldsFrom: the new object, with
+            // the old one's name and namespace, and the old labels and
+            // annotations under the new ones; the hash follows the new
+            // generator's options.
             let old = &mut acc[i];
             let mut node = new.obj.node.clone();
-            if let Some(ns) = old.obj.node.field("metadata").get("namespace").cloned() {
-                if let Some(m) = super::get_mut(&mut node, "metadata") {
-                    set(m, "namespace", ns);
+            let old_meta = old.obj.node.field("metadata").clone();
+            if let Some(m) = super::get_mut(&mut node, "metadata") {
+                for key in ["name", "namespace"] {
+                    if let Some(v) = old_meta.get(key) {
+                        set(m, key, v.clone());
+                    }
+                }
+                for field in ["labels", "annotations"] {
+                    let Some(before) = old_meta.get(field).filter(|b| !b.entries().is_empty())
+                    else {
+                        continue;
+                    };
+                    let mut merged = before.clone();
+                    for e in m.field(field).entries() {
+                        set(&mut merged, &e.key, e.value.clone());
+                    }
+                    set(m, field, merged);
                 }
             }
             old.obj.node = node;
             old.obj.origins.push(Origin::new("", k.file, g.span.line));
-            old.needs_hash |= new.needs_hash;
+            old.needs_hash = new.needs_hash;
         }
         // kustomize reads an unknown behavior as unspecified: create.
         (_, None) => acc.push(new),

@@ -62,6 +62,20 @@ impl Var {
     }
 }
 
+/// The value of `key` in a mapping, matched as Go's JSON decoder (which
+/// kustomize reads kustomizations with) matches field names: exactly, or
+/// else ignoring ASCII case (`fieldpath:` is `fieldPath:`).
+pub(crate) fn field<'a>(n: &'a Node, key: &str) -> &'a Node {
+    n.get(key)
+        .or_else(|| {
+            n.entries()
+                .iter()
+                .find(|e| e.key.eq_ignore_ascii_case(key))
+                .map(|e| &e.value)
+        })
+        .unwrap_or(n.field(key))
+}
+
 /// Reads the kustomization's `vars:`.
 pub(crate) fn parse(k: &Kust<'_>) -> Result<Vec<Var>, RenderError> {
     let mut out = Vec::new();
@@ -70,21 +84,21 @@ pub(crate) fn parse(k: &Kust<'_>) -> Result<Vec<Var>, RenderError> {
             return Err(k.err_at(item, "a var must be a mapping"));
         }
         let s = |n: &Node| n.scalar_text().unwrap_or_default();
-        let name = s(item.field("name"));
+        let name = s(field(item, "name"));
         if name.is_empty() {
             return Err(k.err_at(item, "a var needs a `name`"));
         }
-        let obj = item.field("objref");
-        let av = s(obj.field("apiVersion"));
+        let obj = field(item, "objref");
+        let av = s(field(obj, "apiVersion"));
         let (mut group, mut version) = match av.split_once('/') {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), av.clone()),
         };
         if av.is_empty() {
-            group = s(obj.field("group"));
-            version = s(obj.field("version"));
+            group = s(field(obj, "group"));
+            version = s(field(obj, "version"));
         }
-        let field_path = match s(item.field("fieldref").field("fieldPath")) {
+        let field_path = match s(field(field(item, "fieldref"), "fieldPath")) {
             p if p.is_empty() => "metadata.name".to_string(),
             p => p,
         };
@@ -92,9 +106,9 @@ pub(crate) fn parse(k: &Kust<'_>) -> Result<Vec<Var>, RenderError> {
             name,
             group,
             version,
-            kind: s(obj.field("kind")),
-            obj_name: s(obj.field("name")),
-            obj_ns: s(obj.field("namespace")),
+            kind: s(field(obj, "kind")),
+            obj_name: s(field(obj, "name")),
+            obj_ns: s(field(obj, "namespace")),
             field_path,
             file: k.file.to_path_buf(),
             line: item.span.line,
