@@ -24,9 +24,12 @@ fn root() -> PathBuf {
 
 /// Runs the binary at the repository root; returns the exit code and stdout.
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(bin())
-        .args(args)
-        .arg("--no-config")
+    let mut cmd = Command::new(bin());
+    cmd.args(args);
+    if args.first() == Some(&"scan") {
+        cmd.arg("--no-config");
+    }
+    let out = cmd
         .current_dir(root())
         .env("NO_COLOR", "1")
         .output()

@@ -68,7 +68,7 @@ pub use kustomize::{
     content_hash as kustomize_content_hash, kustomization_file, render as render_kustomization,
     Origin, RenderError, RenderedObject,
 };
-pub use load::{decode, load, Diagnostic, Input, Level, LoadOptions, Loaded, Render};
+pub use load::{decode, load, Diagnostic, Fallback, Input, Level, LoadOptions, Loaded, Render};
 pub use node::{Entry, Node, Pointer, Span, Value};
 pub use object::{FileId, Object, ObjectId, ObjectRef, SourceFile, Written};
 pub use report::{write_json_pretty, FindingJson, Report, Summary, JSON_SCHEMA_VERSION};

@@ -48,11 +48,15 @@ pub struct LoadOptions {
     /// base, `helmCharts`, a KRM function): given its directory, returns
     /// the rendered YAML stream or why not. `None`: such a root is an error
     /// and its files are read as plain files.
-    pub fallback: Option<fn(&Path) -> Result<String, String>>,
+    pub fallback: Option<Fallback>,
     /// The unit roles to audit (empty: every role). Files of units of
     /// other roles are not read.
     pub roles: Vec<crate::Role>,
 }
+
+/// Renders a kustomization directory another way (the user's kubectl):
+/// the rendered YAML stream, or why not. See [`LoadOptions::fallback`].
+pub type Fallback = fn(&Path) -> Result<String, String>;
 
 /// How kustomizations under the inputs are read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -849,7 +853,6 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     let repo = if opts.render == Render::Units {
         crate::repo::plan(inputs, &mut files, opts)
     } else {
-        files.retain(|(i, _)| !matches!(i, Input::Path(p) if crate::repo::is_kustomization(p)));
         None
     };
     let mut loaded = read_plain(&files, opts, diagnostics, skipped);
