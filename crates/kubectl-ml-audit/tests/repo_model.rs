@@ -365,3 +365,47 @@ fn the_config_chooses_the_roles_audited() {
     assert_eq!(names, ["served"], "{v:#}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A suppression comment in a base covers the finding in every overlay
+/// that renders it, and is not reported unused in any of them.
+#[test]
+fn a_suppression_in_a_base_applies_in_every_unit() {
+    let dir = std::env::temp_dir().join(format!("ml-audit-supp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("base")).unwrap();
+    std::fs::write(
+        dir.join("base/kustomization.yaml"),
+        "resources: [pod.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("base/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: gpu-probe}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n    securityContext:\n      # ml-audit: ignore pss-privileged -- the node probe needs the host devices\n      privileged: true\n",
+    )
+    .unwrap();
+    for ns in ["team-a", "team-b"] {
+        std::fs::create_dir_all(dir.join(ns)).unwrap();
+        std::fs::write(
+            dir.join(ns).join("kustomization.yaml"),
+            format!("namespace: {ns}\nresources: [../base]\n"),
+        )
+        .unwrap();
+    }
+    let out = Command::new(bin())
+        .args([
+            "scan",
+            "--no-config",
+            "--format",
+            "json",
+            "--select",
+            "pss-privileged,suppression-unused",
+            ".",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(findings(&v).is_empty(), "{v:#}");
+    assert_eq!(v["summary"]["suppressed"], 2, "{v:#}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

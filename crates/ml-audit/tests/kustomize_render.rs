@@ -223,3 +223,66 @@ fn content_hash_is_kustomizes() {
         "dm2727k6bt"
     );
 }
+
+/// A diamond of bases, each level with its own prefix: 2^24 builds and
+/// objects if nothing stopped it; refused at the build budget, quickly.
+#[test]
+fn a_diamond_of_bases_is_refused_not_rendered_forever() {
+    let dir = std::env::temp_dir().join(format!("ml-audit-diamond-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let depth = 24;
+    std::fs::create_dir_all(dir.join("leaf")).unwrap();
+    std::fs::write(
+        dir.join("leaf/kustomization.yaml"),
+        "resources: [cm.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("leaf/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+    )
+    .unwrap();
+    for level in (0..depth).rev() {
+        for side in ["a", "b"] {
+            let d = dir.join(format!("l{level}{side}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let below = if level + 1 == depth {
+                vec!["../leaf".to_string()]
+            } else {
+                vec![format!("../l{}a", level + 1), format!("../l{}b", level + 1)]
+            };
+            std::fs::write(
+                d.join("kustomization.yaml"),
+                format!("namePrefix: {side}-\nresources: [{}]\n", below.join(", ")),
+            )
+            .unwrap();
+        }
+    }
+    let e = ml_audit::render_kustomization(&dir.join("l0a")).unwrap_err();
+    assert!(e.message.contains("kustomization builds"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A FIFO named as a resource or a patch is refused without blocking: the
+/// renderer reads files as the loader does.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_by_a_kustomization_is_refused_without_hanging() {
+    let dir = std::env::temp_dir().join(format!("ml-audit-kfifo-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("deploy.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "resources: [deploy.yaml]\npatches:\n- path: deploy.yaml\n",
+    )
+    .unwrap();
+    let e = ml_audit::render_kustomization(&dir).unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

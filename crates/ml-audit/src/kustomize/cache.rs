@@ -32,6 +32,40 @@ pub(crate) struct Cache {
 
 thread_local! {
     static CURRENT: RefCell<Option<Arc<Cache>>> = const { RefCell::new(None) };
+    /// Kustomizations built and resources read by the rendering under way
+    /// on this thread.
+    static SPENT: std::cell::Cell<(u32, u64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+/// Kustomization builds one rendering may do: a base reached through many
+/// paths (a diamond of bases, each level with its own prefix) is built once
+/// per path, so a hostile repository could ask for 2^30 builds.
+pub(crate) const MAX_BUILDS: u32 = 4_096;
+/// Resources one rendering may read (each copy of a base counts).
+pub(crate) const MAX_RESOURCES: u64 = 1_000_000;
+
+/// Starts the budget of a rendering.
+pub(crate) fn start_rendering() {
+    SPENT.with(|s| s.set((0, 0)));
+}
+
+/// Counts one kustomization build; `false` past [`MAX_BUILDS`].
+pub(crate) fn spend_build() -> bool {
+    SPENT.with(|s| {
+        let (b, r) = s.get();
+        s.set((b + 1, r));
+        b < MAX_BUILDS
+    })
+}
+
+/// Counts `n` resources read; `false` past [`MAX_RESOURCES`].
+pub(crate) fn spend_resources(n: usize) -> bool {
+    SPENT.with(|s| {
+        let (b, r) = s.get();
+        let r = r.saturating_add(n as u64);
+        s.set((b, r));
+        r <= MAX_RESOURCES
+    })
 }
 
 /// Runs `f` with `cache` installed on this thread.

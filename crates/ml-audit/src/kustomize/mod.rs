@@ -292,6 +292,7 @@ impl Res {
 
 /// Renders the kustomization in `dir`, as `kubectl kustomize DIR` would.
 pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
+    cache::start_rendering();
     let mut visiting = HashSet::new();
     let Acc {
         res: mut resources,
@@ -337,7 +338,18 @@ pub(crate) fn read_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
 /// Reads resources from a file: `kind: List` expanded.
 fn read_resources(file: &Path) -> Result<Vec<Res>, RenderError> {
     let mut out = Vec::new();
-    for doc in read_docs(file)? {
+    let docs = read_docs(file)?;
+    if !cache::spend_resources(docs.len()) {
+        return Err(err(
+            file,
+            0,
+            format!(
+                "more than {} resources in one rendering: not rendered",
+                cache::MAX_RESOURCES
+            ),
+        ));
+    }
+    for doc in docs {
         if !matches!(doc.value, Value::Map(_)) {
             return Err(err(file, doc.span.line, "a resource must be a mapping"));
         }
@@ -527,6 +539,16 @@ fn build_into(
             "no kustomization.yaml, kustomization.yml or Kustomization here",
         )
     })?;
+    if !cache::spend_build() {
+        return Err(err(
+            &file,
+            0,
+            format!(
+                "more than {} kustomization builds in one rendering (a base reached through very many paths): not rendered",
+                cache::MAX_BUILDS
+            ),
+        ));
+    }
     let canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     if !visiting.insert(canon.clone()) {
         return Err(err(&file, 0, "kustomization cycle"));
