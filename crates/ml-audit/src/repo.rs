@@ -31,6 +31,8 @@ pub(crate) fn is_kustomization(p: &Path) -> bool {
 /// What [`plan`] decided: the units, and the roots to render.
 pub(crate) struct Plan {
     units: Vec<Unit>,
+    /// Files read so far (the kustomizations), for the renderer.
+    cache: std::sync::Arc<Cache>,
 }
 
 /// Finds the units of the files a scan listed. When no kustomization is
@@ -80,7 +82,8 @@ pub(crate) fn plan(
             listed.entry(normalize(&k)).or_insert((0, false));
         }
     }
-    let found: Units = units_of(listed, &paths, opts, Units::default());
+    let cache = std::sync::Arc::new(Cache::default());
+    let found: Units = units_of(listed, &paths, opts, Units::default(), Some(&cache));
     // Only what could not be read at all: the rest (missing files, remote
     // bases, cycles) is what rendering reports, at the same line.
     let mut units = found.units;
@@ -114,7 +117,7 @@ pub(crate) fn plan(
             !(role_filter && !*hidden && !kept_folders.contains(shown.as_str()))
         }
     });
-    Some(Plan { units })
+    Some(Plan { units, cache })
 }
 
 /// One root's rendering, or why it failed.
@@ -123,12 +126,11 @@ type Rendered = Result<Vec<RenderedObject>, RenderError>;
 /// Renders the kustomization roots of `plan` and adds their objects (and
 /// the files they come from) to `loaded`.
 pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) {
-    let units = plan.units;
+    let Plan { units, cache } = plan;
     let roots: Vec<usize> = (0..units.len())
         .filter(|&i| units[i].kind == UnitKind::Kustomization)
         .collect();
     // Roots share their bases: each file is read and parsed once.
-    let cache = std::sync::Arc::new(Cache::default());
     let rendered: Vec<Rendered> = roots
         .par_iter()
         .with_max_len(1)

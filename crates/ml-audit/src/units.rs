@@ -450,36 +450,54 @@ fn read_kust(dir: &Path, file: &Path, opts: &LoadOptions) -> Kust {
         ));
     }
     let name = display_path(file);
-    let text =
-        match crate::load::read_bounded(file, MAX_KUSTOMIZATION_BYTES.min(opts.max_file_bytes))
-            .map_err(|m| error(file, 0, 0, m))
-            .and_then(|b| crate::load::decode(&name, b))
-        {
-            Ok(t) => crate::load::normalize_newlines(t),
-            Err(d) => {
-                k.errors.push(d);
+    // Read through the scan's rendering cache when one is installed (the
+    // renderer reads the same file next), else on its own.
+    let cached;
+    let parsed;
+    let docs: Vec<&Node> = if crate::kustomize::cache::installed() {
+        cached = crate::kustomize::cache::get(file);
+        match &cached.docs {
+            Ok(d) => d.iter().collect(),
+            Err((line, message)) => {
+                k.errors.push(error(file, *line, 0, message.clone()));
                 k.unreadable = true;
                 return k;
             }
-        };
-    let (docs, err) = crate::yaml::parse_stream(&text, opts.limits);
-    if let Some(e) = err {
-        k.errors.push(error(file, e.line, e.col, e.message));
-        k.unreadable = true;
-        return k;
-    }
-    let root = match docs.iter().find(|d| !d.root.is_null()) {
-        Some(d) if d.root.entries().is_empty() && !matches!(d.root.value, crate::Value::Map(_)) => {
+        }
+    } else {
+        let text =
+            match crate::load::read_bounded(file, MAX_KUSTOMIZATION_BYTES.min(opts.max_file_bytes))
+                .map_err(|m| error(file, 0, 0, m))
+                .and_then(|b| crate::load::decode(&name, b))
+            {
+                Ok(t) => crate::load::normalize_newlines(t),
+                Err(d) => {
+                    k.errors.push(d);
+                    k.unreadable = true;
+                    return k;
+                }
+            };
+        let (d, err) = crate::yaml::parse_stream(&text, opts.limits);
+        if let Some(e) = err {
+            k.errors.push(error(file, e.line, e.col, e.message));
+            k.unreadable = true;
+            return k;
+        }
+        parsed = d;
+        parsed.iter().map(|d| &d.root).collect()
+    };
+    let root = match docs.iter().copied().find(|d| !d.is_null()) {
+        Some(d) if d.entries().is_empty() && !matches!(d.value, crate::Value::Map(_)) => {
             k.errors.push(error(
                 file,
-                d.root.span.line,
-                d.root.span.col,
+                d.span.line,
+                d.span.col,
                 "a kustomization must be a mapping".into(),
             ));
             k.unreadable = true;
             return k;
         }
-        Some(d) => &d.root,
+        Some(d) => d,
         None => return k,
     };
     for r in refs(root) {
@@ -536,7 +554,7 @@ fn read_kust(dir: &Path, file: &Path, opts: &LoadOptions) -> Kust {
 pub fn find_units(paths: &[PathBuf], opts: &LoadOptions) -> Units {
     let mut out = Units::default();
     let files = listed(paths, opts, &mut out);
-    units_of(files, paths, opts, out)
+    units_of(files, paths, opts, out, None)
 }
 
 /// Every file the walks of `paths` list (normalised), with the input it was
@@ -578,6 +596,7 @@ pub(crate) fn units_of(
     paths: &[PathBuf],
     opts: &LoadOptions,
     mut out: Units,
+    cache: Option<&std::sync::Arc<crate::kustomize::cache::Cache>>,
 ) -> Units {
     // Kustomizations of the input, by directory, read in parallel.
     let mut todo: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
@@ -609,7 +628,10 @@ pub(crate) fn units_of(
         use rayon::prelude::*;
         todo.into_par_iter()
             .map(|(dir, file)| {
-                let k = read_kust(&dir, &file, opts);
+                let k = match cache {
+                    Some(c) => crate::kustomize::cache::with(c, || read_kust(&dir, &file, opts)),
+                    None => read_kust(&dir, &file, opts),
+                };
                 (dir, k)
             })
             .collect()

@@ -24,10 +24,36 @@ pub(crate) struct Entry {
     pub(crate) docs: Result<Vec<Node>, (u32, String)>,
 }
 
-/// Files read during one load, by (device, inode).
+/// Files read during one load, by (device, inode), and the real paths of
+/// the paths asked for.
 #[derive(Default)]
 pub(crate) struct Cache {
     files: Mutex<HashMap<(u64, u64), Arc<Entry>>>,
+    real: Mutex<HashMap<std::path::PathBuf, std::path::PathBuf>>,
+}
+
+/// `path.canonicalize()`, remembered for the load when a cache is
+/// installed (a kustomization directory is resolved once, not once per
+/// file it names). Failures are not remembered.
+pub(crate) fn canonical(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let Some(cache) = CURRENT.with(|c| c.borrow().clone()) else {
+        return path.canonicalize();
+    };
+    if let Some(r) = cache
+        .real
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(path)
+    {
+        return Ok(r.clone());
+    }
+    let real = path.canonicalize()?;
+    cache
+        .real
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(path.to_path_buf(), real.clone());
+    Ok(real)
 }
 
 thread_local! {
@@ -43,6 +69,11 @@ thread_local! {
 pub(crate) const MAX_BUILDS: u32 = 4_096;
 /// Resources one rendering may read (each copy of a base counts).
 pub(crate) const MAX_RESOURCES: u64 = 1_000_000;
+
+/// Whether a cache is installed on this thread.
+pub(crate) fn installed() -> bool {
+    CURRENT.with(|c| c.borrow().is_some())
+}
 
 /// Starts the budget of a rendering.
 pub(crate) fn start_rendering() {

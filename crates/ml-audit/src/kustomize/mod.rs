@@ -486,11 +486,8 @@ impl Kust<'_> {
     /// hostile repository could otherwise read `/etc/passwd` into a
     /// generated Secret.
     pub(crate) fn confined(&self, node: &Node, path: PathBuf) -> Result<PathBuf, RenderError> {
-        let root = self
-            .dir
-            .canonicalize()
-            .map_err(|e| self.err_at(node, e.to_string()))?;
-        match path.canonicalize() {
+        let root = cache::canonical(self.dir).map_err(|e| self.err_at(node, e.to_string()))?;
+        match cache::canonical(&path) {
             Ok(real) if real.starts_with(&root) => Ok(path),
             Ok(_) => Err(self.err_at(
                 node,
