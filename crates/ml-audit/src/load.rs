@@ -678,7 +678,6 @@ pub(crate) fn parse_source(
     limits: Limits,
     want_comments: bool,
 ) -> (Vec<Object>, Vec<Diagnostic>, Vec<usize>) {
-    let mut diags = FileDiags::new(name);
     let (docs, err, comments) =
         if want_comments && !is_json(name) && text.contains(crate::suppress::COMMENT_MARKER) {
             let p = crate::yaml::parse_stream_with_comments(text, limits);
@@ -687,6 +686,20 @@ pub(crate) fn parse_source(
             let (docs, err) = parse_stream(text, limits);
             (docs, err, Vec::new())
         };
+    objects_of_docs(file, name, text, docs, err, comments)
+}
+
+/// [`parse_source`] after the parse: the objects and diagnostics of a
+/// text's documents (parsed already, as the renderer's cache keeps them).
+pub(crate) fn objects_of_docs(
+    file: FileId,
+    name: &str,
+    text: &str,
+    docs: Vec<crate::yaml::Document>,
+    err: Option<crate::yaml::SyntaxError>,
+    comments: Vec<usize>,
+) -> (Vec<Object>, Vec<Diagnostic>, Vec<usize>) {
+    let mut diags = FileDiags::new(name);
     // A document is an object (a `List` adds its items): sized to that, not
     // to the four objects a first push makes room for (most files hold one).
     let mut objects = Vec::with_capacity(docs.len());
@@ -855,40 +868,74 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     } else {
         None
     };
-    let mut loaded = read_plain(&files, opts, diagnostics, skipped);
+    let mut loaded = read_plain(&files, opts, diagnostics, skipped, None);
     if let Some(repo) = repo {
         crate::repo::add_rendered(&mut loaded, repo, opts);
     }
     loaded
 }
 
+/// A file the renderer has read and parsed already (its name, text and
+/// documents), unless it holds a suppression comment (its comments are
+/// then found by parsing it again).
+#[allow(clippy::type_complexity)]
+fn cached(
+    input: &Input,
+    parsed: Option<&crate::kustomize::cache::Cache>,
+) -> Option<(
+    String,
+    String,
+    Option<(Vec<crate::yaml::Document>, Option<crate::yaml::SyntaxError>)>,
+)> {
+    let (Input::Path(p), Some(cache)) = (input, parsed) else {
+        return None;
+    };
+    let entry = crate::kustomize::cache::text_of(cache, p)?;
+    let text = entry.text.as_ref().ok()?;
+    let stream = entry.stream.as_ref()?;
+    if text.contains(crate::suppress::COMMENT_MARKER) {
+        return None;
+    }
+    Some((display_path(p), text.clone(), Some(stream.clone())))
+}
+
 /// Reads files as they are written, in parallel, in order.
-fn read_plain(
+pub(crate) fn read_plain(
     files: &[(Input, bool)],
     opts: &LoadOptions,
     diagnostics: Vec<Diagnostic>,
     skipped: crate::walk::Skipped,
+    parsed: Option<&crate::kustomize::cache::Cache>,
 ) -> Loaded {
     let results: Vec<_> = files
         .par_iter()
         .enumerate()
-        .map(|(i, (input, hidden))| match read(input, opts) {
-            Ok((name, text)) => {
-                let (objs, diags, comments) = parse_source(i, &name, &text, opts.limits, true);
-                // A hidden file that holds no Kubernetes object (a CI
-                // workflow, a tool's config) is set aside and counted, not
-                // reported: it was read, so nothing in it goes unaudited.
-                if *hidden && objs.is_empty() && diags.iter().all(|d| d.level == Level::Info) {
-                    return (None, Vec::new(), Vec::new());
+        .map(|(i, (input, hidden))| {
+            match cached(input, parsed)
+                .map_or_else(|| read(input, opts).map(|(n, t)| (n, t, None)), Ok)
+            {
+                Ok((name, text, docs)) => {
+                    let (objs, diags, comments) = match docs {
+                        Some((docs, err)) => {
+                            objects_of_docs(i, &name, &text, docs, err, Vec::new())
+                        }
+                        None => parse_source(i, &name, &text, opts.limits, true),
+                    };
+                    // A hidden file that holds no Kubernetes object (a CI
+                    // workflow, a tool's config) is set aside and counted, not
+                    // reported: it was read, so nothing in it goes unaudited.
+                    if *hidden && objs.is_empty() && diags.iter().all(|d| d.level == Level::Info) {
+                        return (None, Vec::new(), Vec::new());
+                    }
+                    let source = SourceFile {
+                        path: name,
+                        text,
+                        comments,
+                    };
+                    (Some(source), objs, diags)
                 }
-                let source = SourceFile {
-                    path: name,
-                    text,
-                    comments,
-                };
-                (Some(source), objs, diags)
+                Err(d) => (None, Vec::new(), vec![d]),
             }
-            Err(d) => (None, Vec::new(), vec![d]),
         })
         .collect();
     let mut loaded = Loaded {

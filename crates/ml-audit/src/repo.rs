@@ -227,12 +227,15 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
         });
     }
     if !inputs.is_empty() {
-        let extra = crate::load::load(
-            &inputs,
-            &LoadOptions {
-                render: crate::load::Render::Off,
-                ..opts.clone()
-            },
+        // Read as plain files; what the renderer parsed already is not
+        // parsed again.
+        let files: Vec<(Input, bool)> = inputs.into_iter().map(|i| (i, false)).collect();
+        let extra = crate::load::read_plain(
+            &files,
+            opts,
+            Vec::new(),
+            crate::walk::Skipped::default(),
+            Some(&cache),
         );
         let base = loaded.files.len();
         let first_obj = loaded.objects.len();
@@ -260,17 +263,31 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
         .enumerate()
         .map(|(i, f)| (f.path.clone(), i))
         .collect();
-    // Every file a rendered object comes from, once, in order of first use.
+    // Every file a rendered object comes from, once, in order of first use:
+    // each distinct path as the renderer wrote it is resolved once (an
+    // origin names a file by the path it was reached by).
+    let mut raw: HashMap<PathBuf, usize> = HashMap::new();
     let mut wanted: Vec<(String, PathBuf)> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
+    let mut new_ids: HashMap<String, usize> = HashMap::new();
+    let first_new = loaded.files.len();
     for objs in rendered.iter().flatten() {
         for o in objs {
             for origin in &o.origins {
+                if raw.contains_key(origin.file.as_path()) {
+                    continue;
+                }
                 let p = normalize(&origin.file);
                 let shown = display_path(&p);
-                if !by_name.contains_key(&shown) && seen.insert(shown.clone()) {
-                    wanted.push((shown, p));
-                }
+                let id = match by_name.get(&shown).or_else(|| new_ids.get(&shown)) {
+                    Some(&id) => id,
+                    None => {
+                        let id = first_new + wanted.len();
+                        new_ids.insert(shown.clone(), id);
+                        wanted.push((shown, p));
+                        id
+                    }
+                };
+                raw.insert(origin.file.clone(), id);
             }
         }
     }
@@ -278,40 +295,48 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
         .par_iter()
         .map(|(shown, p)| source_file(shown, p, opts, &cache))
         .collect();
-    for s in sources {
-        by_name.insert(s.path.clone(), loaded.files.len());
-        loaded.files.push(s);
-    }
-    let file_id = |p: &Path| by_name[&display_path(&normalize(p))];
-    for (&i, r) in roots.iter().zip(rendered) {
-        let Ok(objs) = r else { continue };
-        for (doc, ro) in objs.into_iter().enumerate() {
+    loaded.files.extend(sources);
+    // The objects, converted in parallel, numbered in order.
+    let todo: Vec<(usize, usize, RenderedObject)> = roots
+        .iter()
+        .zip(rendered)
+        .filter_map(|(&i, r)| r.ok().map(|objs| (i, objs)))
+        .flat_map(|(i, objs)| objs.into_iter().enumerate().map(move |(d, o)| (i, d, o)))
+        .collect();
+    let files = &loaded.files;
+    let made: Vec<(Vec<crate::Object>, Vec<Diagnostic>)> = todo
+        .into_par_iter()
+        .map(|(i, doc, ro)| {
             let Some(first) = ro.origins.first() else {
-                continue;
+                return (Vec::new(), Vec::new());
             };
-            let fid = file_id(&first.file);
-            let name = loaded.files[fid].path.clone();
-            let mut diags = crate::load::FileDiags::new(&name);
-            let mut made = Vec::new();
-            crate::load::to_objects(fid, doc, ro.node, &mut made, &mut diags, 0);
+            let fid = raw[first.file.as_path()];
             let origins: Vec<Written> = ro
                 .origins
                 .iter()
                 .map(|o| Written {
-                    pointer: o.pointer.clone().into_boxed_str(),
-                    file: file_id(&o.file),
+                    pointer: o.pointer.as_str().into(),
+                    file: raw[o.file.as_path()],
                     line: o.line,
                     keeps_span: o.keeps_span,
                 })
                 .collect();
-            for mut o in made {
-                o.id = loaded.objects.len();
+            let mut diags = crate::load::FileDiags::new(&files[fid].path);
+            let mut made = Vec::new();
+            crate::load::to_objects(fid, doc, ro.node, &mut made, &mut diags, 0);
+            for o in &mut made {
                 o.unit = Some(i as u32);
                 o.origins = origins.clone();
-                loaded.objects.push(o);
             }
-            loaded.diagnostics.extend(diags.finish());
+            (made, diags.finish())
+        })
+        .collect();
+    for (objs, diags) in made {
+        for mut o in objs {
+            o.id = loaded.objects.len();
+            loaded.objects.push(o);
         }
+        loaded.diagnostics.extend(diags);
     }
     loaded.units = units;
 }

@@ -456,10 +456,10 @@ fn read_kust(dir: &Path, file: &Path, opts: &LoadOptions) -> Kust {
     let parsed;
     let docs: Vec<&Node> = if crate::kustomize::cache::installed() {
         cached = crate::kustomize::cache::get(file);
-        match &cached.docs {
-            Ok(d) => d.iter().collect(),
+        match cached.roots() {
+            Ok(d) => d,
             Err((line, message)) => {
-                k.errors.push(error(file, *line, 0, message.clone()));
+                k.errors.push(error(file, line, 0, message));
                 k.unreadable = true;
                 return k;
             }

@@ -20,8 +20,9 @@ use crate::yaml::{parse_stream, Limits};
 pub(crate) struct Entry {
     /// The text, or why it could not be read.
     pub(crate) text: Result<String, String>,
-    /// The documents, or the line and message of the parse error.
-    pub(crate) docs: Result<Vec<Node>, (u32, String)>,
+    /// The parse as the loader makes it (every document, with its
+    /// warnings, and the error), for a file then read as a plain file.
+    pub(crate) stream: Option<(Vec<crate::yaml::Document>, Option<crate::yaml::SyntaxError>)>,
 }
 
 /// Files read during one load, by (device, inode), and the real paths of
@@ -124,21 +125,28 @@ fn read(path: &Path) -> Entry {
     let text = crate::load::read_bounded(path, crate::load::MAX_FILE_BYTES)
         .and_then(|b| crate::load::decode(&path.to_string_lossy(), b).map_err(|d| d.message))
         .map(crate::load::normalize_newlines);
-    let docs = match &text {
-        Err(e) => Err((0, e.clone())),
-        Ok(t) => {
-            let (docs, error) = parse_stream(t, Limits::default());
-            match error {
-                Some(e) => Err((e.line, e.message)),
-                None => Ok(docs
-                    .into_iter()
-                    .map(|d| d.root)
-                    .filter(|n| !n.is_null())
-                    .collect()),
-            }
+    let stream = text
+        .as_ref()
+        .ok()
+        .map(|t| parse_stream(t, Limits::default()));
+    Entry { text, stream }
+}
+
+impl Entry {
+    /// The non-null documents' roots, or the line and message of why there
+    /// are none (unreadable, or invalid YAML).
+    pub(crate) fn roots(&self) -> Result<Vec<&Node>, (u32, String)> {
+        match (&self.text, &self.stream) {
+            (Err(e), _) => Err((0, e.clone())),
+            (_, Some((_, Some(e)))) => Err((e.line, e.message.clone())),
+            (_, Some((docs, None))) => Ok(docs
+                .iter()
+                .map(|d| &d.root)
+                .filter(|n| !n.is_null())
+                .collect()),
+            (Ok(_), None) => Ok(Vec::new()),
         }
-    };
-    Entry { text, docs }
+    }
 }
 
 /// The file at `path`: from the installed cache (read into it on first

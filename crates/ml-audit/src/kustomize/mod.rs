@@ -329,9 +329,9 @@ fn drop_empty_annotations(node: &mut Node) {
 pub(crate) fn read_docs(file: &Path) -> Result<Vec<Node>, RenderError> {
     // Read once per load (see `cache`), bounded as every file the loader
     // reads: a FIFO or a device named by a hostile kustomization is refused.
-    match &cache::get(file).docs {
-        Ok(docs) => Ok(docs.clone()),
-        Err((line, message)) => Err(err(file, *line, message.clone())),
+    match cache::get(file).roots() {
+        Ok(docs) => Ok(docs.into_iter().cloned().collect()),
+        Err((line, message)) => Err(err(file, line, message)),
     }
 }
 

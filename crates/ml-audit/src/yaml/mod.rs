@@ -32,7 +32,7 @@ impl Default for Limits {
 }
 
 /// A document parsed from a stream.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Document {
     /// The root node.
     pub root: Node,
