@@ -1,0 +1,872 @@
+//! Coverage: every object is audited, or counted as not audited with the
+//! reason.
+//!
+//! Before the pods are found ([`prepare`]), the objects whose pods are
+//! written somewhere else are completed: an Argo `resource` template's
+//! `manifest` string is parsed in place (its nodes at their lines in the
+//! block scalar), a TrainJob gets the runtime it references, with its
+//! trainer fields and patches applied, and an LLMInferenceService gets the
+//! configs its `baseRefs` name. Every node keeps the place it is written
+//! at, and [`Object::origins`] says which file wrote which subtree, so a
+//! finding on a field the TrainJob sets points at the TrainJob, one on a
+//! field of the runtime at the runtime.
+//!
+//! After ([`check`]), each object is audited (it has pods, or a rule reads
+//! its kind) or counted in [`NotAudited`], and the input is warned about:
+//! API versions Kubernetes removed, a known kind under a group that does
+//! not serve it, an unknown kind that holds containers.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::kinds::KindTable;
+use crate::load::{Diagnostic, Level};
+use crate::node::{Entry, Node, Pointer, Span, Value};
+use crate::object::{FileId, Object, SourceFile, Written};
+use crate::workload::Workload;
+use crate::yaml::{parse_stream, Limits};
+
+/// Objects of one apiVersion and kind that were not audited, and why.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotAudited {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// How many objects.
+    pub count: usize,
+    /// Why they were not audited.
+    pub reason: String,
+}
+
+const ARGO_KINDS: [&str; 4] = [
+    "Workflow",
+    "WorkflowTemplate",
+    "ClusterWorkflowTemplate",
+    "CronWorkflow",
+];
+
+/// Completes the objects whose pods are written elsewhere (see the module
+/// documentation). Only Argo workflows, TrainJobs and LLMInferenceServices
+/// are looked at; the others cost a comparison of their kind.
+pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut Vec<Diagnostic>) {
+    let mut trainjobs = Vec::new();
+    let mut llm = Vec::new();
+    for (i, o) in objects.iter_mut().enumerate() {
+        match (o.group(), o.kind.as_str()) {
+            ("argoproj.io", k) if ARGO_KINDS.contains(&k) => argo_manifests(o, files, diags),
+            ("trainer.kubeflow.org", "TrainJob") => trainjobs.push(i),
+            ("serving.kserve.io", "LLMInferenceService") => llm.push(i),
+            _ => {}
+        }
+    }
+    if trainjobs.is_empty() && llm.is_empty() {
+        return;
+    }
+    // (kind, namespace or "", name) -> object, for the kinds referenced.
+    let mut by_name: FxHashMap<(&str, &str, &str), usize> = FxHashMap::default();
+    for (i, o) in objects.iter().enumerate() {
+        let wanted = matches!(
+            (o.group(), o.kind.as_str()),
+            (
+                "trainer.kubeflow.org",
+                "TrainingRuntime" | "ClusterTrainingRuntime"
+            ) | ("serving.kserve.io", "LLMInferenceServiceConfig")
+        );
+        if wanted {
+            let ns = o.effective_namespace().unwrap_or("");
+            by_name.entry((&o.kind, ns, &o.name)).or_insert(i);
+        }
+    }
+    let mut merged: Vec<(usize, Node, Vec<Written>)> = Vec::new();
+    for &i in &trainjobs {
+        let tj = &objects[i];
+        let r = tj.root.field("spec").field("runtimeRef");
+        let name = r.field("name").as_str().unwrap_or("");
+        let kind = r.field("kind").as_str().unwrap_or("ClusterTrainingRuntime");
+        let ns = if kind == "TrainingRuntime" {
+            tj.effective_namespace().unwrap_or("default")
+        } else {
+            ""
+        };
+        if let Some(&rt) = by_name.get(&(kind, ns, name)) {
+            let (root, origins) = merge_trainjob(tj, &objects[rt]);
+            merged.push((i, root, origins));
+        }
+    }
+    for &i in &llm {
+        let svc = &objects[i];
+        let refs = svc.root.field("spec").field("baseRefs").items();
+        if refs.is_empty() {
+            continue;
+        }
+        let ns = svc.effective_namespace().unwrap_or("default");
+        let configs: Vec<&Object> = refs
+            .iter()
+            .filter_map(|r| r.field("name").as_str())
+            .filter_map(|n| {
+                // In the service's namespace, else the controller's (where
+                // KServe keeps the well-known configs): any namespace.
+                by_name
+                    .get(&("LLMInferenceServiceConfig", ns, n))
+                    .or_else(|| {
+                        by_name
+                            .iter()
+                            .filter(|((k, _, name), _)| {
+                                *k == "LLMInferenceServiceConfig" && *name == n
+                            })
+                            .map(|(_, i)| i)
+                            .min()
+                    })
+                    .map(|&c| &objects[c])
+            })
+            .collect();
+        if !configs.is_empty() {
+            let (root, origins) = merge_llm(svc, &configs);
+            merged.push((i, root, origins));
+        }
+    }
+    for (i, root, origins) in merged {
+        objects[i].root = root;
+        objects[i].origins = origins;
+    }
+}
+
+/// The file that wrote the node at `pointer` of `obj`.
+fn writer(obj: &Object, pointer: &str) -> FileId {
+    obj.origins
+        .iter()
+        .rev()
+        .find(|w| !w.keeps_span && w.covers(pointer))
+        .map_or(obj.file, |w| w.file)
+}
+
+/// The origins of `obj` as they start: its own, or one entry for its file.
+fn own_origins(obj: &Object) -> Vec<Written> {
+    if obj.origins.is_empty() {
+        vec![written("", obj.file)]
+    } else {
+        obj.origins.clone()
+    }
+}
+
+fn written(pointer: &str, file: FileId) -> Written {
+    Written {
+        pointer: pointer.into(),
+        file,
+        line: 0,
+        keeps_span: false,
+    }
+}
+
+/// The origins of `from`'s subtree at `at`, as a subtree at `to`.
+fn graft_origins(from: &Object, at: &str, to: &str, out: &mut Vec<Written>) {
+    out.push(written(to, writer(from, at)));
+    for w in &from.origins {
+        let under = w.pointer.len() > at.len()
+            && w.pointer.starts_with(at)
+            && w.pointer.as_bytes()[at.len()] == b'/';
+        if under {
+            let mut w = w.clone();
+            w.pointer = format!("{to}{}", &w.pointer[at.len()..]).into();
+            out.push(w);
+        }
+    }
+}
+
+fn get_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|e| e.key == key)
+            .map(|e| &mut e.value),
+        _ => None,
+    }
+}
+
+/// The node under `key`, made a mapping entry when it is not there.
+fn child_mut<'a>(node: &'a mut Node, key: &str) -> &'a mut Node {
+    if !matches!(node.value, Value::Map(_)) {
+        node.value = Value::Map(Vec::new());
+    }
+    let Value::Map(entries) = &mut node.value else {
+        unreachable!("made a mapping above")
+    };
+    let i = match entries.iter().position(|e| e.key == key) {
+        Some(i) => i,
+        None => {
+            entries.push(Entry {
+                key: key.into(),
+                key_span: Span::default(),
+                value: Node::new(Value::Null),
+            });
+            entries.len() - 1
+        }
+    };
+    &mut entries[i].value
+}
+
+/// Lays `patch` over `base` as a strategic merge does: mappings field by
+/// field, lists of named items by name, anything else replaced. Each
+/// subtree `patch` writes is recorded in `out` as written by `file`.
+fn overlay(base: &mut Node, patch: &Node, at: &Pointer, file: FileId, out: &mut Vec<Written>) {
+    match (&mut base.value, &patch.value) {
+        (Value::Map(be), Value::Map(pe)) => {
+            for e in pe {
+                let p = at.key(&e.key);
+                match be.iter().position(|b| b.key == e.key) {
+                    Some(k) if mergeable(&be[k].value, &e.value) => {
+                        overlay(&mut be[k].value, &e.value, &p, file, out)
+                    }
+                    // Replaced whole, key and all: a finding on the field
+                    // points at the patch's line.
+                    Some(k) => {
+                        be[k] = e.clone();
+                        out.push(written(p.as_str(), file));
+                    }
+                    None => {
+                        be.push(e.clone());
+                        out.push(written(p.as_str(), file));
+                    }
+                }
+            }
+        }
+        (Value::Seq(bi), Value::Seq(pi))
+            if pi.iter().all(|n| n.field("name").as_str().is_some()) =>
+        {
+            for item in pi {
+                let name = item.field("name").as_str();
+                match bi.iter().position(|b| b.field("name").as_str() == name) {
+                    Some(k) => overlay(&mut bi[k], item, &at.idx(k), file, out),
+                    None => {
+                        bi.push(item.clone());
+                        out.push(written(at.idx(bi.len() - 1).as_str(), file));
+                    }
+                }
+            }
+        }
+        _ => {
+            *base = patch.clone();
+            out.push(written(at.as_str(), file));
+        }
+    }
+}
+
+/// Whether `overlay` merges `patch` into `base` rather than replacing it.
+fn mergeable(base: &Node, patch: &Node) -> bool {
+    match (&base.value, &patch.value) {
+        (Value::Map(_), Value::Map(_)) => true,
+        (Value::Seq(_), Value::Seq(p)) => p.iter().all(|n| n.field("name").as_str().is_some()),
+        _ => false,
+    }
+}
+
+/// Replaces (or adds) `key` of `node` with `value`, recording the writer.
+fn set(
+    node: &mut Node,
+    at: &Pointer,
+    key: &str,
+    value: &Node,
+    key_span: Span,
+    file: FileId,
+    out: &mut Vec<Written>,
+) {
+    *child_mut(node, key) = value.clone();
+    if let Value::Map(entries) = &mut node.value {
+        if let Some(e) = entries.iter_mut().find(|e| e.key == key) {
+            e.key_span = key_span;
+        }
+    }
+    out.push(written(at.key(key).as_str(), file));
+}
+
+/// The TrainJob with its runtime's template at `/spec/template`: the
+/// trainer's image, command, args, env, resources per node and number of
+/// nodes applied to the runtime's trainer job, then its `runtimePatches`
+/// (and the older `podTemplateOverrides`) laid over it.
+fn merge_trainjob(tj: &Object, rt: &Object) -> (Node, Vec<Written>) {
+    let mut root = tj.root.clone();
+    let mut origins = own_origins(tj);
+    let Some(template) = rt.root.field("spec").get("template") else {
+        return (root, origins);
+    };
+    let spec = child_mut(&mut root, "spec");
+    *child_mut(spec, "template") = template.clone();
+    graft_origins(rt, "/spec/template", "/spec/template", &mut origins);
+
+    let tspec = tj.root.field("spec");
+    let trainer = tspec.field("trainer");
+    let jobs_at = Pointer::parse("/spec/template/spec/replicatedJobs");
+    let num_nodes = trainer
+        .get("numNodes")
+        .map(|n| (n, writer(tj, "/spec/trainer/numNodes")))
+        .or_else(|| {
+            rt.root
+                .field("spec")
+                .field("mlPolicy")
+                .get("numNodes")
+                .map(|n| (n, writer(rt, "/spec/mlPolicy/numNodes")))
+        });
+    let tpl = child_mut(child_mut(&mut root, "spec"), "template");
+    let Some(jobs) = get_mut(child_mut(tpl, "spec"), "replicatedJobs") else {
+        return (root, origins);
+    };
+    if let Value::Seq(items) = &mut jobs.value {
+        // The trainer job: the one the runtime marks as the trainer step,
+        // else the one named `node`.
+        let is_trainer = |j: &Node| {
+            j.field("template")
+                .field("metadata")
+                .field("labels")
+                .field("trainer.kubeflow.org/trainjob-ancestor-step")
+                .as_str()
+                == Some("trainer")
+        };
+        let k = items.iter().position(is_trainer).or_else(|| {
+            items
+                .iter()
+                .position(|j| j.field("name").as_str() == Some("node"))
+        });
+        if let Some(k) = k {
+            let job_at = jobs_at.idx(k);
+            let job = &mut items[k];
+            if let Some((n, f)) = num_nodes {
+                set(job, &job_at, "replicas", n, n.span, f, &mut origins);
+            }
+            let pod_at = job_at
+                .key("template")
+                .key("spec")
+                .key("template")
+                .key("spec");
+            let pod = child_mut(
+                child_mut(child_mut(child_mut(job, "template"), "spec"), "template"),
+                "spec",
+            );
+            if let Some(Value::Seq(cs)) = get_mut(pod, "containers").map(|c| &mut c.value) {
+                let c = cs
+                    .iter()
+                    .position(|c| c.field("name").as_str() == Some("node"))
+                    .or(if cs.is_empty() { None } else { Some(0) });
+                if let Some(c) = c {
+                    let c_at = pod_at.key("containers").idx(c);
+                    let container = &mut cs[c];
+                    for (field, into) in [
+                        ("image", "image"),
+                        ("command", "command"),
+                        ("args", "args"),
+                        ("resourcesPerNode", "resources"),
+                    ] {
+                        if let Some(e) = trainer.entry(field) {
+                            let f = writer(tj, &format!("/spec/trainer/{field}"));
+                            set(
+                                container,
+                                &c_at,
+                                into,
+                                &e.value,
+                                e.key_span,
+                                f,
+                                &mut origins,
+                            );
+                        }
+                    }
+                    if let Some(e) = trainer.entry("env") {
+                        let f = writer(tj, "/spec/trainer/env");
+                        let at = c_at.key("env");
+                        match get_mut(container, "env") {
+                            Some(base) => overlay(base, &e.value, &at, f, &mut origins),
+                            None => set(
+                                container,
+                                &c_at,
+                                "env",
+                                &e.value,
+                                e.key_span,
+                                f,
+                                &mut origins,
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Patches of the runtime spec (`runtimePatches`, trainer v2.1+).
+    for (i, p) in tspec.field("runtimePatches").items().iter().enumerate() {
+        if let Some(t) = p.field("trainingRuntimeSpec").get("template") {
+            let f = writer(tj, &format!("/spec/runtimePatches/{i}"));
+            let tpl = child_mut(child_mut(&mut root, "spec"), "template");
+            overlay(tpl, t, &Pointer::parse("/spec/template"), f, &mut origins);
+        }
+    }
+    // Pod template overrides (`podTemplateOverrides`, trainer v2.0).
+    for (i, o) in tspec
+        .field("podTemplateOverrides")
+        .items()
+        .iter()
+        .enumerate()
+    {
+        let Some(ps) = o.get("spec") else { continue };
+        let f = writer(tj, &format!("/spec/podTemplateOverrides/{i}"));
+        let targets: Vec<&str> = o
+            .field("targetJobs")
+            .items()
+            .iter()
+            .filter_map(|t| t.field("name").as_str())
+            .collect();
+        let tpl = child_mut(child_mut(&mut root, "spec"), "template");
+        let Some(Value::Seq(items)) =
+            get_mut(child_mut(tpl, "spec"), "replicatedJobs").map(|j| &mut j.value)
+        else {
+            continue;
+        };
+        for (k, job) in items.iter_mut().enumerate() {
+            if !targets.contains(&job.field("name").as_str().unwrap_or("")) {
+                continue;
+            }
+            let at = jobs_at
+                .idx(k)
+                .key("template")
+                .key("spec")
+                .key("template")
+                .key("spec");
+            let pod = child_mut(
+                child_mut(child_mut(child_mut(job, "template"), "spec"), "template"),
+                "spec",
+            );
+            overlay(pod, ps, &at, f, &mut origins);
+        }
+    }
+    (root, origins)
+}
+
+/// The LLMInferenceService with the configs its `baseRefs` name laid
+/// under its own spec, in order: each later one wins, the service last.
+fn merge_llm(svc: &Object, configs: &[&Object]) -> (Node, Vec<Written>) {
+    let mut root = svc.root.clone();
+    let mut origins = own_origins(svc);
+    let mut spec = Node::new(Value::Map(Vec::new()));
+    let mut spec_origins = Vec::new();
+    let at = Pointer::parse("/spec");
+    for c in configs {
+        if let Some(s) = c.root.get("spec") {
+            let f = writer(c, "/spec");
+            overlay(&mut spec, s, &at, f, &mut spec_origins);
+            for w in &c.origins {
+                if w.pointer.starts_with("/spec/") {
+                    spec_origins.push(w.clone());
+                }
+            }
+        }
+    }
+    if let Some(own) = svc.root.get("spec") {
+        overlay(&mut spec, own, &at, writer(svc, "/spec"), &mut spec_origins);
+    }
+    *child_mut(&mut root, "spec") = spec;
+    origins.extend(spec_origins);
+    // What rewrote the service's own nodes (a kustomize patch) still did.
+    origins.extend(
+        svc.origins
+            .iter()
+            .filter(|w| w.pointer.starts_with("/spec/"))
+            .cloned(),
+    );
+    (root, origins)
+}
+
+/// Parses the `manifest` of each Argo `resource` template that creates an
+/// object, in place: the string becomes the object's tree, at its lines.
+fn argo_manifests(o: &mut Object, files: &[SourceFile], diags: &mut Vec<Diagnostic>) {
+    let templates_at = if o.kind == "CronWorkflow" {
+        "/spec/workflowSpec/templates"
+    } else {
+        "/spec/templates"
+    };
+    let count = o.root.pointer(templates_at).map_or(0, |t| t.items().len());
+    for i in 0..count {
+        let at = format!("{templates_at}/{i}/resource/manifest");
+        let Some(node) = o.root.pointer(&at) else {
+            continue;
+        };
+        let Value::Str(text) = &node.value else {
+            continue;
+        };
+        let action = o
+            .root
+            .pointer(&format!("{templates_at}/{i}/resource/action"))
+            .and_then(Node::as_str)
+            .unwrap_or("");
+        if matches!(action, "delete" | "get") {
+            continue;
+        }
+        let span = node.span;
+        let file = &files[writer(o, &at)];
+        let (docs, err) = parse_stream(text, Limits::default());
+        let shift = block_shift(&file.text, span, text);
+        if let Some(e) = err {
+            let (line, col) = match shift {
+                Some((dl, dc)) => (e.line + dl, e.col + dc),
+                None => (span.line, span.col),
+            };
+            diags.push(Diagnostic {
+                level: Level::Warning,
+                file: file.path.clone(),
+                line,
+                col,
+                message: format!(
+                    "{}: the manifest of resource template #{i} is not valid YAML ({}): the object it creates was not audited",
+                    o.display_name(),
+                    e.message
+                ),
+            });
+            continue;
+        }
+        let Some(mut doc) = docs.into_iter().next().map(|d| d.root) else {
+            continue;
+        };
+        if !matches!(doc.value, Value::Map(_)) {
+            continue;
+        }
+        relocate(&mut doc, shift, span);
+        let Some(node) = pointer_mut(&mut o.root, &at) else {
+            continue;
+        };
+        *node = doc;
+    }
+}
+
+fn pointer_mut<'a>(node: &'a mut Node, pointer: &str) -> Option<&'a mut Node> {
+    let mut cur = node;
+    for seg in pointer.split('/').skip(1) {
+        cur = match &mut cur.value {
+            Value::Map(entries) => &mut entries.iter_mut().find(|e| e.key == seg)?.value,
+            Value::Seq(items) => items.get_mut(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Lines and columns to add to a position in the text of a literal block
+/// scalar (`manifest: |`) to get its position in the file, when the file
+/// holds the text line for line at `span`; `None` otherwise (a quoted or
+/// folded string: its nodes are then placed at the string).
+fn block_shift(file: &str, span: Span, text: &str) -> Option<(u32, u32)> {
+    let (first, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty())?;
+    // The span starts at the `|` or at the first line of the text.
+    let start = (span.line as usize).saturating_sub(1);
+    let lines: Vec<&str> = file.lines().skip(start).take(first + 3).collect();
+    let (k, found) = lines
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.trim_start() == line.trim_start() && l.ends_with(line))?;
+    let indent = found.chars().count() - line.chars().count();
+    let file_line = start + k + 1;
+    let dl = u32::try_from(file_line.checked_sub(first + 1)?).ok()?;
+    Some((dl, u32::try_from(indent).ok()?))
+}
+
+/// Moves every span of a tree parsed from a string to its place in the
+/// file: by `shift` when known, else onto the string's own span.
+fn relocate(node: &mut Node, shift: Option<(u32, u32)>, at: Span) {
+    let mv = |s: &mut Span| match shift {
+        Some((dl, dc)) => {
+            s.line += dl;
+            s.end_line += dl;
+            s.col += dc;
+            s.end_col += dc;
+        }
+        None => *s = at,
+    };
+    mv(&mut node.span);
+    match &mut node.value {
+        Value::Map(entries) => {
+            for e in entries {
+                mv(&mut e.key_span);
+                relocate(&mut e.value, shift, at);
+            }
+        }
+        Value::Seq(items) => {
+            for n in items {
+                relocate(n, shift, at);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// API versions Kubernetes no longer serves: (apiVersion, kinds (empty:
+/// every kind), the release that removed them, what serves them today).
+const REMOVED: &[(&str, &[&str], &str, &str)] = &[
+    (
+        "extensions/v1beta1",
+        &["Deployment", "DaemonSet", "ReplicaSet"],
+        "1.16",
+        "apps/v1",
+    ),
+    (
+        "extensions/v1beta1",
+        &["NetworkPolicy"],
+        "1.16",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "extensions/v1beta1",
+        &["PodSecurityPolicy"],
+        "1.16",
+        "policy/v1beta1 (itself removed in 1.25)",
+    ),
+    (
+        "extensions/v1beta1",
+        &["Ingress"],
+        "1.22",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "apps/v1beta1",
+        &["Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"],
+        "1.16",
+        "apps/v1",
+    ),
+    (
+        "apps/v1beta2",
+        &["Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"],
+        "1.16",
+        "apps/v1",
+    ),
+    ("batch/v1beta1", &["CronJob"], "1.25", "batch/v1"),
+    (
+        "networking.k8s.io/v1beta1",
+        &["Ingress", "IngressClass"],
+        "1.22",
+        "networking.k8s.io/v1",
+    ),
+    (
+        "rbac.authorization.k8s.io/v1beta1",
+        &[],
+        "1.22",
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "rbac.authorization.k8s.io/v1alpha1",
+        &[],
+        "1.22",
+        "rbac.authorization.k8s.io/v1",
+    ),
+    (
+        "policy/v1beta1",
+        &["PodDisruptionBudget"],
+        "1.25",
+        "policy/v1",
+    ),
+    (
+        "autoscaling/v2beta1",
+        &["HorizontalPodAutoscaler"],
+        "1.25",
+        "autoscaling/v2",
+    ),
+    (
+        "autoscaling/v2beta2",
+        &["HorizontalPodAutoscaler"],
+        "1.26",
+        "autoscaling/v2",
+    ),
+];
+
+fn removed(api_version: &str, kind: &str) -> Option<(&'static str, &'static str)> {
+    REMOVED
+        .iter()
+        .find(|(av, kinds, _, _)| *av == api_version && (kinds.is_empty() || kinds.contains(&kind)))
+        .map(|(_, _, release, now)| (*release, *now))
+}
+
+/// Whether a group is one Kubernetes itself serves (where a CRD cannot
+/// define a kind of the same name).
+fn builtin_group(group: &str) -> bool {
+    !group.contains('.') || group.ends_with(".k8s.io")
+}
+
+/// Counts what was not audited, by apiVersion and kind, and warns about
+/// removed API versions, known kinds under groups that do not serve them,
+/// and unknown kinds that hold containers.
+pub(crate) fn check(
+    table: &KindTable,
+    objects: &[Object],
+    workloads: &[Workload],
+    files: &[SourceFile],
+) -> (Vec<NotAudited>, Vec<Diagnostic>) {
+    let mut has_pods = vec![false; objects.len()];
+    for w in workloads {
+        if let Some(b) = has_pods.get_mut(w.object) {
+            *b = true;
+        }
+    }
+    let mut counts: BTreeMap<(&str, &str, String), usize> = BTreeMap::new();
+    let mut diags = Vec::new();
+    let path = |o: &Object, p: &str| files[writer(o, p)].path.clone();
+    for o in objects {
+        let group = o.group();
+        let kind = o.kind.as_str();
+        if let Some((release, now)) = removed(&o.api_version, kind) {
+            let span = o.locate("/apiVersion");
+            diags.push(Diagnostic {
+                level: Level::Warning,
+                file: path(o, "/apiVersion"),
+                line: span.line,
+                col: span.col,
+                message: format!(
+                    "{}: apiVersion `{}` was removed in Kubernetes {release}: audited as {now} {kind}, which is what a cluster serves today",
+                    o.display_name(),
+                    o.api_version
+                ),
+            });
+        }
+        if has_pods[o.id] {
+            continue;
+        }
+        let orphan = (group, kind) == ("trainer.kubeflow.org", "TrainJob");
+        if !orphan && table.audited(group, kind) {
+            continue;
+        }
+        let reason = if group == "kustomize.config.k8s.io" {
+            "a kustomization: what it renders is audited, not the file (--render none reads it as it is)".to_string()
+        } else if let Some(others) = Some(table.groups_of(kind, group))
+            .filter(|g| !g.is_empty() && builtin_group(group) && others_builtin(g))
+        {
+            let served = others
+                .iter()
+                .map(|g| {
+                    if g.is_empty() {
+                        "v1".to_string()
+                    } else {
+                        format!("{g}/v1")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let span = o.locate("/apiVersion");
+            diags.push(Diagnostic {
+                level: Level::Warning,
+                file: path(o, "/apiVersion"),
+                line: span.line,
+                col: span.col,
+                message: format!(
+                    "{}: no Kubernetes API serves {kind} under apiVersion `{}` ({served} does): not audited",
+                    o.display_name(),
+                    o.api_version
+                ),
+            });
+            format!("{kind} is not served under this apiVersion")
+        } else if orphan {
+            "the training runtime it references is not in the input".to_string()
+        } else {
+            if let Some((p, rel_each, rel_pod)) = find_containers(&o.root) {
+                let span = o.locate(&p);
+                let teach = match rel_each {
+                    Some(each) => format!("{{each: {each}, pod: {rel_pod}}}"),
+                    None => format!("{{pod: {rel_pod}}}"),
+                };
+                diags.push(Diagnostic {
+                    level: Level::Warning,
+                    file: path(o, &p),
+                    line: span.line,
+                    col: span.col,
+                    message: format!(
+                        "{}: unknown kind holds containers at `{p}`, which were not audited; teach it in .ml-audit.yaml: `kinds: [{{group: \"{group}\", kind: {kind}, pods: [{teach}]}}]`",
+                        o.display_name()
+                    ),
+                });
+            }
+            "no rule reads this kind".to_string()
+        };
+        *counts
+            .entry((o.api_version.as_str(), kind, reason))
+            .or_default() += 1;
+    }
+    let not_audited = counts
+        .into_iter()
+        .map(|((api_version, kind, reason), count)| NotAudited {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            count,
+            reason,
+        })
+        .collect();
+    (not_audited, diags)
+}
+
+fn others_builtin(groups: &[&str]) -> bool {
+    groups.iter().any(|g| builtin_group(g))
+}
+
+/// The first `containers` list whose items have an `image`, in document
+/// order: its pointer, and the `each`/`pod` a `kinds:` entry would name
+/// (a list on the way becomes `*` in `each`).
+fn find_containers(root: &Node) -> Option<(String, Option<String>, String)> {
+    fn walk(n: &Node, path: &mut Vec<String>, depth: usize) -> Option<Vec<String>> {
+        if depth > 16 {
+            return None;
+        }
+        match &n.value {
+            Value::Map(entries) => {
+                for e in entries {
+                    path.push(e.key.to_string());
+                    if e.key == "containers"
+                        && e.value.items().iter().any(|c| c.get("image").is_some())
+                    {
+                        return Some(path.clone());
+                    }
+                    if let Some(p) = walk(&e.value, path, depth + 1) {
+                        return Some(p);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            Value::Seq(items) => {
+                for (i, it) in items.iter().enumerate() {
+                    path.push(i.to_string());
+                    if let Some(p) = walk(it, path, depth + 1) {
+                        return Some(p);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+    let segs = walk(root, &mut Vec::new(), 0)?;
+    let mut ptr = Pointer::root();
+    for s in &segs {
+        ptr = ptr.key(s);
+    }
+    let parent = &segs[..segs.len() - 1];
+    // The last list index on the way splits `each` from `pod`.
+    let last_idx = parent.iter().rposition(|s| s.parse::<usize>().is_ok());
+    let (each, pod) = match last_idx {
+        Some(k) => {
+            let each: Vec<&str> = parent[..=k]
+                .iter()
+                .map(|s| {
+                    if s.parse::<usize>().is_ok() {
+                        "*"
+                    } else {
+                        s.as_str()
+                    }
+                })
+                .collect();
+            (
+                Some(format!("/{}", each.join("/"))),
+                parent[k + 1..].join("/"),
+            )
+        }
+        None => (None, parent.join("/")),
+    };
+    let pod = if pod.is_empty() { ".".to_string() } else { pod };
+    Some((ptr.as_str().to_string(), each, pod))
+}
