@@ -286,3 +286,57 @@ fn the_suggested_kinds_entry_teaches_the_kind() {
     assert_eq!(v["summary"]["workloads"], 1);
     assert!(warnings(&v).is_empty());
 }
+
+#[test]
+fn raycronjob_and_sandbox_pods_are_audited_and_a_bad_manifest_is_a_warning_at_its_line() {
+    let (_, v) = scan(&[
+        "testdata/coverage/more-kinds.yaml",
+        "--select",
+        "pss-privileged,pss-host-namespaces",
+    ]);
+    let f = "testdata/coverage/more-kinds.yaml";
+    assert!(has(
+        &v,
+        "pss-privileged",
+        f,
+        18,
+        19,
+        "RayCronJob/nightly-eval"
+    ));
+    assert!(has(
+        &v,
+        "pss-host-namespaces",
+        f,
+        28,
+        7,
+        "SandboxTemplate/python"
+    ));
+    let w = warnings(&v);
+    assert_eq!(w.len(), 1, "{w:#?}");
+    // Inside the block scalar, not at the template.
+    assert!(w[0].1 >= 44, "{w:#?}");
+    assert!(w[0]
+        .2
+        .contains("the manifest of resource template #0 is not valid YAML"));
+    assert!(w[0].2.contains("the object it creates was not audited"));
+}
+
+#[test]
+fn a_trainjob_of_the_v2alpha1_api_is_merged_with_its_runtime_of_the_same_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = std::fs::read_to_string(root().join("testdata/coverage/trainjob/runtime.yaml"))
+        .unwrap()
+        .replace("trainer.kubeflow.org/v1alpha1", "kubeflow.org/v2alpha1");
+    let job = std::fs::read_to_string(root().join("testdata/coverage/trainjob/trainjob.yaml"))
+        .unwrap()
+        .replace("trainer.kubeflow.org/v1alpha1", "kubeflow.org/v2alpha1");
+    std::fs::write(dir.path().join("runtime.yaml"), runtime).unwrap();
+    std::fs::write(dir.path().join("trainjob.yaml"), job).unwrap();
+    let (_, v) = scan(&[dir.path().to_str().unwrap(), "--select", "image-latest-tag"]);
+    let hits: Vec<_> = findings(&v)
+        .into_iter()
+        .filter(|f| f.4 == "TrainJob/finetune")
+        .map(|f| (f.2, f.3, f.1.ends_with("trainjob.yaml")))
+        .collect();
+    assert_eq!(hits, [(10, 5, true)]);
+}

@@ -58,7 +58,7 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
     for (i, o) in objects.iter_mut().enumerate() {
         match (o.group(), o.kind.as_str()) {
             ("argoproj.io", k) if ARGO_KINDS.contains(&k) => argo_manifests(o, files, diags),
-            ("trainer.kubeflow.org", "TrainJob") => trainjobs.push(i),
+            ("trainer.kubeflow.org" | "kubeflow.org", "TrainJob") => trainjobs.push(i),
             ("serving.kserve.io", "LLMInferenceService") => llm.push(i),
             _ => {}
         }
@@ -66,19 +66,22 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
     if trainjobs.is_empty() && llm.is_empty() {
         return;
     }
-    // (kind, namespace or "", name) -> object, for the kinds referenced.
-    let mut by_name: FxHashMap<(&str, &str, &str), usize> = FxHashMap::default();
+    // (group, kind, namespace or "", name) -> object, for the kinds
+    // referenced.
+    let mut by_name: FxHashMap<(&str, &str, &str, &str), usize> = FxHashMap::default();
     for (i, o) in objects.iter().enumerate() {
         let wanted = matches!(
             (o.group(), o.kind.as_str()),
             (
-                "trainer.kubeflow.org",
+                "trainer.kubeflow.org" | "kubeflow.org",
                 "TrainingRuntime" | "ClusterTrainingRuntime"
             ) | ("serving.kserve.io", "LLMInferenceServiceConfig")
         );
         if wanted {
             let ns = o.effective_namespace().unwrap_or("");
-            by_name.entry((&o.kind, ns, &o.name)).or_insert(i);
+            by_name
+                .entry((o.group(), &o.kind, ns, &o.name))
+                .or_insert(i);
         }
     }
     let mut merged: Vec<(usize, Node, Vec<Written>)> = Vec::new();
@@ -92,7 +95,7 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
         } else {
             ""
         };
-        if let Some(&rt) = by_name.get(&(kind, ns, name)) {
+        if let Some(&rt) = by_name.get(&(tj.group(), kind, ns, name)) {
             let (root, origins) = merge_trainjob(tj, &objects[rt]);
             merged.push((i, root, origins));
         }
@@ -110,14 +113,13 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
             .filter_map(|n| {
                 // In the service's namespace, else the controller's (where
                 // KServe keeps the well-known configs): any namespace.
+                let kind = "LLMInferenceServiceConfig";
                 by_name
-                    .get(&("LLMInferenceServiceConfig", ns, n))
+                    .get(&("serving.kserve.io", kind, ns, n))
                     .or_else(|| {
                         by_name
                             .iter()
-                            .filter(|((k, _, name), _)| {
-                                *k == "LLMInferenceServiceConfig" && *name == n
-                            })
+                            .filter(|((_, k, _, name), _)| *k == kind && *name == n)
                             .map(|(_, i)| i)
                             .min()
                     })
@@ -348,7 +350,7 @@ fn merge_trainjob(tj: &Object, rt: &Object) -> (Node, Vec<Written>) {
             if let Some(Value::Seq(cs)) = get_mut(pod, "containers").map(|c| &mut c.value) {
                 let c = cs
                     .iter()
-                    .position(|c| c.field("name").as_str() == Some("node"))
+                    .position(|c| matches!(c.field("name").as_str(), Some("node" | "trainer")))
                     .or(if cs.is_empty() { None } else { Some(0) });
                 if let Some(c) = c {
                     let c_at = pod_at.key("containers").idx(c);
@@ -728,7 +730,7 @@ pub(crate) fn check(
         if has_pods[o.id] {
             continue;
         }
-        let orphan = (group, kind) == ("trainer.kubeflow.org", "TrainJob");
+        let orphan = kind == "TrainJob" && matches!(group, "trainer.kubeflow.org" | "kubeflow.org");
         if !orphan && table.audited(group, kind) {
             continue;
         }
@@ -767,8 +769,8 @@ pub(crate) fn check(
             if let Some((p, rel_each, rel_pod)) = find_containers(&o.root) {
                 let span = o.locate(&p);
                 let teach = match rel_each {
-                    Some(each) => format!("{{each: {each}, pod: {rel_pod}}}"),
-                    None => format!("{{pod: {rel_pod}}}"),
+                    Some(each) => format!("{{each: {each}, {rel_pod}}}"),
+                    None => format!("{{{rel_pod}}}"),
                 };
                 diags.push(Diagnostic {
                     level: Level::Warning,
@@ -804,8 +806,8 @@ fn others_builtin(groups: &[&str]) -> bool {
 }
 
 /// The first `containers` list whose items have an `image`, in document
-/// order: its pointer, and the `each`/`pod` a `kinds:` entry would name
-/// (a list on the way becomes `*` in `each`).
+/// order: its pointer, and the `each` and `template:`/`pod:` a `kinds:`
+/// entry would name (a list on the way becomes `*` in `each`).
 fn find_containers(root: &Node) -> Option<(String, Option<String>, String)> {
     fn walk(n: &Node, path: &mut Vec<String>, depth: usize) -> Option<Vec<String>> {
         if depth > 16 {
@@ -867,6 +869,13 @@ fn find_containers(root: &Node) -> Option<(String, Option<String>, String)> {
         }
         None => (None, parent.join("/")),
     };
-    let pod = if pod.is_empty() { ".".to_string() } else { pod };
+    // A `spec` under something else is a pod template's: say `template`,
+    // so that its labels are read too.
+    let pod = match pod.strip_suffix("/spec") {
+        Some(t) => format!("template: {t}"),
+        None if pod == "spec" && each.is_some() => "template: .".to_string(),
+        None if pod.is_empty() => "pod: .".to_string(),
+        None => format!("pod: {pod}"),
+    };
     Some((ptr.as_str().to_string(), each, pod))
 }
