@@ -340,3 +340,43 @@ fn a_trainjob_of_the_v2alpha1_api_is_merged_with_its_runtime_of_the_same_group()
         .collect();
     assert_eq!(hits, [(10, 5, true)]);
 }
+
+/// Many TrainJobs naming one large runtime: the copies are bounded, and
+/// what is left out is said.
+#[test]
+fn merging_copies_a_bounded_number_of_nodes_and_says_what_it_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runtime = String::from(
+        "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: ClusterTrainingRuntime\nmetadata: {name: big}\nspec:\n  template:\n    spec:\n      replicatedJobs:\n        - name: node\n          template:\n            spec:\n              template:\n                spec:\n                  containers:\n                    - name: node\n                      image: busybox:1.36\n                      env:\n",
+    );
+    for i in 0..25_000 {
+        runtime.push_str(&format!(
+            "                        - {{name: V{i}, value: x}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("runtime.yaml"), runtime).unwrap();
+    let mut jobs = String::new();
+    for i in 0..30 {
+        jobs.push_str(&format!(
+            "---\napiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {{name: j{i}, namespace: a}}\nspec:\n  runtimeRef: {{name: big}}\n"
+        ));
+    }
+    std::fs::write(dir.path().join("jobs.yaml"), jobs).unwrap();
+    let (_, v) = scan(&[dir.path().to_str().unwrap(), "--select", "image-latest-tag"]);
+    let na = v["summary"]["notAudited"].as_array().unwrap();
+    let left: u64 = na
+        .iter()
+        .filter(|e| e["kind"] == "TrainJob")
+        .map(|e| e["count"].as_u64().unwrap())
+        .sum();
+    assert!(left > 0 && left < 30, "{na:#?}");
+    assert_eq!(v["summary"]["workloads"].as_u64().unwrap(), 1 + (30 - left));
+    assert!(v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["message"]
+            .as_str()
+            .unwrap()
+            .contains("were not merged with the runtimes and configs they name")));
+}

@@ -49,10 +49,26 @@ const ARGO_KINDS: [&str; 4] = [
     "CronWorkflow",
 ];
 
+/// How many nodes merging may copy in all: a thousand TrainJobs naming
+/// one large runtime must not make a thousand copies of it without bound.
+const MERGE_BUDGET: usize = 2_000_000;
+
+/// Why some objects were not completed, by object: see [`prepare`].
+pub(crate) type Unmerged = FxHashMap<usize, &'static str>;
+
+const OVER_BUDGET: &str =
+    "merging it with its runtime would copy more nodes than the merge budget allows";
+
 /// Completes the objects whose pods are written elsewhere (see the module
 /// documentation). Only Argo workflows, TrainJobs and LLMInferenceServices
-/// are looked at; the others cost a comparison of their kind.
-pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut Vec<Diagnostic>) {
+/// are looked at; the others cost a comparison of their kind. Returns the
+/// objects that were not completed, and why.
+pub(crate) fn prepare(
+    objects: &mut [Object],
+    files: &[SourceFile],
+    diags: &mut Vec<Diagnostic>,
+) -> Unmerged {
+    let mut unmerged = Unmerged::default();
     let mut trainjobs = Vec::new();
     let mut llm = Vec::new();
     for (i, o) in objects.iter_mut().enumerate() {
@@ -64,11 +80,13 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
         }
     }
     if trainjobs.is_empty() && llm.is_empty() {
-        return;
+        return unmerged;
     }
     // (group, kind, namespace or "", name) -> object, for the kinds
     // referenced.
     let mut by_name: FxHashMap<(&str, &str, &str, &str), usize> = FxHashMap::default();
+    // LLMInferenceServiceConfigs by name alone (the first loaded).
+    let mut any_ns: FxHashMap<&str, usize> = FxHashMap::default();
     for (i, o) in objects.iter().enumerate() {
         let wanted = matches!(
             (o.group(), o.kind.as_str()),
@@ -82,8 +100,19 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
             by_name
                 .entry((o.group(), &o.kind, ns, &o.name))
                 .or_insert(i);
+            if o.kind == "LLMInferenceServiceConfig" {
+                any_ns.entry(&o.name).or_insert(i);
+            }
         }
     }
+    let mut budget = MERGE_BUDGET;
+    let mut sizes: FxHashMap<usize, usize> = FxHashMap::default();
+    let mut size_of = |i: usize, objects: &[Object]| -> usize {
+        *sizes
+            .entry(i)
+            .or_insert_with(|| count_nodes(&objects[i].root))
+    };
+    let mut over = 0usize;
     let mut merged: Vec<(usize, Node, Vec<Written>)> = Vec::new();
     for &i in &trainjobs {
         let tj = &objects[i];
@@ -96,6 +125,13 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
             ""
         };
         if let Some(&rt) = by_name.get(&(tj.group(), kind, ns, name)) {
+            let n = size_of(rt, objects);
+            if n > budget {
+                unmerged.insert(i, OVER_BUDGET);
+                over += 1;
+                continue;
+            }
+            budget -= n;
             let (root, origins) = merge_trainjob(tj, &objects[rt]);
             merged.push((i, root, origins));
         }
@@ -107,7 +143,7 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
             continue;
         }
         let ns = svc.effective_namespace().unwrap_or("default");
-        let configs: Vec<&Object> = refs
+        let found: Vec<usize> = refs
             .iter()
             .filter_map(|r| r.field("name").as_str())
             .filter_map(|n| {
@@ -116,16 +152,17 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
                 let kind = "LLMInferenceServiceConfig";
                 by_name
                     .get(&("serving.kserve.io", kind, ns, n))
-                    .or_else(|| {
-                        by_name
-                            .iter()
-                            .filter(|((_, k, _, name), _)| *k == kind && *name == n)
-                            .map(|(_, i)| i)
-                            .min()
-                    })
-                    .map(|&c| &objects[c])
+                    .or_else(|| any_ns.get(n))
+                    .copied()
             })
             .collect();
+        let n: usize = found.iter().map(|&c| size_of(c, objects)).sum();
+        if n > budget {
+            over += 1;
+            continue;
+        }
+        budget -= n;
+        let configs: Vec<&Object> = found.iter().map(|&c| &objects[c]).collect();
         if !configs.is_empty() {
             let (root, origins) = merge_llm(svc, &configs);
             merged.push((i, root, origins));
@@ -134,6 +171,27 @@ pub(crate) fn prepare(objects: &mut [Object], files: &[SourceFile], diags: &mut 
     for (i, root, origins) in merged {
         objects[i].root = root;
         objects[i].origins = origins;
+    }
+    if over > 0 {
+        diags.push(Diagnostic {
+            level: Level::Warning,
+            file: String::new(),
+            line: 0,
+            col: 0,
+            message: format!(
+                "{over} TrainJobs and LLMInferenceServices were not merged with the runtimes and configs they name: the copies would exceed {MERGE_BUDGET} nodes"
+            ),
+        });
+    }
+    unmerged
+}
+
+/// How many nodes a tree holds.
+fn count_nodes(n: &Node) -> usize {
+    1 + match &n.value {
+        Value::Map(entries) => entries.iter().map(|e| count_nodes(&e.value)).sum(),
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        _ => 0,
     }
 }
 
@@ -700,6 +758,7 @@ pub(crate) fn check(
     objects: &[Object],
     workloads: &[Workload],
     files: &[SourceFile],
+    unmerged: &Unmerged,
 ) -> (Vec<NotAudited>, Vec<Diagnostic>) {
     let mut has_pods = vec![false; objects.len()];
     for w in workloads {
@@ -763,6 +822,8 @@ pub(crate) fn check(
                 ),
             });
             format!("{kind} is not served under this apiVersion")
+        } else if let Some(why) = unmerged.get(&o.id) {
+            why.to_string()
         } else if orphan {
             "the training runtime it references is not in the input".to_string()
         } else {

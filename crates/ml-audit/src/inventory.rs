@@ -144,7 +144,7 @@ impl Inventory {
             skipped,
             units,
         } = loaded;
-        crate::coverage::prepare(&mut objects, &files, &mut diagnostics);
+        let unmerged = crate::coverage::prepare(&mut objects, &files, &mut diagnostics);
         // The pod templates are extracted in parallel while the indexes,
         // which do not need them, are built on another thread.
         let (per_object, indexes) = rayon::join(
@@ -168,7 +168,8 @@ impl Inventory {
             workloads.extend(w);
             diagnostics.extend(d);
         }
-        let (not_audited, d) = crate::coverage::check(table, &objects, &workloads, &files);
+        let (not_audited, d) =
+            crate::coverage::check(table, &objects, &workloads, &files, &unmerged);
         diagnostics.extend(d);
         Inventory {
             files,
