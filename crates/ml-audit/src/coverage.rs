@@ -69,11 +69,14 @@ pub(crate) fn prepare(
     diags: &mut Vec<Diagnostic>,
 ) -> Unmerged {
     let mut unmerged = Unmerged::default();
+    let mut lines = FxHashMap::default();
     let mut trainjobs = Vec::new();
     let mut llm = Vec::new();
     for (i, o) in objects.iter_mut().enumerate() {
         match (o.group(), o.kind.as_str()) {
-            ("argoproj.io", k) if ARGO_KINDS.contains(&k) => argo_manifests(o, files, diags),
+            ("argoproj.io", k) if ARGO_KINDS.contains(&k) => {
+                argo_manifests(o, files, &mut lines, diags)
+            }
             ("trainer.kubeflow.org" | "kubeflow.org", "TrainJob") => trainjobs.push(i),
             ("serving.kserve.io", "LLMInferenceService") => llm.push(i),
             _ => {}
@@ -537,7 +540,12 @@ fn merge_llm(svc: &Object, configs: &[&Object]) -> (Node, Vec<Written>) {
 
 /// Parses the `manifest` of each Argo `resource` template that creates an
 /// object, in place: the string becomes the object's tree, at its lines.
-fn argo_manifests(o: &mut Object, files: &[SourceFile], diags: &mut Vec<Diagnostic>) {
+fn argo_manifests<'a>(
+    o: &mut Object,
+    files: &'a [SourceFile],
+    lines: &mut FxHashMap<FileId, Lines<'a>>,
+    diags: &mut Vec<Diagnostic>,
+) {
     let templates_at = if o.kind == "CronWorkflow" {
         "/spec/workflowSpec/templates"
     } else {
@@ -561,9 +569,11 @@ fn argo_manifests(o: &mut Object, files: &[SourceFile], diags: &mut Vec<Diagnost
             continue;
         }
         let span = node.span;
-        let file = &files[writer(o, &at)];
+        let fid = writer(o, &at);
+        let file = &files[fid];
         let (docs, err) = parse_stream(text, Limits::default());
-        let shift = block_shift(&file.text, span, text);
+        let index = lines.entry(fid).or_insert_with(|| Lines::of(&file.text));
+        let shift = block_shift(index, span, text);
         if let Some(e) = err {
             let (line, col) = match shift {
                 Some((dl, dc)) => (e.line + dl, e.col + dc),
@@ -608,26 +618,52 @@ fn pointer_mut<'a>(node: &'a mut Node, pointer: &str) -> Option<&'a mut Node> {
     Some(cur)
 }
 
+/// The lines of a file, indexed once (a file may hold many manifests).
+struct Lines<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn of(text: &'a str) -> Lines<'a> {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Lines { text, starts }
+    }
+
+    /// Line `n` (0-based), without its line break.
+    fn get(&self, n: usize) -> Option<&'a str> {
+        let from = *self.starts.get(n)?;
+        let to = self.starts.get(n + 1).map_or(self.text.len(), |&e| e - 1);
+        let line = self.text.get(from..to)?;
+        Some(line.strip_suffix('\r').unwrap_or(line))
+    }
+}
+
 /// Lines and columns to add to a position in the text of a literal block
 /// scalar (`manifest: |`) to get its position in the file, when the file
-/// holds the text line for line at `span`; `None` otherwise (a quoted or
-/// folded string: its nodes are then placed at the string).
-fn block_shift(file: &str, span: Span, text: &str) -> Option<(u32, u32)> {
-    let (first, line) = text
+/// holds the text line for line at `span` (its first and last lines
+/// checked); `None` otherwise (a quoted or folded string: its nodes are
+/// then placed at the string).
+fn block_shift(file: &Lines<'_>, span: Span, text: &str) -> Option<(u32, u32)> {
+    let mut content = text
         .lines()
         .enumerate()
-        .find(|(_, l)| !l.trim().is_empty())?;
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (first, line) = content.next()?;
+    let last = content.last().unwrap_or((first, line));
     // The span starts at the `|` or at the first line of the text.
     let start = (span.line as usize).saturating_sub(1);
-    let lines: Vec<&str> = file.lines().skip(start).take(first + 3).collect();
-    let (k, found) = lines
-        .iter()
-        .enumerate()
+    let (k, found) = (start..start + first + 3)
+        .filter_map(|n| Some((n, file.get(n)?)))
         .find(|(_, l)| l.trim_start() == line.trim_start() && l.ends_with(line))?;
     let indent = found.chars().count() - line.chars().count();
-    let file_line = start + k + 1;
-    let dl = u32::try_from(file_line.checked_sub(first + 1)?).ok()?;
-    Some((dl, u32::try_from(indent).ok()?))
+    let dl = k.checked_sub(first)?;
+    let end = file.get(last.0 + dl)?;
+    if !end.ends_with(last.1) || end.chars().count() != last.1.chars().count() + indent {
+        return None;
+    }
+    Some((u32::try_from(dl).ok()?, u32::try_from(indent).ok()?))
 }
 
 /// Moves every span of a tree parsed from a string to its place in the
@@ -939,4 +975,71 @@ fn find_containers(root: &Node) -> Option<(String, Option<String>, String)> {
         None => format!("pod: {pod}"),
     };
     Some((ptr.as_str().to_string(), each, pod))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Inventory;
+
+    fn argo(manifest: &str) -> String {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {{name: w}}\nspec:\n  templates:\n    - name: t\n      resource:\n        action: create\n        manifest: {manifest}\n"
+        )
+    }
+
+    fn image_span(inv: &Inventory) -> Span {
+        let w = &inv.workloads[0];
+        let o = inv.object(w.object);
+        o.locate(&format!("{}/image", w.containers[0].pointer))
+    }
+
+    #[test]
+    fn a_literal_block_maps_each_node_to_its_line_and_column() {
+        let text = argo("|-\n          kind: Pod\n          apiVersion: v1\n\n          spec:\n            containers: [{name: c, image: busybox}]\n");
+        let inv = Inventory::from_text("w.yaml", &text);
+        assert_eq!(inv.workloads.len(), 1);
+        let s = image_span(&inv);
+        assert_eq!((s.line, s.col), (14, 36), "{text}");
+    }
+
+    #[test]
+    fn a_quoted_manifest_is_audited_at_the_string() {
+        let text = argo(
+            "\"kind: Pod\\napiVersion: v1\\nspec:\\n  containers: [{name: c, image: busybox}]\\n\"",
+        );
+        let inv = Inventory::from_text("w.yaml", &text);
+        assert_eq!(inv.workloads.len(), 1);
+        let s = image_span(&inv);
+        assert_eq!((s.line, s.col), (9, 19));
+    }
+
+    #[test]
+    fn lines_are_indexed_without_their_breaks() {
+        let l = Lines::of("a\r\nbc\n\nd");
+        assert_eq!(
+            (0..5).map(|n| l.get(n)).collect::<Vec<_>>(),
+            [Some("a"), Some("bc"), Some(""), Some("d"), None]
+        );
+    }
+
+    #[test]
+    fn the_suggested_entry_names_each_list_and_the_template() {
+        let inv = Inventory::from_text(
+            "x.yaml",
+            "apiVersion: x.io/v1\nkind: X\nmetadata: {name: x}\nspec:\n  groups:\n    - podTemplate:\n        spec:\n          containers: [{name: c, image: i}]\n",
+        );
+        let d: Vec<_> = inv
+            .diagnostics
+            .iter()
+            .map(|d| (d.line, d.message.as_str()))
+            .collect();
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].0, 8);
+        assert!(
+            d[0].1
+                .contains("pods: [{each: /spec/groups/*, template: podTemplate}]"),
+            "{d:?}"
+        );
+    }
 }
