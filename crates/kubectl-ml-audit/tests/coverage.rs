@@ -380,3 +380,24 @@ fn merging_copies_a_bounded_number_of_nodes_and_says_what_it_left_out() {
             .unwrap()
             .contains("were not merged with the runtimes and configs they name")));
 }
+
+#[test]
+fn the_not_audited_table_and_the_warning_escape_what_the_files_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("evil.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: \"x.io/v1\\u001b]0;t\\u0007\"\nkind: \"Ev\\u001b[31mil\"\nmetadata: {name: \"a\\u001b[2Jb\"}\nspec:\n  pod:\n    containers: [{name: c, image: i}]\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kubectl-ml_audit"))
+        .env("NO_COLOR", "1")
+        .args(["scan", f.to_str().unwrap()])
+        .output()
+        .unwrap();
+    for stream in [&out.stdout, &out.stderr] {
+        assert!(!stream.contains(&0x1b) && !stream.contains(&0x07));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 objects not audited:\n      1  x.io/v1\\e]0;t\\u{7} Ev\\e[31mil: no rule reads this kind\n"), "{text}");
+}
