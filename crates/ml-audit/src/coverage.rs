@@ -571,7 +571,10 @@ fn argo_manifests<'a>(
         let span = node.span;
         let fid = writer(o, &at);
         let file = &files[fid];
-        let (docs, err) = parse_stream(text, Limits::default());
+        // Argo substitutes `{{...}}` before it creates the object: a plain
+        // value that starts with one is a string, not a flow mapping.
+        let quoted = quote_placeholders(text);
+        let (docs, err) = parse_stream(quoted.as_deref().unwrap_or(text), Limits::default());
         let index = lines.entry(fid).or_insert_with(|| Lines::of(&file.text));
         let shift = block_shift(index, span, text);
         if let Some(e) = err {
@@ -616,6 +619,49 @@ fn pointer_mut<'a>(node: &'a mut Node, pointer: &str) -> Option<&'a mut Node> {
         };
     }
     Some(cur)
+}
+
+/// `text` with each plain value that starts with an Argo placeholder
+/// (`name: {{inputs.parameters.name}}-job`, `- {{item}}`) single-quoted to
+/// the end of its line, or `None` when there is none. Lines keep their
+/// numbers, and every value its column (the quote takes the place the
+/// value started at).
+fn quote_placeholders(text: &str) -> Option<String> {
+    if !text.contains("{{") {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut changed = false;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let brk = &line[body.len()..];
+        // Where a plain value starts: after `key: `, after a `- ` list
+        // marker, or at the start of a line of its own.
+        let at = body.find("{{").filter(|&i| {
+            let before = body[..i].trim_end();
+            let spaced = body[..i].ends_with(' ') || before.is_empty();
+            let marker = before
+                .strip_suffix('-')
+                .is_some_and(|b| b.is_empty() || b.ends_with(' '));
+            spaced
+                && (before.ends_with(':') || marker || before.is_empty())
+                && body[i..].contains("}}")
+                && !body[i..].contains(" #")
+        });
+        match at {
+            Some(i) => {
+                let value = body[i..].trim_end();
+                out.push_str(&body[..i]);
+                out.push('\'');
+                out.push_str(&value.replace('\'', "''"));
+                out.push('\'');
+                out.push_str(brk);
+                changed = true;
+            }
+            None => out.push_str(line),
+        }
+    }
+    changed.then_some(out)
 }
 
 /// The lines of a file, indexed once (a file may hold many manifests).
@@ -1012,6 +1058,35 @@ mod tests {
         assert_eq!(inv.workloads.len(), 1);
         let s = image_span(&inv);
         assert_eq!((s.line, s.col), (9, 19));
+    }
+
+    #[test]
+    fn argo_placeholders_in_a_manifest_are_strings() {
+        let text = argo("|\n          kind: Pod\n          apiVersion: v1\n          metadata:\n            name: {{workflow.name}}-pod\n          spec:\n            containers:\n              - name: c\n                image: {{inputs.parameters.image}}\n                args:\n                  - {{item}}\n                  - \"{{quoted}}\"\n                  - a-{{x}}\n");
+        let inv = Inventory::from_text("w.yaml", &text);
+        assert!(inv.diagnostics.is_empty(), "{:?}", inv.diagnostics);
+        let w = &inv.workloads[0];
+        let c = &w.containers[0].spec;
+        assert_eq!(c.image.as_deref(), Some("{{inputs.parameters.image}}"));
+        assert_eq!(
+            c.args.as_deref(),
+            Some(
+                &[
+                    "{{item}}".to_string(),
+                    "{{quoted}}".to_string(),
+                    "a-{{x}}".to_string()
+                ][..]
+            )
+        );
+        let o = inv.object(w.object);
+        let s = o.locate(&format!("{}/image", w.containers[0].pointer));
+        assert_eq!((s.line, s.col), (17, 17));
+        assert_eq!(
+            o.root
+                .pointer("/spec/templates/0/resource/manifest/metadata/name")
+                .and_then(Node::as_str),
+            Some("{{workflow.name}}-pod")
+        );
     }
 
     #[test]
