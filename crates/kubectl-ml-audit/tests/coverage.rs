@@ -227,10 +227,22 @@ fn removed_api_versions_are_audited_with_a_warning_naming_the_release() {
         41,
         "no Kubernetes API serves Deployment under apiVersion `v1` (apps/v1 does)"
     ));
+    assert!(at(
+        60,
+        "no Kubernetes API serves Job under apiVersion `apps/v1` (batch/v1 does)"
+    ));
+    // A kind Kubernetes removed with no successor.
+    assert!(at(53, "PodSecurityPolicy restricted: apiVersion `policy/v1beta1` was removed in Kubernetes 1.25, and PodSecurityPolicy has no successor"), "{w:#?}");
     assert_eq!(
         v["summary"]["notAudited"],
-        serde_json::json!([{"apiVersion": "v1", "kind": "Deployment", "count": 1,
-            "reason": "Deployment is not served under this apiVersion"}])
+        serde_json::json!([
+            {"apiVersion": "apps/v1", "kind": "Job", "count": 1,
+                "reason": "Job is not served under this apiVersion"},
+            {"apiVersion": "policy/v1beta1", "kind": "PodSecurityPolicy", "count": 1,
+                "reason": "removed from Kubernetes in 1.25, with no successor"},
+            {"apiVersion": "v1", "kind": "Deployment", "count": 1,
+                "reason": "Deployment is not served under this apiVersion"}
+        ])
     );
 }
 

@@ -742,7 +742,8 @@ fn relocate(node: &mut Node, shift: Option<(u32, u32)>, at: Span) {
 }
 
 /// API versions Kubernetes no longer serves: (apiVersion, kinds (empty:
-/// every kind), the release that removed them, what serves them today).
+/// every kind), the release that removed them, what serves them today,
+/// `""` when nothing does).
 const REMOVED: &[(&str, &[&str], &str, &str)] = &[
     (
         "extensions/v1beta1",
@@ -756,12 +757,10 @@ const REMOVED: &[(&str, &[&str], &str, &str)] = &[
         "1.16",
         "networking.k8s.io/v1",
     ),
-    (
-        "extensions/v1beta1",
-        &["PodSecurityPolicy"],
-        "1.16",
-        "policy/v1beta1 (itself removed in 1.25)",
-    ),
+    // PodSecurityPolicy has no successor kind (Pod Security Admission
+    // reads namespace labels): "" below.
+    ("extensions/v1beta1", &["PodSecurityPolicy"], "1.16", ""),
+    ("policy/v1beta1", &["PodSecurityPolicy"], "1.25", ""),
     (
         "extensions/v1beta1",
         &["Ingress"],
@@ -854,15 +853,23 @@ pub(crate) fn check(
     for o in objects {
         let group = o.group();
         let kind = o.kind.as_str();
-        if let Some((release, now)) = removed(&o.api_version, kind) {
+        let gone = removed(&o.api_version, kind);
+        if let Some((release, now)) = gone {
             let span = o.locate("/apiVersion");
+            let what = if now.is_empty() {
+                format!(
+                    ", and {kind} has no successor: a cluster rejects it, and it was not audited"
+                )
+            } else {
+                format!(": audited as {now} {kind}, which is what a cluster serves today")
+            };
             diags.push(Diagnostic {
                 level: Level::Warning,
                 file: path(o, "/apiVersion"),
                 line: span.line,
                 col: span.col,
                 message: format!(
-                    "{}: apiVersion `{}` was removed in Kubernetes {release}: audited as {now} {kind}, which is what a cluster serves today",
+                    "{}: apiVersion `{}` was removed in Kubernetes {release}{what}",
                     o.display_name(),
                     o.api_version
                 ),
@@ -875,13 +882,16 @@ pub(crate) fn check(
         if !orphan && table.audited(group, kind) {
             continue;
         }
-        let reason = if group == "kustomize.config.k8s.io" {
+        let reason = if let Some((release, "")) = gone {
+            format!("removed from Kubernetes in {release}, with no successor")
+        } else if group == "kustomize.config.k8s.io" {
             "a kustomization: what it renders is audited, not the file (--render none reads it as it is)".to_string()
         } else if let Some(others) = Some(table.groups_of(kind, group))
             .filter(|g| !g.is_empty() && builtin_group(group) && others_builtin(g))
         {
             let served = others
                 .iter()
+                .filter(|g| builtin_group(g))
                 .map(|g| {
                     if g.is_empty() {
                         "v1".to_string()
