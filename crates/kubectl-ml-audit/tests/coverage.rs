@@ -71,7 +71,8 @@ fn warnings(v: &serde_json::Value) -> Vec<(String, u64, String)> {
         .collect()
 }
 
-const SELECT: &str = "pss-privileged,pss-host-namespaces,image-latest-tag,missing-memory-limit";
+const SELECT: &str =
+    "pss-privileged,pss-host-namespaces,image-latest-tag,missing-memory-limit,hardcoded-credential";
 
 #[test]
 fn trainjob_pods_are_its_runtime_with_its_fields_each_at_its_line() {
@@ -84,14 +85,14 @@ fn trainjob_pods_are_its_runtime_with_its_fields_each_at_its_line() {
         &v,
         "pss-privileged",
         rt,
-        23,
+        34,
         25,
         "ClusterTrainingRuntime/torch-distributed"
     ));
-    assert!(has(&v, "pss-privileged", rt, 23, 25, "TrainJob/finetune"));
+    assert!(has(&v, "pss-privileged", rt, 34, 25, "TrainJob/finetune"));
     // The fields the TrainJob sets: at the TrainJob's lines.
     assert!(
-        has(&v, "image-latest-tag", tj, 10, 5, "TrainJob/finetune"),
+        has(&v, "image-latest-tag", tj, 16, 5, "TrainJob/finetune"),
         "{:#?}",
         findings(&v)
     );
@@ -101,13 +102,37 @@ fn trainjob_pods_are_its_runtime_with_its_fields_each_at_its_line() {
         &v,
         "missing-memory-limit",
         tj,
-        13,
+        19,
         7,
         "TrainJob/finetune"
     ));
-    assert!(!findings(&v)
-        .iter()
-        .any(|f| f.4 == "TrainJob/finetune" && f.0 == "missing-memory-limit" && f.1 == rt));
+    // (The runtime's node container is at line 31.)
+    assert!(has(
+        &v,
+        "missing-memory-limit",
+        rt,
+        31,
+        23,
+        "ClusterTrainingRuntime/torch-distributed"
+    ));
+    assert!(!has(
+        &v,
+        "missing-memory-limit",
+        rt,
+        31,
+        23,
+        "TrainJob/finetune"
+    ));
+    // The initializer's env the TrainJob sets: at its line, in the
+    // dataset initializer's pods.
+    assert!(has(
+        &v,
+        "hardcoded-credential",
+        tj,
+        14,
+        11,
+        "TrainJob/finetune"
+    ));
     // A TrainJob whose runtime is not in the input is counted, with why.
     let na = &v["summary"]["notAudited"];
     assert!(na
@@ -335,22 +360,25 @@ fn raycronjob_and_sandbox_pods_are_audited_and_a_bad_manifest_is_a_warning_at_it
 
 #[test]
 fn a_trainjob_of_the_v2alpha1_api_is_merged_with_its_runtime_of_the_same_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = std::fs::read_to_string(root().join("testdata/coverage/trainjob/runtime.yaml"))
-        .unwrap()
-        .replace("trainer.kubeflow.org/v1alpha1", "kubeflow.org/v2alpha1");
-    let job = std::fs::read_to_string(root().join("testdata/coverage/trainjob/trainjob.yaml"))
-        .unwrap()
-        .replace("trainer.kubeflow.org/v1alpha1", "kubeflow.org/v2alpha1");
-    std::fs::write(dir.path().join("runtime.yaml"), runtime).unwrap();
-    std::fs::write(dir.path().join("trainjob.yaml"), job).unwrap();
-    let (_, v) = scan(&[dir.path().to_str().unwrap(), "--select", "image-latest-tag"]);
-    let hits: Vec<_> = findings(&v)
+    // Same names as the trainer.kubeflow.org fixture, another group; the
+    // v2alpha1 runtimes name their trainer job `trainer-node`, unlabelled.
+    let (_, v) = scan(&[
+        "testdata/coverage/trainjob",
+        "testdata/coverage/trainjob-v2alpha1",
+        "--select",
+        "image-latest-tag",
+    ]);
+    let f = "testdata/coverage/trainjob-v2alpha1/all.yaml";
+    assert!(
+        has(&v, "image-latest-tag", f, 29, 5, "TrainJob/finetune"),
+        "{:#?}",
+        findings(&v)
+    );
+    let hits = findings(&v)
         .into_iter()
-        .filter(|f| f.4 == "TrainJob/finetune")
-        .map(|f| (f.2, f.3, f.1.ends_with("trainjob.yaml")))
-        .collect();
-    assert_eq!(hits, [(10, 5, true)]);
+        .filter(|x| x.1 == f && x.4 == "TrainJob/finetune")
+        .count();
+    assert_eq!(hits, 1);
 }
 
 /// Many TrainJobs naming one large runtime: the copies are bounded, and

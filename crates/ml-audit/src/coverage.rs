@@ -379,77 +379,74 @@ fn merge_trainjob(tj: &Object, rt: &Object) -> (Node, Vec<Written>) {
     };
     if let Value::Seq(items) = &mut jobs.value {
         // The trainer job: the one the runtime marks as the trainer step,
-        // else the one named `node`.
-        let is_trainer = |j: &Node| {
-            j.field("template")
-                .field("metadata")
-                .field("labels")
-                .field("trainer.kubeflow.org/trainjob-ancestor-step")
-                .as_str()
-                == Some("trainer")
-        };
-        let k = items.iter().position(is_trainer).or_else(|| {
-            items
-                .iter()
-                .position(|j| j.field("name").as_str() == Some("node"))
-        });
-        if let Some(k) = k {
+        // else the one named `node` (`trainer-node` in v2alpha1).
+        if let Some(k) = find_step(items, "trainer", &["node", "trainer-node"]) {
             let job_at = jobs_at.idx(k);
-            let job = &mut items[k];
             if let Some((n, f)) = num_nodes {
-                set(job, &job_at, "replicas", n, n.span, f, &mut origins);
+                set(
+                    &mut items[k],
+                    &job_at,
+                    "replicas",
+                    n,
+                    n.span,
+                    f,
+                    &mut origins,
+                );
             }
-            let pod_at = job_at
-                .key("template")
-                .key("spec")
-                .key("template")
-                .key("spec");
-            let pod = child_mut(
-                child_mut(child_mut(child_mut(job, "template"), "spec"), "template"),
-                "spec",
-            );
-            if let Some(Value::Seq(cs)) = get_mut(pod, "containers").map(|c| &mut c.value) {
-                let c = cs
-                    .iter()
-                    .position(|c| matches!(c.field("name").as_str(), Some("node" | "trainer")))
-                    .or(if cs.is_empty() { None } else { Some(0) });
-                if let Some(c) = c {
-                    let c_at = pod_at.key("containers").idx(c);
-                    let container = &mut cs[c];
-                    for (field, into) in [
-                        ("image", "image"),
-                        ("command", "command"),
-                        ("args", "args"),
-                        ("resourcesPerNode", "resources"),
-                    ] {
-                        if let Some(e) = trainer.entry(field) {
-                            let f = writer(tj, &format!("/spec/trainer/{field}"));
-                            set(
-                                container,
-                                &c_at,
-                                into,
-                                &e.value,
-                                e.key_span,
-                                f,
-                                &mut origins,
-                            );
-                        }
+            if let Some((c_at, container)) =
+                container_mut(&mut items[k], &job_at, &["node", "trainer"])
+            {
+                for (field, into) in [
+                    ("image", "image"),
+                    ("command", "command"),
+                    ("args", "args"),
+                    ("resourcesPerNode", "resources"),
+                ] {
+                    if let Some(e) = trainer.entry(field) {
+                        let f = writer(tj, &format!("/spec/trainer/{field}"));
+                        set(
+                            container,
+                            &c_at,
+                            into,
+                            &e.value,
+                            e.key_span,
+                            f,
+                            &mut origins,
+                        );
                     }
-                    if let Some(e) = trainer.entry("env") {
-                        let f = writer(tj, "/spec/trainer/env");
-                        let at = c_at.key("env");
-                        match get_mut(container, "env") {
-                            Some(base) => overlay(base, &e.value, &at, f, &mut origins),
-                            None => set(
-                                container,
-                                &c_at,
-                                "env",
-                                &e.value,
-                                e.key_span,
-                                f,
-                                &mut origins,
-                            ),
-                        }
+                }
+                let at = "/spec/trainer";
+                add_env(container, &c_at, trainer, tj, at, &mut origins);
+            }
+        }
+        // The initializers: their env and the Secret they read.
+        for step in ["dataset", "model"] {
+            let section = tspec.field("initializer").field(step);
+            if matches!(section.value, Value::Null) {
+                continue;
+            }
+            let name = format!("{step}-initializer");
+            let Some(k) = find_step(items, &name, &[&name]) else {
+                continue;
+            };
+            let job_at = jobs_at.idx(k);
+            if let Some((c_at, container)) = container_mut(&mut items[k], &job_at, &[&name]) {
+                let at = format!("/spec/initializer/{step}");
+                add_env(container, &c_at, section, tj, &at, &mut origins);
+                if let Some(e) = section.entry("secretRef") {
+                    let f = writer(tj, &format!("{at}/secretRef"));
+                    let from = Node {
+                        value: Value::Map(vec![e.clone()]),
+                        span: e.key_span,
+                    };
+                    let list = child_mut(container, "envFrom");
+                    if !matches!(list.value, Value::Seq(_)) {
+                        list.value = Value::Seq(Vec::new());
+                    }
+                    if let Value::Seq(l) = &mut list.value {
+                        l.push(from);
+                        let p = c_at.key("envFrom").idx(l.len() - 1);
+                        origins.push(written(p.as_str(), f));
                     }
                 }
             }
@@ -502,6 +499,71 @@ fn merge_trainjob(tj: &Object, rt: &Object) -> (Node, Vec<Written>) {
         }
     }
     (root, origins)
+}
+
+/// The replicated job of a runtime step: the one whose template carries
+/// the step's ancestor label, else the first with one of `names`.
+fn find_step(items: &[Node], step: &str, names: &[&str]) -> Option<usize> {
+    let labelled = |j: &Node| {
+        j.field("template")
+            .field("metadata")
+            .field("labels")
+            .field("trainer.kubeflow.org/trainjob-ancestor-step")
+            .as_str()
+            == Some(step)
+    };
+    items.iter().position(labelled).or_else(|| {
+        items
+            .iter()
+            .position(|j| j.field("name").as_str().is_some_and(|n| names.contains(&n)))
+    })
+}
+
+/// The container of a replicated job named one of `names` (else its
+/// first), with its pointer.
+fn container_mut<'a>(
+    job: &'a mut Node,
+    job_at: &Pointer,
+    names: &[&str],
+) -> Option<(Pointer, &'a mut Node)> {
+    let pod = get_mut(
+        get_mut(get_mut(get_mut(job, "template")?, "spec")?, "template")?,
+        "spec",
+    )?;
+    let Value::Seq(cs) = &mut get_mut(pod, "containers")?.value else {
+        return None;
+    };
+    let c = cs
+        .iter()
+        .position(|c| c.field("name").as_str().is_some_and(|n| names.contains(&n)))
+        .or(if cs.is_empty() { None } else { Some(0) })?;
+    let at = job_at
+        .key("template")
+        .key("spec")
+        .key("template")
+        .key("spec")
+        .key("containers")
+        .idx(c);
+    Some((at, &mut cs[c]))
+}
+
+/// Lays the `env` of a TrainJob section over a container's, by name.
+fn add_env(
+    container: &mut Node,
+    c_at: &Pointer,
+    section: &Node,
+    tj: &Object,
+    at: &str,
+    origins: &mut Vec<Written>,
+) {
+    let Some(e) = section.entry("env") else {
+        return;
+    };
+    let f = writer(tj, &format!("{at}/env"));
+    match get_mut(container, "env") {
+        Some(base) => overlay(base, &e.value, &c_at.key("env"), f, origins),
+        None => set(container, c_at, "env", &e.value, e.key_span, f, origins),
+    }
 }
 
 /// The LLMInferenceService with the configs its `baseRefs` name laid
