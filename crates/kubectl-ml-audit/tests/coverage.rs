@@ -441,3 +441,23 @@ fn the_not_audited_table_and_the_warning_escape_what_the_files_name() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 objects not audited:\n      1  x.io/v1\\e]0;t\\u{7} Ev\\e[31mil: no rule reads this kind\n"), "{text}");
 }
+
+/// Two kustomizations render a runtime of the same name: a TrainJob takes
+/// the one its own unit renders.
+#[test]
+fn a_trainjob_takes_the_runtime_of_its_own_unit() {
+    let (_, v) = scan(&["testdata/coverage/units", "--select", "pss-privileged"]);
+    // Unit a's runtime is privileged, unit b's (the TrainJob's) is not.
+    assert!(has(
+        &v,
+        "pss-privileged",
+        "testdata/coverage/units/a/runtime.yaml",
+        18,
+        25,
+        "ClusterTrainingRuntime/torch"
+    ));
+    assert!(!findings(&v).iter().any(|f| f.4 == "TrainJob/job"));
+    // Both runtimes and the TrainJob have pods.
+    assert_eq!(v["summary"]["workloads"], 3);
+    assert_eq!(v["summary"]["notAudited"], serde_json::json!([]));
+}

@@ -85,11 +85,14 @@ pub(crate) fn prepare(
     if trainjobs.is_empty() && llm.is_empty() {
         return unmerged;
     }
-    // (group, kind, namespace or "", name) -> object, for the kinds
-    // referenced.
-    let mut by_name: FxHashMap<(&str, &str, &str, &str), usize> = FxHashMap::default();
-    // LLMInferenceServiceConfigs by name alone (the first loaded).
-    let mut any_ns: FxHashMap<&str, usize> = FxHashMap::default();
+    // (unit, group, kind, namespace or "", name) -> object, for the kinds
+    // referenced: an object is completed from its own unit's (a
+    // kustomization renders the runtime with the TrainJob), else from the
+    // first loaded of any unit.
+    type Key<'a> = (Option<u32>, &'a str, &'a str, &'a str, &'a str);
+    let mut by_name: FxHashMap<Key<'_>, usize> = FxHashMap::default();
+    // LLMInferenceServiceConfigs by unit and name alone.
+    let mut any_ns: FxHashMap<(Option<u32>, &str), usize> = FxHashMap::default();
     for (i, o) in objects.iter().enumerate() {
         let wanted = matches!(
             (o.group(), o.kind.as_str()),
@@ -100,11 +103,13 @@ pub(crate) fn prepare(
         );
         if wanted {
             let ns = o.effective_namespace().unwrap_or("");
-            by_name
-                .entry((o.group(), &o.kind, ns, &o.name))
-                .or_insert(i);
-            if o.kind == "LLMInferenceServiceConfig" {
-                any_ns.entry(&o.name).or_insert(i);
+            for unit in [o.unit, None] {
+                by_name
+                    .entry((unit, o.group(), &o.kind, ns, &o.name))
+                    .or_insert(i);
+                if o.kind == "LLMInferenceServiceConfig" {
+                    any_ns.entry((unit, &o.name)).or_insert(i);
+                }
             }
         }
     }
@@ -127,7 +132,10 @@ pub(crate) fn prepare(
         } else {
             ""
         };
-        if let Some(&rt) = by_name.get(&(tj.group(), kind, ns, name)) {
+        let rt = by_name
+            .get(&(tj.unit, tj.group(), kind, ns, name))
+            .or_else(|| by_name.get(&(None, tj.group(), kind, ns, name)));
+        if let Some(&rt) = rt {
             let n = size_of(rt, objects);
             if n > budget {
                 unmerged.insert(i, OVER_BUDGET);
@@ -153,9 +161,12 @@ pub(crate) fn prepare(
                 // In the service's namespace, else the controller's (where
                 // KServe keeps the well-known configs): any namespace.
                 let kind = "LLMInferenceServiceConfig";
+                let g = "serving.kserve.io";
                 by_name
-                    .get(&("serving.kserve.io", kind, ns, n))
-                    .or_else(|| any_ns.get(n))
+                    .get(&(svc.unit, g, kind, ns, n))
+                    .or_else(|| any_ns.get(&(svc.unit, n)))
+                    .or_else(|| by_name.get(&(None, g, kind, ns, n)))
+                    .or_else(|| any_ns.get(&(None, n)))
                     .copied()
             })
             .collect();
