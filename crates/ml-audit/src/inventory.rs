@@ -38,6 +38,9 @@ pub struct Inventory {
     /// The units of the input (see [`crate::find_units`]), when it holds
     /// a kustomization: [`Object::unit`] indexes them.
     pub units: Vec<crate::Unit>,
+    /// Objects that were not audited, by apiVersion, kind and reason
+    /// (see [`crate::coverage`]).
+    pub not_audited: Vec<crate::coverage::NotAudited>,
     /// Namespaces (declared or referenced), by name.
     pub namespaces: BTreeMap<String, NamespaceInfo>,
     by_kind: HashMap<String, Vec<ObjectId>>,
@@ -136,11 +139,12 @@ impl Inventory {
     pub fn with_kinds(loaded: Loaded, table: &KindTable) -> Inventory {
         let Loaded {
             files,
-            objects,
+            mut objects,
             mut diagnostics,
             skipped,
             units,
         } = loaded;
+        let unmerged = crate::coverage::prepare(&mut objects, &files, &mut diagnostics);
         // The pod templates are extracted in parallel while the indexes,
         // which do not need them, are built on another thread.
         let (per_object, indexes) = rayon::join(
@@ -164,6 +168,9 @@ impl Inventory {
             workloads.extend(w);
             diagnostics.extend(d);
         }
+        let (not_audited, d) =
+            crate::coverage::check(table, &objects, &workloads, &files, &unmerged);
+        diagnostics.extend(d);
         Inventory {
             files,
             objects,
@@ -171,6 +178,7 @@ impl Inventory {
             diagnostics,
             skipped,
             units,
+            not_audited,
             namespaces: indexes.namespaces,
             by_kind: indexes.by_kind,
             by_ns: indexes.by_ns,

@@ -87,6 +87,8 @@ struct TableFile {
     kinds: Vec<KindSpec>,
     #[serde(default)]
     cluster_scoped: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    audited: BTreeMap<String, Vec<String>>,
 }
 
 /// The table of known kinds.
@@ -96,6 +98,8 @@ pub struct KindTable {
     /// key (every object and workload is looked up, several times).
     by_kind: FxHashMap<String, FxHashMap<String, KindSpec>>,
     cluster_scoped: FxHashMap<String, Vec<String>>,
+    /// Kinds without pods that a rule or an analysis reads.
+    audited: FxHashMap<String, Vec<String>>,
 }
 
 const BUILTIN: &str = include_str!("../kinds.yaml");
@@ -125,6 +129,9 @@ impl KindTable {
             for (g, kinds) in f.cluster_scoped {
                 self.cluster_scoped.entry(g).or_default().extend(kinds);
             }
+            for (g, kinds) in f.audited {
+                self.audited.entry(g).or_default().extend(kinds);
+            }
         }
         Ok(())
     }
@@ -153,6 +160,36 @@ impl KindTable {
             .filter(|k| !k.pods.is_empty())
             .collect();
         v.sort_by(|a, b| (&a.group, &a.kind).cmp(&(&b.group, &b.kind)));
+        v
+    }
+
+    /// Whether an object of this kind is audited: it describes pods, or a
+    /// rule or an analysis reads it.
+    pub fn audited(&self, group: &str, kind: &str) -> bool {
+        self.get(group, kind).is_some()
+            || self
+                .audited
+                .get(group)
+                .is_some_and(|v| v.iter().any(|k| k == kind))
+    }
+
+    /// The groups other than `group` that the table knows `kind` under
+    /// (`apps` for a `Deployment`), sorted.
+    pub fn groups_of(&self, kind: &str, group: &str) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .by_kind
+            .iter()
+            .filter(|(g, kinds)| g.as_str() != group && kinds.contains_key(kind))
+            .map(|(g, _)| g.as_str())
+            .chain(
+                self.audited
+                    .iter()
+                    .filter(|(g, kinds)| g.as_str() != group && kinds.iter().any(|k| k == kind))
+                    .map(|(g, _)| g.as_str()),
+            )
+            .collect();
+        v.sort_unstable();
+        v.dedup();
         v
     }
 

@@ -34,6 +34,7 @@
 // ledger) and `rbac` (the privilege graph). Everything else is private.
 pub mod baseline;
 pub mod config;
+mod coverage;
 mod de;
 mod error;
 mod finding;
@@ -60,6 +61,7 @@ pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use coverage::NotAudited;
 pub use error::{Error, Result};
 pub use finding::{Finding, Related, Severity};
 pub use inventory::{Inventory, NamespaceInfo, Place};
@@ -360,6 +362,7 @@ impl Audit {
                 .count(),
             suppressed,
             skipped: inventory.skipped,
+            not_audited: inventory.not_audited.clone(),
             ..Summary::default()
         };
         for f in &findings {

@@ -83,9 +83,13 @@ impl Written {
 }
 
 impl Object {
-    /// The API group (`""` for the core group).
+    /// The API group (`""` for the core group). The kinds that
+    /// `extensions/v1beta1` served before Kubernetes 1.16 and 1.22 are in
+    /// the group that serves them today (`apps`, `networking.k8s.io`,
+    /// `policy`), so that they are audited as the kind they are.
     pub fn group(&self) -> &str {
         match self.api_version.rsplit_once('/') {
+            Some(("extensions", _)) => legacy_extensions_group(&self.kind),
             Some((g, _)) => g,
             None => "",
         }
@@ -142,6 +146,16 @@ pub struct ObjectRef {
     pub namespace: Option<String>,
     /// Name.
     pub name: String,
+}
+
+/// Where a kind `extensions/v1beta1` served lives today.
+fn legacy_extensions_group(kind: &str) -> &'static str {
+    match kind {
+        "Deployment" | "DaemonSet" | "ReplicaSet" => "apps",
+        "Ingress" | "NetworkPolicy" => "networking.k8s.io",
+        "PodSecurityPolicy" => "policy",
+        _ => "extensions",
+    }
 }
 
 pub(crate) fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {

@@ -40,6 +40,9 @@ pub struct Summary {
     pub suppressed: usize,
     /// Files the walks of directories left out, by reason.
     pub skipped: crate::walk::Skipped,
+    /// Objects that were not audited, by apiVersion, kind and reason.
+    #[serde(rename = "notAudited")]
+    pub not_audited: Vec<crate::coverage::NotAudited>,
 }
 
 impl Report {

@@ -240,7 +240,20 @@ fn extract_at(
                             continue;
                         };
                         let g = av.rsplit_once('/').map_or("", |(g, _)| g);
+                        let first = out.len();
                         extract_at(table, obj, n, &p, g, k, file, out, diags, depth + 1);
+                        // The role names the embedded object: an AppWrapper
+                        // holds several, each of its own kind.
+                        let name = n.field("metadata").field("name").as_str().unwrap_or("");
+                        let whose = format!("{k} {name}");
+                        let whose = whose.trim_end();
+                        for w in &mut out[first..] {
+                            w.role = if w.role.is_empty() {
+                                whose.to_string()
+                            } else {
+                                format!("{whose} {}", w.role)
+                            };
+                        }
                     }
                 }
                 continue;

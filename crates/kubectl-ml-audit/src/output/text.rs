@@ -765,6 +765,20 @@ fn write_with(
             parts.join(", ")
         );
     }
+    if !s.not_audited.is_empty() {
+        let n: usize = s.not_audited.iter().map(|e| e.count).sum();
+        let _ = writeln!(out, "{n} objects not audited:");
+        for e in &s.not_audited {
+            let _ = writeln!(
+                out,
+                "  {:>5}  {} {}: {}",
+                e.count,
+                quote(&e.api_version),
+                quote(&e.kind),
+                e.reason
+            );
+        }
+    }
     if s.suppressed > 0 || baselined > 0 {
         let _ = writeln!(
             out,
