@@ -276,8 +276,8 @@ fn render_kubectl_renders_what_the_core_cannot() {
         eprintln!("skipped: kubectl is not installed");
         return;
     }
-    let dir = "testdata/kustomize-cannot-build/fifo-order";
-    // The core refuses `sortOptions: fifo`: an error, the Job still audited.
+    let dir = "testdata/kustomize-cannot-build/builtin-transformer";
+    // The core refuses a `transformers:` entry: an error, the Job still audited.
     let (code, report) = scan_json(&[dir]);
     assert_eq!(code, 2, "{report:#}");
     assert_eq!(find(&report, "pss-privileged", "finetune").len(), 1);
@@ -285,7 +285,7 @@ fn render_kubectl_renders_what_the_core_cannot() {
     let (code, report) = scan_json(&["--render", "kubectl", dir]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["summary"]["errors"], 0);
-    let p = find(&report, "pss-privileged", "finetune");
+    let p = find(&report, "pss-privileged", "team-a-finetune");
     assert_eq!(p.len(), 1, "{report:#}");
     assert_eq!(p[0]["object"]["namespace"], "training");
     assert_eq!(p[0]["file"], format!("kustomize:{dir}"));

@@ -286,3 +286,43 @@ fn a_fifo_named_by_a_kustomization_is_refused_without_hanging() {
     assert_eq!(e.line, 1, "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `sortOptions` of the top kustomization only (a base's is ignored):
+/// `fifo` keeps the order read, `legacy` with its own first and last kinds.
+#[test]
+fn sort_options_match_kubectl() {
+    check_fixture("sort-options/fifo");
+    check_fixture("sort-options/custom");
+}
+
+/// A node of an inline patch is at its line and column in the
+/// kustomization, whether the patch is a block scalar (with blank lines
+/// first) or a one-line JSON patch.
+#[test]
+fn inline_patch_nodes_are_at_their_place_in_the_kustomization() {
+    let dir = std::env::temp_dir().join(format!("ml-audit-inline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n  template:\n    spec:\n      containers:\n      - name: c\n        image: a:1\n",
+    )
+    .unwrap();
+    let k = "resources: [deploy.yaml]\npatches:\n- target: {kind: Deployment}\n  patch: |-\n\n    - op: add\n      path: /spec/template/spec/initContainers\n      value:\n      - name: init\n        image: b:latest\n- target: {kind: Deployment}\n  patch: '[{\"op\": \"add\", \"path\": \"/spec/replicas\", \"value\": 3}]'\n";
+    std::fs::write(dir.join("kustomization.yaml"), k).unwrap();
+    let objects = render_kustomization(&dir).unwrap();
+    let d = &objects[0];
+    let image = d
+        .node
+        .pointer("/spec/template/spec/initContainers/0/image")
+        .unwrap();
+    // `        image: b:latest` is line 10, the value at column 16.
+    assert_eq!((image.span.line, image.span.col), (10, 16));
+    assert!(d
+        .file_of("/spec/template/spec/initContainers/0/image")
+        .unwrap()
+        .ends_with("kustomization.yaml"));
+    let replicas = d.node.pointer("/spec/replicas").unwrap();
+    assert_eq!(replicas.span.line, 12);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

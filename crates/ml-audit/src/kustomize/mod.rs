@@ -310,8 +310,56 @@ pub fn render(dir: &Path) -> Result<Vec<RenderedObject>, RenderError> {
     for r in &mut resources {
         drop_empty_annotations(&mut r.obj.node);
     }
-    sort_legacy(&mut resources);
+    // The top kustomization's `sortOptions` (kustomize ignores those of
+    // bases): legacy order by default, with its own first and last kinds
+    // when given; `fifo` keeps the order the resources were read in.
+    let top = kustomization_file(dir)
+        .and_then(|f| read_docs(&f).ok())
+        .and_then(|d| d.into_iter().next());
+    match top
+        .as_ref()
+        .and_then(|t| t.get("sortOptions"))
+        .map(sort_order)
+    {
+        Some(Ok(SortOrder::Fifo)) => {}
+        Some(Ok(SortOrder::Legacy { first, last })) => {
+            let first: Vec<&str> = first.iter().map(String::as_str).collect();
+            let last: Vec<&str> = last.iter().map(String::as_str).collect();
+            sort_legacy(&mut resources, &first, &last);
+        }
+        _ => sort_legacy(&mut resources, &LEGACY_FIRST, &LEGACY_LAST),
+    }
     Ok(resources.into_iter().map(|r| r.obj).collect())
+}
+
+/// How the output is sorted (`sortOptions`).
+enum SortOrder {
+    /// In the order read.
+    Fifo,
+    /// By kind: these first, these last, the rest between (then by id).
+    Legacy {
+        first: Vec<String>,
+        last: Vec<String>,
+    },
+}
+
+fn sort_order(opts: &Node) -> Result<SortOrder, String> {
+    let list = |key: &str, default: &[&str]| -> Vec<String> {
+        match opts.field("legacySortOptions").get(key) {
+            Some(n) => n.items().iter().filter_map(Node::scalar_text).collect(),
+            None => default.iter().map(|s| s.to_string()).collect(),
+        }
+    };
+    match opts.field("order").as_str().unwrap_or("legacy") {
+        "fifo" => Ok(SortOrder::Fifo),
+        "legacy" => Ok(SortOrder::Legacy {
+            first: list("orderFirst", &LEGACY_FIRST),
+            last: list("orderLast", &LEGACY_LAST),
+        }),
+        o => Err(format!(
+            "unknown sortOptions order `{o}` (kustomize knows `legacy` and `fifo`)"
+        )),
+    }
 }
 
 /// kustomize adds build annotations to every object and removes them at the
@@ -588,10 +636,10 @@ fn build_into(
             ));
         }
     }
+    // Read here for its errors; only the top kustomization's is used (see
+    // `render`), as kustomize does.
     if let Some(opts) = root.get("sortOptions") {
-        if opts.field("order").as_str().is_some_and(|o| o != "legacy") {
-            return Err(k.err_at(opts, "only the legacy sortOptions order is supported"));
-        }
+        sort_order(opts).map_err(|m| k.err_at(opts, m))?;
     }
 
     // resources, then bases (both accumulate in order).
@@ -680,39 +728,42 @@ pub(crate) fn same_id(a: &Res, b: &Res) -> bool {
 }
 
 /// Kustomize's default (legacy) output order.
-fn sort_legacy(res: &mut [Res]) {
-    const FIRST: [&str; 22] = [
-        "Namespace",
-        "ResourceQuota",
-        "StorageClass",
-        "CustomResourceDefinition",
-        "ServiceAccount",
-        "PodSecurityPolicy",
-        "Role",
-        "ClusterRole",
-        "RoleBinding",
-        "ClusterRoleBinding",
-        "ConfigMap",
-        "Secret",
-        "Endpoints",
-        "Service",
-        "LimitRange",
-        "PriorityClass",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-    ];
-    const LAST: [&str; 2] = [
-        "MutatingWebhookConfiguration",
-        "ValidatingWebhookConfiguration",
-    ];
+/// Kinds the legacy order puts first, in order.
+const LEGACY_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+/// Kinds the legacy order puts last, in order.
+const LEGACY_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+fn sort_legacy(res: &mut [Res], first: &[&str], last: &[&str]) {
     let order = |kind: &str| -> i64 {
-        if let Some(i) = FIRST.iter().position(|k| *k == kind) {
-            i as i64 - FIRST.len() as i64
-        } else if let Some(i) = LAST.iter().position(|k| *k == kind) {
+        if let Some(i) = first.iter().position(|k| *k == kind) {
+            i as i64 - first.len() as i64
+        } else if let Some(i) = last.iter().position(|k| *k == kind) {
             1 + i as i64
         } else {
             0

@@ -222,7 +222,7 @@ fn patch_docs(k: &Kust<'_>, item: &Node) -> Result<Vec<(Node, std::path::PathBuf
         }
         return Ok(docs
             .into_iter()
-            .map(|d| (respan(d.root, item.span), k.file.to_path_buf()))
+            .map(|d| (respan(d.root, item), k.file.to_path_buf()))
             .filter(|(n, _)| !n.is_null())
             .collect());
     }
@@ -238,22 +238,39 @@ fn patch_docs(k: &Kust<'_>, item: &Node) -> Result<Vec<(Node, std::path::PathBuf
 }
 
 /// Inline patches are text inside a kustomization: their nodes point at the
-/// line of that text (shifted by the line inside it).
-fn respan(mut n: Node, base: Span) -> Node {
-    fn walk(n: &mut Node, base: u32) {
-        n.span.line += base;
-        n.span.end_line += base;
+/// line and column of that text in the kustomization. `scalar` is the
+/// string node holding the patch. A block scalar (`patch: |-`) has its
+/// span at its first line that is not blank, indented: text line `k` is
+/// that line plus `k - 1` minus the blank lines it starts with, and every
+/// column moves by the indentation. A one-line scalar is on its own line.
+fn respan(mut n: Node, scalar: &Node) -> Node {
+    fn walk(n: &mut Node, lines: i64, cols: i64) {
+        let shift = |v: &mut u32, by: i64| *v = u32::try_from(i64::from(*v) + by).unwrap_or(0);
+        shift(&mut n.span.line, lines);
+        shift(&mut n.span.end_line, lines);
+        shift(&mut n.span.col, cols);
+        shift(&mut n.span.end_col, cols);
         match &mut n.value {
             Value::Map(es) => es.iter_mut().for_each(|e| {
-                e.key_span.line += base;
-                e.key_span.end_line += base;
-                walk(&mut e.value, base)
+                shift(&mut e.key_span.line, lines);
+                shift(&mut e.key_span.end_line, lines);
+                shift(&mut e.key_span.col, cols);
+                shift(&mut e.key_span.end_col, cols);
+                walk(&mut e.value, lines, cols)
             }),
-            Value::Seq(items) => items.iter_mut().for_each(|i| walk(i, base)),
+            Value::Seq(items) => items.iter_mut().for_each(|i| walk(i, lines, cols)),
             _ => {}
         }
     }
-    walk(&mut n, base.line);
+    let text = scalar.as_str().unwrap_or("");
+    let base = i64::from(scalar.span.line);
+    let (lines, cols) = if text.contains('\n') {
+        let blank = text.chars().take_while(|c| *c == '\n').count() as i64;
+        (base - 1 - blank, i64::from(scalar.span.col) - 1)
+    } else {
+        (base - 1, 0)
+    };
+    walk(&mut n, lines, cols);
     n
 }
 
@@ -382,9 +399,7 @@ fn patch_entry(
             return Err(k.err_at(text, format!("inline patch: {}", e.message)));
         }
         (
-            docs.into_iter()
-                .map(|d| respan(d.root, text.span))
-                .collect(),
+            docs.into_iter().map(|d| respan(d.root, text)).collect(),
             k.file.to_path_buf(),
         )
     } else {
