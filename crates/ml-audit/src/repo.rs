@@ -102,21 +102,26 @@ pub(crate) fn plan(
         .flat_map(|u| u.files.iter().map(|f| f.path.as_str()))
         .collect();
     let role_filter = !opts.roles.is_empty();
-    files.retain(|(input, hidden)| match input {
-        Input::Text { .. } => true,
-        Input::Path(p) => {
-            if is_kustomization(p) {
-                return false;
+    let keep: Vec<bool> = files
+        .par_iter()
+        .map(|(input, hidden)| match input {
+            Input::Text { .. } => true,
+            Input::Path(p) => {
+                if is_kustomization(p) {
+                    return false;
+                }
+                let shown = display_path(&normalize(p));
+                if claimed.contains(shown.as_str()) {
+                    return false;
+                }
+                // A file of a folder whose role is not selected; hidden
+                // files belong to no folder unit and are kept.
+                !(role_filter && !*hidden && !kept_folders.contains(shown.as_str()))
             }
-            let shown = display_path(&normalize(p));
-            if claimed.contains(shown.as_str()) {
-                return false;
-            }
-            // A file of a folder whose role is not selected; hidden files
-            // belong to no folder unit and are kept.
-            !(role_filter && !*hidden && !kept_folders.contains(shown.as_str()))
-        }
-    });
+        })
+        .collect();
+    let mut keep = keep.into_iter();
+    files.retain(|_| keep.next().unwrap_or(true));
     Some(Plan { units, cache })
 }
 
