@@ -1,5 +1,7 @@
-//! Parse-only vs full scan on the real corpus (../shared/corpus), and the
-//! YAML parsers alone (`yaml/events` vs `yaml/fast-first`).
+//! Parse-only vs full scan on the real corpus (../shared/corpus), a
+//! repository read as written vs as deployed (`repository/*`: units and
+//! kustomize rendering), and the YAML parsers alone (`yaml/events` vs
+//! `yaml/fast-first`).
 //!
 //! `cargo bench -p ml-audit --bench scan` prints criterion's figures; the
 //! throughput lines (MB/s, objects/s) come from `Throughput::Bytes` and a
@@ -56,6 +58,34 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // A repository read as deployed (units, every kustomization root
+    // rendered) against the same files read as written, from the disk:
+    // the price of the repository model.
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    for (name, dir) in [
+        ("corpus", shared.join("corpus")),
+        (
+            "kubeflow-manifests",
+            shared.join("repos/kubeflow__manifests"),
+        ),
+    ] {
+        if !dir.exists() {
+            continue;
+        }
+        let mut g = c.benchmark_group(format!("repository/{name}"));
+        g.sample_size(10);
+        let input = [Input::Path(dir)];
+        let plain = LoadOptions {
+            render: ml_audit::Render::Off,
+            ..LoadOptions::default()
+        };
+        g.bench_function("as-written", |b| b.iter(|| ml_audit::load(&input, &plain)));
+        g.bench_function("as-deployed", |b| {
+            b.iter(|| ml_audit::load(&input, &LoadOptions::default()))
+        });
+        g.finish();
+    }
 
     // The YAML parsers alone, on one thread: the event parser, and the fast
     // parser that `load` uses first (falling back to the events for what it
