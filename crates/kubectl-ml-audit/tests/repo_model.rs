@@ -409,3 +409,49 @@ fn a_suppression_in_a_base_applies_in_every_unit() {
     assert_eq!(v["summary"]["suppressed"], 2, "{v:#}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A kustomization of the audited tree cannot make the scan read files
+/// outside it: a path out of the repository is an error at its line, and
+/// the file is neither rendered nor read as a plain file.
+#[test]
+fn a_kustomization_cannot_reach_out_of_the_repository() {
+    let top = std::env::temp_dir().join(format!("ml-audit-escape-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&top);
+    let repo = top.join("repo");
+    std::fs::create_dir_all(repo.join("app")).unwrap();
+    std::fs::create_dir_all(top.join("elsewhere")).unwrap();
+    std::fs::write(
+        top.join("elsewhere/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: leaked-pod}\nspec:\n  containers:\n  - name: c\n    image: busybox:1.36\n    securityContext: {privileged: true}\n",
+    )
+    .unwrap();
+    let outside = top.join("elsewhere/pod.yaml");
+    std::fs::write(
+        repo.join("app/kustomization.yaml"),
+        format!(
+            "resources:\n- ../../elsewhere/pod.yaml\n- {}\n",
+            outside.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["scan", "--no-config", "--format", "json", "."])
+        .current_dir(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains("leaked-pod"), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let e = &v["diagnostics"][0];
+    assert_eq!(e["file"], "app/kustomization.yaml");
+    assert_eq!(e["line"], 2);
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the repository"),
+        "{e:#}"
+    );
+    std::fs::remove_dir_all(&top).unwrap();
+}

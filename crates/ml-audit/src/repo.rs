@@ -31,6 +31,9 @@ pub(crate) fn is_kustomization(p: &Path) -> bool {
 /// What [`plan`] decided: the units, and the roots to render.
 pub(crate) struct Plan {
     units: Vec<Unit>,
+    /// The files the walk listed (as shown): only these are read as plain
+    /// files when their root cannot be built.
+    listed: HashSet<String>,
     /// Files read so far (the kustomizations), for the renderer.
     cache: std::sync::Arc<Cache>,
 }
@@ -82,7 +85,8 @@ pub(crate) fn plan(
             listed.entry(normalize(&k)).or_insert((0, false));
         }
     }
-    let cache = std::sync::Arc::new(Cache::default());
+    let cache = std::sync::Arc::new(Cache::confined_to(repositories(&paths)));
+    let shown: HashSet<String> = listed.keys().map(|p| display_path(p)).collect();
     let found: Units = units_of(listed, &paths, opts, Units::default(), Some(&cache));
     // Only what could not be read at all: the rest (missing files, remote
     // bases, cycles) is what rendering reports, at the same line.
@@ -122,7 +126,43 @@ pub(crate) fn plan(
         .collect();
     let mut keep = keep.into_iter();
     files.retain(|_| keep.next().unwrap_or(true));
-    Some(Plan { units, cache })
+    Some(Plan {
+        units,
+        listed: shown,
+        cache,
+    })
+}
+
+/// The directories renderings may read under: for each input, the git
+/// work tree it is in, else the working directory when the input is under
+/// it, else the input's own directory (real paths). A base
+/// elsewhere in the repository is read (an overlay scanned alone); a path
+/// out of it is refused at its line.
+fn repositories(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let Ok(real) = p.canonicalize() else {
+            continue;
+        };
+        let start = if real.is_dir() {
+            real
+        } else {
+            real.parent().map(Path::to_path_buf).unwrap_or(real)
+        };
+        // The git work tree; outside git, the working directory when the
+        // input lies under it (a checkout without `.git`), else the input.
+        let cwd = std::env::current_dir().and_then(|d| d.canonicalize()).ok();
+        let repo = start
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .map(Path::to_path_buf)
+            .or_else(|| cwd.filter(|c| start.starts_with(c)))
+            .unwrap_or_else(|| start.clone());
+        if !out.contains(&repo) {
+            out.push(repo);
+        }
+    }
+    out
 }
 
 /// One root's rendering, or why it failed.
@@ -131,7 +171,11 @@ type Rendered = Result<Vec<RenderedObject>, RenderError>;
 /// Renders the kustomization roots of `plan` and adds their objects (and
 /// the files they come from) to `loaded`.
 pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) {
-    let Plan { units, cache } = plan;
+    let Plan {
+        units,
+        listed,
+        cache,
+    } = plan;
     let roots: Vec<usize> = (0..units.len())
         .filter(|&i| units[i].kind == UnitKind::Kustomization)
         .collect();
@@ -188,6 +232,7 @@ pub(crate) fn add_rendered(loaded: &mut Loaded, plan: Plan, opts: &LoadOptions) 
                 for f in &unit.files {
                     let readable = matches!(f.used_as, Use::Resource | Use::Patch | Use::Crd);
                     if readable
+                        && listed.contains(&f.path)
                         && !rendered_files.contains(f.path.as_str())
                         && !by_name.contains_key(&f.path)
                     {

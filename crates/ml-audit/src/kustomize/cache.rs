@@ -31,6 +31,36 @@ pub(crate) struct Entry {
 pub(crate) struct Cache {
     files: Mutex<HashMap<(u64, u64), Arc<Entry>>>,
     real: Mutex<HashMap<std::path::PathBuf, std::path::PathBuf>>,
+    /// The directories (real paths) a scan's rendering may read under:
+    /// the repositories of the inputs. Empty: anywhere (`render`).
+    roots: Vec<std::path::PathBuf>,
+}
+
+impl Cache {
+    /// A cache whose renderings read only under `roots` (real paths).
+    pub(crate) fn confined_to(roots: Vec<std::path::PathBuf>) -> Cache {
+        Cache {
+            roots,
+            ..Cache::default()
+        }
+    }
+}
+
+/// Whether `path` exists outside the directories the installed cache
+/// confines renderings to: a kustomization of the audited repository
+/// naming `/etc` or another checkout on the machine must not choose what
+/// is read.
+pub(crate) fn outside(path: &Path) -> bool {
+    let Some(cache) = CURRENT.with(|c| c.borrow().clone()) else {
+        return false;
+    };
+    if cache.roots.is_empty() {
+        return false;
+    }
+    match canonical(path) {
+        Ok(real) => !cache.roots.iter().any(|r| real.starts_with(r)),
+        Err(_) => false,
+    }
 }
 
 /// `path.canonicalize()`, remembered for the load when a cache is

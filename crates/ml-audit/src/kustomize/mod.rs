@@ -489,7 +489,14 @@ impl Kust<'_> {
                 format!("remote resource `{s}` cannot be rendered offline"),
             ));
         }
-        Ok(tidy(self.dir, s))
+        let path = tidy(self.dir, s);
+        if cache::outside(&path) {
+            return Err(self.err_at(
+                node,
+                format!("`{s}` is outside the repository being audited: not read"),
+            ));
+        }
+        Ok(path)
     }
 }
 
