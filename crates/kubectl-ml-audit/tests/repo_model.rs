@@ -363,6 +363,8 @@ fn the_config_chooses_the_roles_audited() {
         .map(|f| f["object"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["served"], "{v:#}");
+    // The example's file is counted as left out, not silently dropped.
+    assert_eq!(v["summary"]["skipped"]["roleNotSelected"], 1, "{v:#}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

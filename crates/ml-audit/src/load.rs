@@ -864,7 +864,7 @@ pub fn load(inputs: &[Input], opts: &LoadOptions) -> Loaded {
     let mut skipped = crate::walk::Skipped::default();
     let mut files = collect(inputs, opts, &mut diagnostics, &mut skipped);
     let repo = if opts.render == Render::Units {
-        crate::repo::plan(inputs, &mut files, opts)
+        crate::repo::plan(inputs, &mut files, opts, &mut skipped.role_not_selected)
     } else {
         None
     };

@@ -46,6 +46,7 @@ pub(crate) fn plan(
     inputs: &[Input],
     files: &mut Vec<(Input, bool)>,
     opts: &LoadOptions,
+    not_selected: &mut usize,
 ) -> Option<Plan> {
     let paths: Vec<PathBuf> = inputs
         .iter()
@@ -106,26 +107,28 @@ pub(crate) fn plan(
         .flat_map(|u| u.files.iter().map(|f| f.path.as_str()))
         .collect();
     let role_filter = !opts.roles.is_empty();
-    let keep: Vec<bool> = files
+    // Per file: kept, claimed by a kustomization, or left out by role.
+    let verdict: Vec<Option<bool>> = files
         .par_iter()
         .map(|(input, hidden)| match input {
-            Input::Text { .. } => true,
+            Input::Text { .. } => Some(true),
             Input::Path(p) => {
                 if is_kustomization(p) {
-                    return false;
+                    return None;
                 }
                 let shown = display_path(&normalize(p));
                 if claimed.contains(shown.as_str()) {
-                    return false;
+                    return None;
                 }
                 // A file of a folder whose role is not selected; hidden
                 // files belong to no folder unit and are kept.
-                !(role_filter && !*hidden && !kept_folders.contains(shown.as_str()))
+                Some(!(role_filter && !*hidden && !kept_folders.contains(shown.as_str())))
             }
         })
         .collect();
-    let mut keep = keep.into_iter();
-    files.retain(|_| keep.next().unwrap_or(true));
+    *not_selected += verdict.iter().filter(|v| **v == Some(false)).count();
+    let mut keep = verdict.into_iter();
+    files.retain(|_| keep.next().flatten().unwrap_or(false));
     Some(Plan {
         units,
         listed: shown,

@@ -753,6 +753,10 @@ fn write_with(
             (k.excluded_by_config, "excluded by the config"),
             (k.symlinks, "symbolic links"),
             (k.not_regular_files, "not regular files"),
+            (
+                k.role_not_selected,
+                "of a unit role the config does not select",
+            ),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)

@@ -48,6 +48,9 @@ pub struct Skipped {
     pub symlinks: usize,
     /// FIFOs, sockets and devices.
     pub not_regular_files: usize,
+    /// Files of units whose role the config's `units: {roles}` does not
+    /// select (an `examples/` folder when only `deploy` is).
+    pub role_not_selected: usize,
 }
 
 impl Skipped {
@@ -59,6 +62,7 @@ impl Skipped {
             + self.excluded_by_config
             + self.symlinks
             + self.not_regular_files
+            + self.role_not_selected
     }
 
     /// Adds another walk's counts.
@@ -69,6 +73,7 @@ impl Skipped {
         self.excluded_by_config += o.excluded_by_config;
         self.symlinks += o.symlinks;
         self.not_regular_files += o.not_regular_files;
+        self.role_not_selected += o.role_not_selected;
     }
 }
 
