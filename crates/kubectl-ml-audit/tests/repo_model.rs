@@ -40,6 +40,23 @@ fn run(args: &[&str]) -> (i32, String) {
     )
 }
 
+/// Whether kubectl is installed; when it is not, says so (and fails under
+/// `CI`, where `.ci/run` installs it).
+fn have_kubectl() -> bool {
+    let ok = Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "kubectl is missing under CI"
+        );
+        eprintln!("skipped: kubectl is not installed");
+    }
+    ok
+}
+
 fn scan_json(args: &[&str]) -> (i32, Value) {
     let mut all = vec!["scan", "--format", "json"];
     all.extend_from_slice(args);
@@ -157,17 +174,7 @@ fn units_list_the_overlays_and_the_folder_not_the_base() {
 /// teaches for the RayCluster.
 #[test]
 fn overlays_render_as_kubectl_renders_them() {
-    let kubectl_ok = Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !kubectl_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is missing under CI"
-        );
-        eprintln!("skipped: kubectl is not installed");
+    if !have_kubectl() {
         return;
     }
     for dir in [DEV, PROD] {
@@ -264,16 +271,7 @@ fn a_kustomization_that_cannot_be_built_is_an_error_and_its_files_are_still_audi
 
 #[test]
 fn render_kubectl_renders_what_the_core_cannot() {
-    let kubectl_ok = Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !kubectl_ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is missing under CI"
-        );
-        eprintln!("skipped: kubectl is not installed");
+    if !have_kubectl() {
         return;
     }
     let dir = "testdata/kustomize-cannot-build/builtin-transformer";
